@@ -1,0 +1,3 @@
+module github.com/wfpwatch/wfpwatch
+
+go 1.26

@@ -1,0 +1,240 @@
+package output
+
+import (
+	"bufio"
+	"io"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/wfpwatch/wfpwatch/internal/event"
+)
+
+// tableColumn is one column of the table: a header, a preferred width, and
+// whether it may shrink when the terminal is narrow.
+type tableColumn struct {
+	header string
+	width  int
+	min    int // shrinkable down to min; equal to width when fixed
+	value  func(e *event.Event) string
+}
+
+var tableColumns = []tableColumn{
+	{"TIME", 19, 19, func(e *event.Event) string {
+		if e.Time.IsZero() {
+			return "-"
+		}
+		return e.Time.Local().Format("2006-01-02 15:04:05")
+	}},
+	{"VERDICT", 7, 7, func(e *event.Event) string { return string(e.Verdict) }},
+	{"KIND", 10, 6, func(e *event.Event) string { return string(e.Kind) }},
+	{"DIR", 3, 3, func(e *event.Event) string {
+		switch e.Direction {
+		case event.DirectionInbound:
+			return "in"
+		case event.DirectionOutbound:
+			return "out"
+		case event.DirectionForward:
+			return "fwd"
+		}
+		return "-"
+	}},
+	{"PROTO", 5, 4, func(e *event.Event) string { return dashIfEmpty(protoName(e)) }},
+	{"LOCAL", 21, 12, func(e *event.Event) string {
+		return endpoint(e.LocalIP.IsValid(), e.LocalIP.String, e.HasLocalPort, e.LocalPort)
+	}},
+	{"REMOTE", 21, 12, func(e *event.Event) string {
+		return endpoint(e.RemoteIP.IsValid(), e.RemoteIP.String, e.HasRemotePort, e.RemotePort)
+	}},
+	{"PID", 6, 5, func(e *event.Event) string {
+		if !e.HasPID {
+			return "-"
+		}
+		return strconv.FormatUint(uint64(e.PID), 10)
+	}},
+	{"PROCESS", 18, 8, func(e *event.Event) string {
+		if len(e.Services) > 0 {
+			return e.Name + " (" + strings.Join(e.Services, ",") + ")"
+		}
+		return dashIfEmpty(e.Name)
+	}},
+	{"REASON", 16, 8, func(e *event.Event) string { return dashIfEmpty(e.Reason) }},
+	{"FILTER/RULE", 24, 0, func(e *event.Event) string { return filterText(e) }},
+}
+
+// filterText says who made the decision, from the most to the least human
+// readable thing known.
+func filterText(e *event.Event) string {
+	switch {
+	case e.RuleName != "":
+		return e.RuleName
+	case e.RuleID != "":
+		return e.RuleID
+	case e.FilterName != "":
+		return e.FilterName
+	case e.FilterOrigin != "":
+		return e.FilterOrigin
+	}
+	s := ""
+	if e.HasFilterID {
+		s = "filter " + strconv.FormatUint(e.FilterID, 10)
+	}
+	if e.LayerName != "" {
+		if s != "" {
+			s += " @ "
+		}
+		s += e.LayerName
+	}
+	return dashIfEmpty(s)
+}
+
+func endpoint(hasIP bool, ip func() string, hasPort bool, port uint16) string {
+	s := "*"
+	if hasIP {
+		s = ip()
+		if strings.IndexByte(s, ':') >= 0 && hasPort {
+			s = "[" + s + "]"
+		}
+	}
+	if hasPort {
+		s += ":" + strconv.FormatUint(uint64(port), 10)
+	}
+	if !hasIP && !hasPort {
+		return "-"
+	}
+	return s
+}
+
+func dashIfEmpty(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+type tableWriter struct {
+	w      *bufio.Writer
+	widths []int
+	header bool
+	each   bool
+	line   []byte
+}
+
+// NewTable returns a Writer of a human-readable table. Columns shrink (and
+// long values are cut with "…") to fit opt.Width when it is set; the last
+// column takes the rest of the line.
+func NewTable(w io.Writer, opt Options) Writer {
+	t := &tableWriter{w: bufio.NewWriter(w), each: opt.FlushEach}
+	t.widths = fitColumns(opt.Width)
+	return t
+}
+
+// fitColumns returns each column's width for a terminal width (0: none).
+func fitColumns(width int) []int {
+	ws := make([]int, len(tableColumns))
+	total := 0
+	for i, c := range tableColumns {
+		ws[i] = c.width
+		total += c.width + 1
+	}
+	if width <= 0 {
+		ws[len(ws)-1] = 0 // unlimited
+		return ws
+	}
+	// Shrink shrinkable columns, the widest first, until the line fits.
+	for total > width {
+		best := -1
+		for i, c := range tableColumns {
+			if ws[i] > c.min && (best < 0 || ws[i]-c.min > ws[best]-tableColumns[best].min) {
+				best = i
+			}
+		}
+		if best < 0 {
+			break
+		}
+		ws[best]--
+		total--
+	}
+	// Give the last column whatever is left.
+	last := len(ws) - 1
+	if rest := width - (total - ws[last] - 1) - 1; rest > ws[last] {
+		ws[last] = rest
+	}
+	return ws
+}
+
+func (t *tableWriter) writeRow(cells func(i int) string) error {
+	t.line = t.line[:0]
+	for i := range tableColumns {
+		s := cells(i)
+		w := t.widths[i]
+		last := i == len(tableColumns)-1
+		if w > 0 {
+			s = cut(s, w)
+		}
+		t.line = append(t.line, s...)
+		if !last {
+			for n := utf8.RuneCountInString(s); n < w+1; n++ {
+				t.line = append(t.line, ' ')
+			}
+		}
+	}
+	t.line = append(t.line, '\n')
+	_, err := t.w.Write(t.line)
+	return err
+}
+
+func (t *tableWriter) Write(e *event.Event) error {
+	if !t.header {
+		t.header = true
+		if err := t.writeRow(func(i int) string { return tableColumns[i].header }); err != nil {
+			return err
+		}
+	}
+	if err := t.writeRow(func(i int) string { return sanitize(tableColumns[i].value(e)) }); err != nil {
+		return err
+	}
+	if t.each {
+		return t.w.Flush()
+	}
+	return nil
+}
+
+func (t *tableWriter) Close() error { return t.w.Flush() }
+
+// cut shortens s to at most n runes, marking the cut with "…".
+func cut(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	if n <= 1 {
+		return "…"
+	}
+	i, count := 0, 0
+	for i < len(s) && count < n-1 {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		count++
+	}
+	return s[:i] + "…"
+}
+
+// sanitize keeps terminal control characters in event data from reaching
+// the terminal: a hostile process name must not be able to send escape
+// sequences.
+func sanitize(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return strings.Map(func(r rune) rune {
+				if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+					return '?'
+				}
+				return r
+			}, s)
+		}
+	}
+	if !utf8.ValidString(s) {
+		return strings.ToValidUTF8(s, "\uFFFD")
+	}
+	return s
+}
