@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/term"
 
@@ -93,8 +94,12 @@ func (v *viewFlags) match(e *event.Event) bool {
 // writer returns the output writer for w, sized to the terminal when w is
 // one.
 func (v *viewFlags) writer(w io.Writer, live bool) (output.Writer, error) {
-	return output.New(v.format, w, output.Options{Width: terminalWidth(w), FlushEach: live})
+	return output.New(v.format, w, output.Options{Width: terminalWidth(w), FlushEach: live, Location: displayLocation})
 }
+
+// displayLocation is the time zone of table output: local time, as an
+// administrator reads it next to the Event Viewer. Tests set UTC.
+var displayLocation = time.Local
 
 // terminalWidth returns the width of w when it is a terminal, else 0.
 func terminalWidth(w io.Writer) int {
