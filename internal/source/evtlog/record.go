@@ -76,14 +76,24 @@ func (e *FieldError) Error() string {
 	return fmt.Sprintf("event %d record %d: %s", e.EventID, e.RecordID, strings.Join(e.Problems, "; "))
 }
 
-// knownFields lists, in lower case, every EventData field documented for the
-// Filtering Platform events, across Windows releases.
-var knownFields = map[string]bool{
-	"processid": true, "application": true, "direction": true,
-	"sourceaddress": true, "sourceport": true, "destaddress": true, "destport": true,
-	"protocol": true, "filterrtid": true, "layername": true, "layerrtid": true,
-	"remoteuserid": true, "remotemachineid": true, "filterorigin": true,
-	"interfaceindex": true, "profiles": true,
+// knownFields lists every EventData field documented for the Filtering
+// Platform events, across Windows releases, in Windows' usual spelling.
+var knownFields = [...]string{
+	"ProcessId", "Application", "Direction", "SourceAddress", "SourcePort",
+	"DestAddress", "DestPort", "Protocol", "FilterRTID", "LayerName", "LayerRTID",
+	"RemoteUserID", "RemoteMachineID", "FilterOrigin", "InterfaceIndex", "Profiles",
+}
+
+// CanonicalField returns the spelling of knownFields that name matches
+// case-insensitively, or "" when name is not a known field. It allocates
+// nothing, so parsers use it to intern field names.
+func CanonicalField(name string) string {
+	for _, k := range knownFields {
+		if len(k) == len(name) && (k == name || strings.EqualFold(k, name)) {
+			return k
+		}
+	}
+	return ""
 }
 
 // UnknownFields returns the names of r's EventData fields that Decode does
@@ -92,7 +102,7 @@ var knownFields = map[string]bool{
 func UnknownFields(r *Record) []string {
 	var out []string
 	for _, f := range r.Data {
-		if !knownFields[strings.ToLower(f.Name)] {
+		if CanonicalField(f.Name) == "" {
 			out = append(out, f.Name)
 		}
 	}
@@ -122,6 +132,8 @@ func Decode(r *Record, e *event.Event) error {
 		RecordID: r.RecordID,
 		Host:     r.Computer,
 		Kind:     a.Kind,
+		ICMPType: -1,
+		ICMPCode: -1,
 	}
 	if a.Permit {
 		e.Verdict = event.VerdictPermit
@@ -136,8 +148,8 @@ func Decode(r *Record, e *event.Event) error {
 	var hasSrcPort, hasDstPort bool
 	for _, f := range r.Data {
 		v := strings.TrimSpace(f.Value)
-		switch strings.ToLower(f.Name) {
-		case "processid":
+		switch CanonicalField(f.Name) {
+		case "ProcessId":
 			if v == "" || v == "-" {
 				break
 			}
@@ -146,9 +158,9 @@ func Decode(r *Record, e *event.Event) error {
 			} else {
 				bad(f.Name, v, "is not a process id")
 			}
-		case "application":
+		case "Application":
 			e.SetExecutable(v)
-		case "direction":
+		case "Direction":
 			if v == "" || v == "-" {
 				break
 			}
@@ -156,15 +168,15 @@ func Decode(r *Record, e *event.Event) error {
 			if e.Direction == event.DirectionUnknown {
 				bad(f.Name, v, "is not a known direction code")
 			}
-		case "sourceaddress":
+		case "SourceAddress":
 			srcIP = parseAddr(f.Name, v, bad)
-		case "destaddress":
+		case "DestAddress":
 			dstIP = parseAddr(f.Name, v, bad)
-		case "sourceport":
+		case "SourcePort":
 			srcPort, hasSrcPort = parsePort(f.Name, v, bad)
-		case "destport":
+		case "DestPort":
 			dstPort, hasDstPort = parsePort(f.Name, v, bad)
-		case "protocol":
+		case "Protocol":
 			if v == "" || v == "-" {
 				break
 			}
@@ -173,7 +185,7 @@ func Decode(r *Record, e *event.Event) error {
 			} else {
 				bad(f.Name, v, "is not an IP protocol number")
 			}
-		case "filterrtid":
+		case "FilterRTID":
 			if v == "" || v == "-" {
 				break
 			}
@@ -182,7 +194,7 @@ func Decode(r *Record, e *event.Event) error {
 			} else {
 				bad(f.Name, v, "is not a filter id")
 			}
-		case "layername":
+		case "LayerName":
 			if v == "" || v == "-" {
 				break
 			}
@@ -191,7 +203,7 @@ func Decode(r *Record, e *event.Event) error {
 				bad(f.Name, v, "is not a known layer-name code")
 			}
 			e.LayerName = name
-		case "layerrtid":
+		case "LayerRTID":
 			if v == "" || v == "-" {
 				break
 			}
@@ -200,13 +212,13 @@ func Decode(r *Record, e *event.Event) error {
 			} else {
 				bad(f.Name, v, "is not a layer id")
 			}
-		case "remoteuserid":
+		case "RemoteUserID":
 			e.RemoteUserID = dash(v)
-		case "remotemachineid":
+		case "RemoteMachineID":
 			e.RemoteMachineID = dash(v)
-		case "filterorigin":
+		case "FilterOrigin":
 			e.FilterOrigin = dash(v)
-		case "interfaceindex":
+		case "InterfaceIndex":
 			if v == "" || v == "-" {
 				break
 			}
@@ -215,7 +227,7 @@ func Decode(r *Record, e *event.Event) error {
 			} else {
 				bad(f.Name, v, "is not an interface index")
 			}
-		case "profiles":
+		case "Profiles":
 			e.Profiles = dash(v)
 		}
 	}
@@ -236,7 +248,6 @@ func Decode(r *Record, e *event.Event) error {
 	if e.Kind == event.KindAccept {
 		e.Direction = event.DirectionInbound
 	}
-	e.ICMPType, e.ICMPCode = -1, -1
 	event.Classify(e)
 	if problems != nil {
 		return &FieldError{EventID: r.EventID, RecordID: r.RecordID, Problems: problems}
