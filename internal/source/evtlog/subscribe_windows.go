@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-	"unicode/utf16"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -423,21 +422,4 @@ func (s *subscriber) renderXML(ctxh, h evtHandle, flags uint32) ([]byte, error) 
 		s.xutf8 = appendUTF16(s.xutf8[:0], s.xbuf[:n])
 		return s.xutf8, nil
 	}
-}
-
-func appendUTF16(dst []byte, u []uint16) []byte {
-	for i := 0; i < len(u); i++ {
-		c := u[i]
-		if c < 0x80 {
-			dst = append(dst, byte(c))
-			continue
-		}
-		r := rune(c)
-		if utf16.IsSurrogate(r) && i+1 < len(u) {
-			r = utf16.DecodeRune(r, rune(u[i+1]))
-			i++
-		}
-		dst = append(dst, string(r)...)
-	}
-	return dst
 }
