@@ -297,7 +297,7 @@ func (s *subscriber) pump(ctx context.Context, sub evtHandle) error {
 			}
 		}
 		if errors.Is(err, errorEvtQueryResultStale) {
-			return fmt.Errorf("EvtNext: %w (records were overwritten or the log was cleared while reading)", err)
+			return fmt.Errorf("EvtNext: ERROR_EVT_QUERY_RESULT_STALE (%w): records were overwritten or the log was cleared while reading", err)
 		}
 		if err != nil {
 			return actionable("EvtNext", err)

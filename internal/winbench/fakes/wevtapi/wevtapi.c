@@ -33,7 +33,7 @@ typedef struct {
 } fake_record;
 
 typedef struct {
-	char path[MAX_PATH * 2];
+	WCHAR path[MAX_PATH * 2];
 	FILETIME mtime;
 	char *template_xml;
 	fake_record *recs;
@@ -155,9 +155,9 @@ static void free_log(void)
  * its path or modification time changed. Caller holds g_lock. */
 static void load_scenario(void)
 {
-	char path[MAX_PATH * 2];
-	DWORD n = GetEnvironmentVariableA("WFPWATCH_FAKE_WEVTAPI", path, sizeof path);
-	if (n == 0 || n >= sizeof path) {
+	WCHAR path[MAX_PATH * 2];
+	DWORD n = GetEnvironmentVariableW(L"WFPWATCH_FAKE_WEVTAPI", path, MAX_PATH * 2);
+	if (n == 0 || n >= MAX_PATH * 2) {
 		if (g_log.loaded)
 			free_log();
 		g_log.loaded = 1; /* an empty log */
@@ -165,17 +165,17 @@ static void load_scenario(void)
 	}
 	WIN32_FILE_ATTRIBUTE_DATA fa;
 	FILETIME mt = {0};
-	if (GetFileAttributesExA(path, GetFileExInfoStandard, &fa))
+	if (GetFileAttributesExW(path, GetFileExInfoStandard, &fa))
 		mt = fa.ftLastWriteTime;
-	if (g_log.loaded && strcmp(path, g_log.path) == 0 && CompareFileTime(&mt, &g_log.mtime) == 0)
+	if (g_log.loaded && wcscmp(path, g_log.path) == 0 && CompareFileTime(&mt, &g_log.mtime) == 0)
 		return;
 	free_log();
-	strcpy(g_log.path, path);
+	wcscpy(g_log.path, path);
 	g_log.mtime = mt;
 	g_log.loaded = 1;
 	g_log.fail_after = -1;
 	g_log.oldest = 1;
-	FILE *f = fopen(path, "rb");
+	FILE *f = _wfopen(path, L"rb");
 	if (!f)
 		return;
 	static char line[1 << 16];
