@@ -482,3 +482,22 @@ func TestStatus(t *testing.T) {
 		t.Errorf("packet drop status %+v", st.Subcategories[1])
 	}
 }
+
+func FuzzReadSnapshot(f *testing.F) {
+	f.Add([]byte(`{"version":1,"owner":{"command":"watch","pid":5},"entries":[{"subcategory":"{0CCE9226-69AE-11D9-BED3-505054503030}","before":4,"after":2,"changed":true}]}`))
+	f.Add([]byte(`{`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p := filepath.Join(t.TempDir(), "s.json")
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s, err := ReadSnapshot(p)
+		if err != nil || s == nil {
+			return
+		}
+		// A snapshot that reads must restore without writing 0.
+		f := newFake(t, Failure, Failure)
+		m := &Manager{Policy: f, State: p, Self: Owner{Command: "audit restore"}}
+		_, _ = m.Restore(true)
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"reflect"
 	"testing"
+	"unsafe"
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
 )
@@ -105,5 +106,38 @@ func FuzzRecordFromValues(f *testing.F) {
 		// against the buffer, never followed.
 		var rec Record
 		_ = recordFromValues(b, len(ValuePaths), &rec, &valueScratch{})
+	})
+}
+
+// FuzzVariantData keeps the pointers valid (into the buffer) and fuzzes the
+// types and the bytes they point at: unterminated strings, short SIDs,
+// odd lengths.
+func FuzzVariantData(f *testing.F) {
+	good := simulateValues(sampleRecord())
+	types := make([]byte, len(ValuePaths))
+	for i := range types {
+		types[i] = good[i*variantSize+12]
+	}
+	f.Add(types, good[len(ValuePaths)*variantSize:])
+	f.Add([]byte{19, 19, 1, 2, 14, 15, 18}, []byte{1, 5, 0, 0})
+	f.Fuzz(func(t *testing.T, types, tail []byte) {
+		n := len(ValuePaths)
+		buf := make([]byte, n*variantSize+len(tail))
+		copy(buf[n*variantSize:], tail)
+		base := uint64(uintptr(unsafe.Pointer(&buf[0])))
+		for i := 0; i < n; i++ {
+			typ := uint32(evtVarTypeString)
+			if i < len(types) {
+				typ = uint32(types[i])
+			}
+			off := uint64(n * variantSize)
+			if len(tail) > 0 && i < len(types) {
+				off += uint64(types[i]) % uint64(len(tail))
+			}
+			binary.LittleEndian.PutUint64(buf[i*variantSize:], base+off)
+			binary.LittleEndian.PutUint32(buf[i*variantSize+12:], typ)
+		}
+		var rec Record
+		_ = recordFromValues(buf, n, &rec, &valueScratch{})
 	})
 }
