@@ -13,6 +13,7 @@ import (
 
 	"github.com/wfpwatch/wfpwatch/internal/audit"
 	"github.com/wfpwatch/wfpwatch/internal/source/evtlog"
+	"github.com/wfpwatch/wfpwatch/internal/winbench/wbtest"
 )
 
 // hostPolicy is an in-memory audit policy standing in for the host's.
@@ -99,7 +100,7 @@ func TestWatchChangesAndRestoresPolicy(t *testing.T) {
 			t.Errorf("options %+v", opt)
 		}
 	})
-	state := filepath.Join(t.TempDir(), "snap.json")
+	state := filepath.Join(wbtest.TempDir(t), "snap.json")
 	var out, errb bytes.Buffer
 	err := runWatch(context.Background(), []string{"--state", state, "--packets", "--since", "10m", "--format", "json"}, &out, &errb)
 	if err != nil {
@@ -140,7 +141,7 @@ func TestWatchChangesAndRestoresPolicy(t *testing.T) {
 
 func TestWatchRepairsCrashLeftover(t *testing.T) {
 	h := fakeHost(t, 0, 0, map[int]bool{7000: true})
-	state := filepath.Join(t.TempDir(), "snap.json")
+	state := filepath.Join(wbtest.TempDir(t), "snap.json")
 	// A watch with pid 6000 enabled the policy and crashed.
 	crashed := &audit.Manager{Policy: h, State: state, Self: audit.Owner{Command: "watch", PID: 6000}, Alive: func(audit.Owner) bool { return true }}
 	if _, err := crashed.Begin(audit.WantFor(true, true)); err != nil {
@@ -190,7 +191,7 @@ func TestWatchNoAuditAndErrors(t *testing.T) {
 func TestAuditCommand(t *testing.T) {
 	h := fakeHost(t, audit.Success, 0, map[int]bool{})
 	h.legacy = true
-	state := filepath.Join(t.TempDir(), "snap.json")
+	state := filepath.Join(wbtest.TempDir(t), "snap.json")
 	run := func(args ...string) string {
 		t.Helper()
 		var out, errb bytes.Buffer
@@ -244,7 +245,7 @@ func TestAuditCommand(t *testing.T) {
 
 func TestAuditRestoreRefusesRunningWatch(t *testing.T) {
 	h := fakeHost(t, 0, 0, map[int]bool{6000: true})
-	state := filepath.Join(t.TempDir(), "snap.json")
+	state := filepath.Join(wbtest.TempDir(t), "snap.json")
 	w := &audit.Manager{Policy: h, State: state, Self: audit.Owner{Command: "watch", PID: 6000}, Alive: func(audit.Owner) bool { return true }}
 	if _, err := w.Begin(audit.WantFor(false, false)); err != nil {
 		t.Fatal(err)

@@ -4,10 +4,12 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/wfpwatch/wfpwatch/internal/winbench/wbtest"
 )
 
 func TestWriteReplaces(t *testing.T) {
-	dir := t.TempDir()
+	dir := wbtest.TempDir(t)
 	p := filepath.Join(dir, "sub", "state.json")
 	for _, content := range []string{"first", "second, longer content", "3"} {
 		if err := Write(p, []byte(content), 0o600); err != nil {

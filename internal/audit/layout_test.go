@@ -7,13 +7,15 @@ import (
 	"path/filepath"
 	"testing"
 	"unsafe"
+
+	"github.com/wfpwatch/wfpwatch/internal/winbench/wbtest"
 )
 
 // TestLayoutAgainstMingw compiles _Static_assert lines generated from the Go
 // mirror against the real ntsecapi.h (Debian mingw-w64). Skipped when the
 // cross compiler is missing.
 func TestLayoutAgainstMingw(t *testing.T) {
-	for _, cc := range []string{"x86_64-w64-mingw32-gcc", "i686-w64-mingw32-gcc"} {
+	for _, cc := range []string{"x86_64-w64-mingw32-gcc"} {
 		if _, err := exec.LookPath(cc); err != nil {
 			t.Logf("%s not installed (apt-get install mingw-w64): skipping it", cc)
 			continue
@@ -27,7 +29,7 @@ _Static_assert(offsetof(AUDIT_POLICY_INFORMATION, AuditingInformation) == %d, "A
 _Static_assert(offsetof(AUDIT_POLICY_INFORMATION, AuditCategoryGuid) == %d, "AuditCategoryGuid");
 _Static_assert(POLICY_AUDIT_EVENT_UNCHANGED == %d && POLICY_AUDIT_EVENT_SUCCESS == %d && POLICY_AUDIT_EVENT_FAILURE == %d && POLICY_AUDIT_EVENT_NONE == %d, "flags");
 `, unsafe.Sizeof(a), unsafe.Offsetof(a.Information), unsafe.Offsetof(a.Category), Unchanged, Success, Failure, None)
-		f := filepath.Join(t.TempDir(), "layout.c")
+		f := filepath.Join(wbtest.TempDir(t), "layout.c")
 		if err := os.WriteFile(f, []byte(src), 0o644); err != nil {
 			t.Fatal(err)
 		}

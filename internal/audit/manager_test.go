@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wfpwatch/wfpwatch/internal/winbench/wbtest"
 )
 
 // fakePolicy is an in-memory audit policy. additive makes Set behave like
@@ -70,7 +72,7 @@ type proc struct{ alive map[int]bool }
 func (p *proc) Alive(o Owner) bool { return p.alive[o.PID] }
 
 func newManager(t *testing.T, p Policy, pid int, procs *proc) *Manager {
-	dir := t.TempDir()
+	dir := wbtest.TempDir(t)
 	return &Manager{
 		Policy: p,
 		State:  filepath.Join(dir, "audit-snapshot.json"),
@@ -487,7 +489,7 @@ func FuzzReadSnapshot(f *testing.F) {
 	f.Add([]byte(`{"version":1,"owner":{"command":"watch","pid":5},"entries":[{"subcategory":"{0CCE9226-69AE-11D9-BED3-505054503030}","before":4,"after":2,"changed":true}]}`))
 	f.Add([]byte(`{`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		p := filepath.Join(t.TempDir(), "s.json")
+		p := filepath.Join(wbtest.TempDir(t), "s.json")
 		if err := os.WriteFile(p, b, 0o600); err != nil {
 			t.Fatal(err)
 		}

@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/wfpwatch/wfpwatch/internal/winbench/wbtest"
 )
 
 // TestVariantLayoutAgainstMingw checks the EVT_VARIANT layout and the
@@ -29,7 +31,7 @@ _Static_assert(EvtRenderEventValues == 0 && EvtRenderEventXml == 1 && EvtRenderB
 _Static_assert(EvtQueryChannelPath == 1 && EvtQueryForwardDirection == 0x100, "query flags");
 `, variantSize, evtVarTypeString, evtVarTypeUInt16, evtVarTypeUInt64, evtVarTypeSizeT,
 		evtVarTypeFileTime, evtVarTypeSid, evtVarTypeHexInt64, evtVarTypeArray)
-	f := filepath.Join(t.TempDir(), "layout.c")
+	f := filepath.Join(wbtest.TempDir(t), "layout.c")
 	if err := os.WriteFile(f, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}

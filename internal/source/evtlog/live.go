@@ -50,6 +50,11 @@ type Options struct {
 	// BookmarkPath is the file that keeps the position across runs; ""
 	// keeps none.
 	BookmarkPath string
+	// BookmarkEvery is the least time between two saves of the bookmark
+	// file while events flow (1 s; negative: after every batch). The
+	// bookmark is always saved when Subscribe returns, so a clean stop
+	// repeats nothing; after a crash at most this much is shown again.
+	BookmarkEvery time.Duration
 	// Since starts with the events of the last Since when there is no
 	// bookmark; 0 starts with events that arrive from now on.
 	Since time.Duration
@@ -79,6 +84,9 @@ func (o *Options) defaults() {
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = 64
+	}
+	if o.BookmarkEvery == 0 {
+		o.BookmarkEvery = time.Second
 	}
 	if o.RetryDelay <= 0 {
 		o.RetryDelay = time.Second

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wfpwatch/wfpwatch/internal/winbench/wbtest"
 )
 
 func TestQueryFor(t *testing.T) {
@@ -30,7 +32,7 @@ func TestQueryFor(t *testing.T) {
 }
 
 func TestBookmarkFile(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "state", "bookmark.xml")
+	p := filepath.Join(wbtest.TempDir(t), "state", "bookmark.xml")
 	b := BookmarkFile{p}
 	if s, err := b.Load(); s != "" || err != nil {
 		t.Fatalf("missing file: %q %v", s, err)

@@ -63,6 +63,13 @@ func Subscribe(ctx context.Context, opt Options, h Handler) (Stats, error) {
 	s := &subscriber{opt: opt, h: h}
 	defer s.close()
 	err := s.run(ctx)
+	if ferr := s.saveBookmark(); ferr != nil {
+		if err == nil {
+			err = ferr
+		} else {
+			s.problem(ferr)
+		}
+	}
 	return s.stats, err
 }
 
@@ -77,6 +84,8 @@ type subscriber struct {
 	haveMark     bool // bookmark points at a record
 	markID       uint64
 	fromOldest   bool // no bookmark, restart at the oldest record (after a stale bookmark)
+	dirty        bool // the bookmark moved since it was last saved
+	lastSave     time.Time
 	seq          sequence
 
 	handles []evtHandle
@@ -353,7 +362,20 @@ func (s *subscriber) batch(hs []evtHandle) error {
 	if len(recs) > 0 {
 		s.markID = recs[len(recs)-1].RecordID
 	}
-	if s.opt.BookmarkPath == "" {
+	s.dirty = true
+	if s.opt.BookmarkEvery > 0 && time.Since(s.lastSave) < s.opt.BookmarkEvery {
+		return nil
+	}
+	if err := s.saveBookmark(); err != nil {
+		return handlerError{err}
+	}
+	return nil
+}
+
+// saveBookmark writes the bookmark file if the bookmark moved since the
+// last save.
+func (s *subscriber) saveBookmark() error {
+	if s.opt.BookmarkPath == "" || !s.dirty || s.bookmark == 0 {
 		return nil
 	}
 	xml, err := s.renderXML(0, s.bookmark, evtRenderBookmark)
@@ -361,8 +383,9 @@ func (s *subscriber) batch(hs []evtHandle) error {
 		return fmt.Errorf("EvtRender (bookmark): %w", err)
 	}
 	if err := (BookmarkFile{s.opt.BookmarkPath}).Save(string(xml)); err != nil {
-		return handlerError{fmt.Errorf("save bookmark: %w", err)}
+		return fmt.Errorf("save bookmark: %w", err)
 	}
+	s.dirty, s.lastSave = false, time.Now()
 	s.stats.BookmarkSaves++
 	return nil
 }
