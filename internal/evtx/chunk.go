@@ -26,6 +26,7 @@ type Chunk struct {
 	names   map[uint32]nameEntry
 	tmpls   map[uint32]*template
 	vals    []value // scratch for template instance values
+	vals2   []value // scratch for a nested EventData instance
 	probs   []Problem
 	skipped int
 	nrec    int

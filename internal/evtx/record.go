@@ -50,12 +50,15 @@ type dataSlot struct {
 }
 
 // wfpInfo locates, in a template, the System fields and the EventData
-// items of a Security audit event.
+// items of a Security audit event. Windows often stores the EventData as a
+// BinXML substitution value holding a template of its own: nested is then
+// the index of that value, and the nested template's wfpInfo has the data.
 type wfpInfo struct {
-	ok                                  bool
+	ok                                  bool // the fast path can read this template
 	provider, eventID, version, created slot
 	computer, keywords, recordID        slot
 	data                                []dataSlot
+	nested                              int // substitution holding EventData, or -1
 }
 
 func slotOf(vs []node) slot {
@@ -80,19 +83,31 @@ func slotOf(vs []node) slot {
 	return s
 }
 
+// inEventData reports whether path is inside an EventData element: below
+// Event, or the root of a nested EventData fragment.
+func inEventData(path []string) (rel []string, ok bool) {
+	switch {
+	case len(path) >= 2 && path[0] == "Event" && path[1] == "EventData":
+		return path[2:], true
+	case len(path) >= 1 && path[0] == "EventData":
+		return path[1:], true
+	}
+	return nil, false
+}
+
 // compileWFP finds the fast-path fields in a template's nodes.
 func compileWFP(nodes []node) wfpInfo {
-	var w wfpInfo
+	w := wfpInfo{nested: -1}
 	var path []string
 	ok := true
-	at := func(p string) bool { return strings.Join(path, "/") == p }
+	join := func() string { return strings.Join(path, "/") }
 	for i := 0; i < len(nodes); i++ {
 		n := nodes[i]
 		switch n.kind {
 		case nStart:
 			path = append(path, n.name)
-			if len(path) >= 3 && path[0] == "Event" && path[1] == "EventData" {
-				if len(path) == 3 && n.name == "Data" {
+			if rel, in := inEventData(path); in && len(rel) > 0 {
+				if len(rel) == 1 && n.name == "Data" {
 					w.data = append(w.data, dataSlot{slot: slot{idx: -1, set: true}})
 				} else {
 					ok = false // anything but flat <Data> items
@@ -104,12 +119,13 @@ func compileWFP(nodes []node) wfpInfo {
 				j++
 			}
 			s := slotOf(nodes[i+1 : j])
+			rel, in := inEventData(path)
 			switch {
-			case n.name == "Name" && at("Event/System/Provider"):
+			case n.name == "Name" && join() == "Event/System/Provider":
 				w.provider = s
-			case n.name == "SystemTime" && at("Event/System/TimeCreated"):
+			case n.name == "SystemTime" && join() == "Event/System/TimeCreated":
 				w.created = s
-			case n.name == "Name" && at("Event/EventData/Data"):
+			case n.name == "Name" && in && len(rel) == 1 && rel[0] == "Data":
 				if s.idx >= 0 || s.bad {
 					ok = false
 				}
@@ -127,7 +143,20 @@ func compileWFP(nodes []node) wfpInfo {
 			}
 			s := slotOf(nodes[i:j])
 			i = j - 1
-			switch strings.Join(path, "/") {
+			rel, in := inEventData(path)
+			switch {
+			case in && len(rel) == 1 && rel[0] == "Data":
+				d := &w.data[len(w.data)-1]
+				if d.slot.idx >= 0 || d.slot.static != "" {
+					ok = false // content in pieces
+				}
+				d.slot = s
+			case in && len(rel) == 0:
+				if s.idx >= 0 || strings.TrimSpace(s.static) != "" {
+					ok = false
+				}
+			}
+			switch join() {
 			case "Event/System/EventID":
 				w.eventID = s
 			case "Event/System/Version":
@@ -138,18 +167,16 @@ func compileWFP(nodes []node) wfpInfo {
 				w.keywords = s
 			case "Event/System/EventRecordID":
 				w.recordID = s
-			case "Event/EventData/Data":
-				if w.data[len(w.data)-1].slot.idx >= 0 || w.data[len(w.data)-1].slot.static != "" {
-					ok = false // content in pieces
-				}
-				w.data[len(w.data)-1].slot = s
-			case "Event/EventData":
-				if s.idx >= 0 || strings.TrimSpace(s.static) != "" {
+			case "Event":
+				// EventData as a BinXML value.
+				if s.idx >= 0 && w.nested < 0 {
+					w.nested = s.idx
+				} else if s.idx >= 0 || s.bad {
 					ok = false
 				}
 			}
 		case nCDATA, nPI:
-			if len(path) >= 2 && path[0] == "Event" && path[1] == "EventData" {
+			if _, in := inEventData(path); in {
 				ok = false
 			}
 		}
@@ -164,7 +191,7 @@ func compileWFP(nodes []node) wfpInfo {
 			ok = false
 		}
 	}
-	w.ok = ok && w.eventID.set && w.provider.set
+	w.ok = ok
 	return w
 }
 
@@ -259,11 +286,11 @@ func (r *Record) WFP(rec *evtlog.Record) (bool, error) {
 		return false, err
 	}
 	w := &t.wfp
-	if !w.ok {
+	if !w.ok || !w.eventID.set || !w.provider.set {
 		return r.wfpSlow(t, vals, rec)
 	}
 	id, ok := w.eventID.uint(vals)
-	if !ok || id > 0xffff || !event.IsWFPAuditID(int(id)) {
+	if !ok || id != 5031 && (id < 5150 || id > 5159) || !event.IsWFPAuditID(int(id)) {
 		return false, nil
 	}
 	prov, ok := w.provider.str(vals)
@@ -292,15 +319,40 @@ func (r *Record) WFP(rec *evtlog.Record) (bool, error) {
 	if v, ok := w.keywords.uint(vals); ok {
 		rec.Keywords = v
 	}
+	if !appendData(rec, w, vals) {
+		return r.wfpSlow(t, vals, rec)
+	}
+	if w.nested >= 0 && w.nested < len(vals) {
+		v := vals[w.nested]
+		switch {
+		case v.typ == typeBinXML && len(v.b) > 0:
+			c := r.c
+			t2, vals2, err := c.doc(v.off, v.off+len(v.b), true, c.vals2[:0])
+			c.vals2 = vals2[:0]
+			if err != nil {
+				return false, fmt.Errorf("record %d: EventData: %w", r.ID, err)
+			}
+			if !t2.wfp.ok || t2.wfp.nested >= 0 || !appendData(rec, &t2.wfp, vals2) {
+				return r.wfpSlow(t, vals, rec)
+			}
+		case !v.isNull():
+			return r.wfpSlow(t, vals, rec)
+		}
+	}
+	return true, nil
+}
+
+// appendData appends the EventData items of w to rec.
+func appendData(rec *evtlog.Record, w *wfpInfo, vals []value) bool {
 	for i := range w.data {
 		d := &w.data[i]
 		v, ok := d.slot.str(vals)
 		if !ok {
-			return r.wfpSlow(t, vals, rec)
+			return false
 		}
 		rec.Data = append(rec.Data, evtlog.Field{Name: d.name, Value: v})
 	}
-	return true, nil
+	return true
 }
 
 // wfpSlow renders the record as XML and parses it back.
