@@ -21,6 +21,7 @@ type Chunk struct {
 
 	data    []byte // the chunk bytes (shorter than ChunkSize when truncated)
 	end     int    // end of the records area
+	hint    int    // free-space offset of an untrusted header: stop there if the records end there
 	carve   bool
 	buf     *[]byte // pooled backing of data, nil when data aliases File.mem
 	names   map[uint32]nameEntry
@@ -96,6 +97,9 @@ func (c *Chunk) check() {
 	free := int(u32(d, 48))
 	if !c.HeaderOK {
 		c.problem(124, "chunk header checksum mismatch: header not trusted, scanning the chunk for records")
+		if free >= chunkHeaderSize && free <= len(d) {
+			c.hint = free
+		}
 		if c.LastID < c.FirstID || c.LastID-c.FirstID > ChunkSize/28 {
 			c.FirstID, c.LastID = 0, 0
 		}
@@ -161,7 +165,7 @@ func (c *Chunk) Records(fn func(r *Record) bool) {
 	prevID := c.FirstID - 1
 	haveIDs := c.HeaderOK
 	off := chunkHeaderSize
-	for off < c.end {
+	for off < c.end && off != c.hint {
 		size := c.validRecordAt(off, c.end)
 		if size == 0 {
 			if allZero(c.data[off:c.end]) {
@@ -169,9 +173,10 @@ func (c *Chunk) Records(fn func(r *Record) bool) {
 			}
 			next := c.resync(off+1, c.end)
 			if next < 0 {
-				c.problem(off, "no valid record in the last %d bytes of the records area: skipped", c.end-off)
-				if !haveIDs {
-					c.skipped++
+				if haveIDs {
+					c.problem(off, "no valid record in the last %d bytes of the records area", c.end-off)
+				} else {
+					c.problem(off, "no valid record in the last %d bytes of the chunk: skipped (an unknown number of records)", c.end-off)
 				}
 				break
 			}
