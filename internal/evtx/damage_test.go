@@ -192,7 +192,7 @@ func TestTruncatedCounts(t *testing.T) {
 func TestRandomDamage(t *testing.T) {
 	orig := readSample(t, "evtx/omerbenamram-evtx_security.evtx")
 	rng := rand.New(rand.NewSource(1))
-	rounds := 40
+	rounds := 10
 	if testing.Short() {
 		rounds = 5
 	}

@@ -286,7 +286,10 @@ func (r *Record) WFP(rec *evtlog.Record) (bool, error) {
 		return false, err
 	}
 	w := &t.wfp
-	if !w.ok || !w.eventID.set || !w.provider.set {
+	if !w.eventID.set {
+		return false, nil // no System/EventID: not an audit event
+	}
+	if !w.ok || !w.provider.set {
 		return r.wfpSlow(t, vals, rec)
 	}
 	id, ok := w.eventID.uint(vals)

@@ -249,7 +249,9 @@ func appendRune(dst []byte, r rune, mode int) []byte {
 			case '\t', '\n', '\r':
 				if mode == escAttr {
 					// Attribute-value normalization would turn them into spaces.
-					return append(dst, '&', '#', byte('0'+c/10), byte('0'+c%10), ';')
+					dst = append(dst, '&', '#')
+					dst = strconv.AppendUint(dst, uint64(c), 10)
+					return append(dst, ';')
 				}
 			}
 		}
