@@ -594,6 +594,9 @@ func (c *Chunk) appendXML(dst []byte, t *template, vals []value, depth int) ([]b
 		if op.idx < len(vals) {
 			v = vals[op.idx]
 		}
+		if len(dst)-c.outStart > maxRecordOutput {
+			return dst, errTooLarge
+		}
 		switch op.kind {
 		case xContent:
 			if v.typ == typeBinXML {
@@ -622,13 +625,36 @@ func (c *Chunk) appendXML(dst []byte, t *template, vals []value, depth int) ([]b
 	return dst, nil
 }
 
+// nestedBudget bounds the BinXML values rendered for one record, so that
+// values repeated by many substitutions cannot blow up exponentially.
+const nestedBudget = 64
+
+// maxRecordOutput bounds the rendering of one record (a real record is at
+// most 64 KiB of binary XML; substitutions may repeat values, but not to
+// this extent).
+const maxRecordOutput = 8 << 20
+
+var errTooLarge = fmt.Errorf("record renders to more than %d MiB: skipped", maxRecordOutput>>20)
+
+// spend accounts for one nested BinXML value at depth.
+func (c *Chunk) spend(depth int) error {
+	if depth >= maxNestedValues {
+		return fmt.Errorf("binary XML values nested deeper than %d", maxNestedValues)
+	}
+	c.budget--
+	if c.budget < 0 {
+		return fmt.Errorf("more than %d nested binary XML values in one record", nestedBudget)
+	}
+	return nil
+}
+
 // appendNestedXML renders a BinXML substitution value.
 func (c *Chunk) appendNestedXML(dst []byte, v value, depth int) ([]byte, error) {
 	if len(v.b) == 0 {
 		return dst, nil
 	}
-	if depth >= maxNestedValues {
-		return dst, fmt.Errorf("binary XML values nested deeper than %d", maxNestedValues)
+	if err := c.spend(depth); err != nil {
+		return dst, err
 	}
 	t, vals, err := c.doc(v.off, v.off+len(v.b), true, nil)
 	if err != nil {

@@ -19,18 +19,20 @@ type Chunk struct {
 	FirstID, LastID uint64
 	HeaderOK        bool
 
-	data    []byte // the chunk bytes (shorter than ChunkSize when truncated)
-	end     int    // end of the records area
-	hint    int    // free-space offset of an untrusted header: stop there if the records end there
-	carve   bool
-	buf     *[]byte // pooled backing of data, nil when data aliases File.mem
-	names   map[uint32]nameEntry
-	tmpls   map[uint32]*template
-	vals    []value // scratch for template instance values
-	vals2   []value // scratch for a nested EventData instance
-	probs   []Problem
-	skipped int
-	nrec    int
+	data     []byte // the chunk bytes (shorter than ChunkSize when truncated)
+	end      int    // end of the records area
+	hint     int    // free-space offset of an untrusted header: stop there if the records end there
+	carve    bool
+	buf      *[]byte // pooled backing of data, nil when data aliases File.mem
+	names    map[uint32]nameEntry
+	tmpls    map[uint32]*template
+	vals     []value // scratch for template instance values
+	vals2    []value // scratch for a nested EventData instance
+	budget   int     // nested BinXML values left for the current record
+	outStart int     // where the current record's output started (size limit)
+	probs    []Problem
+	skipped  int
+	nrec     int
 }
 
 var chunkPool = sync.Pool{New: func() any { b := make([]byte, ChunkSize); return &b }}

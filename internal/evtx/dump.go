@@ -109,6 +109,7 @@ func (r *Record) AppendJSON(dst []byte) ([]byte, error) {
 		return dst, err
 	}
 	root := &jnode{}
+	r.c.outStart = 0 // counts down the bytes of values placed in the tree
 	if err := r.c.buildTree(root, t, vals, 0); err != nil {
 		return dst, err
 	}

@@ -72,6 +72,10 @@ func (c *Chunk) buildTree(parent *jnode, t *template, vals []value, depth int) e
 			top.text = append(top.text, s...)
 		case nSubst:
 			v := get(n.idx)
+			c.outStart -= len(v.b) * 2
+			if c.outStart < -maxRecordOutput {
+				return errTooLarge
+			}
 			if v.typ != typeBinXML {
 				top.text = appendValue(top.text, v, escNone)
 				continue
@@ -79,8 +83,8 @@ func (c *Chunk) buildTree(parent *jnode, t *template, vals []value, depth int) e
 			if len(v.b) == 0 {
 				continue
 			}
-			if depth >= maxNestedValues {
-				return fmt.Errorf("binary XML values nested deeper than %d", maxNestedValues)
+			if err := c.spend(depth); err != nil {
+				return err
 			}
 			t2, vals2, err := c.doc(v.off, v.off+len(v.b), true, nil)
 			if err != nil {

@@ -15,6 +15,7 @@ import (
 // chunk's scratch buffer: valid until the next call on the same chunk.
 func (r *Record) doc() (*template, []value, error) {
 	c := r.c
+	c.budget = nestedBudget
 	t, vals, err := c.doc(r.off+24, r.off+r.size-4, false, c.vals[:0])
 	c.vals = vals[:0]
 	return t, vals, err
@@ -28,6 +29,7 @@ func (r *Record) AppendXML(dst []byte) ([]byte, error) {
 	if err != nil {
 		return dst, err
 	}
+	r.c.outStart = len(dst)
 	out, err := r.c.appendXML(dst, t, vals, 0)
 	if err != nil {
 		return dst, err
@@ -363,6 +365,7 @@ func (r *Record) wfpSlow(t *template, vals []value, rec *evtlog.Record) (bool, e
 	if ParseXML == nil {
 		return false, fmt.Errorf("record %d: %w", r.ID, errSlowPath)
 	}
+	r.c.outStart = 0
 	x, err := r.c.appendXML(nil, t, vals, 0)
 	if err != nil {
 		return false, err
