@@ -19,7 +19,7 @@ import (
 // the shared samples are present, the first chunk of each sample.
 func FuzzChunk(f *testing.F) {
 	fix := fixtureFile()
-	f.Add(fix[FileHeaderSize:])
+	f.Add(fix[FileHeaderSize : FileHeaderSize+4096])
 	f.Add(fix[FileHeaderSize : FileHeaderSize+2048])
 	if dir, ok := samples.Find(); ok {
 		paths, _ := filepath.Glob(filepath.Join(dir, "evtx", "*.evtx"))
