@@ -178,9 +178,9 @@ func (p *parser) text() (string, error) {
 	if err := p.need(2 * n); err != nil {
 		return "", err
 	}
-	s := string(appendUTF16(nil, p.d[p.pos:p.pos+2*n], escNone))
+	p.c.scratch = appendUTF16(p.c.scratch[:0], p.d[p.pos:p.pos+2*n], escNone)
 	p.pos += 2 * n
-	return s, nil
+	return string(p.c.scratch), nil
 }
 
 // hasDependencyID decides whether an element start at p.pos carries the
@@ -394,7 +394,7 @@ func (c *Chunk) template(off int) (*template, int, error) {
 	}
 	p := parser{c: c, d: d, pos: off + 24, end: off + 24 + size}
 	t := &template{}
-	t.nodes, t.err = p.nodes(nil)
+	t.nodes, t.err = p.nodes(make([]node, 0, size/6+4))
 	if t.err == nil {
 		t.compile()
 	}
@@ -485,11 +485,12 @@ const (
 
 // compile builds the XML program and the fast-path table of t.nodes.
 func (t *template) compile() {
+	// All static text goes into one buffer; the ops slice it afterwards.
 	var buf []byte
+	var ends []int
 	flush := func(op xop) {
-		op.static = append([]byte(nil), buf...)
+		ends = append(ends, len(buf))
 		t.xml = append(t.xml, op)
-		buf = buf[:0]
 	}
 	nodes := t.nodes
 	for i := 0; i < len(nodes); i++ {
@@ -556,6 +557,12 @@ func (t *template) compile() {
 		}
 	}
 	flush(xop{kind: xNone})
+	buf = buf[:len(buf):len(buf)]
+	start := 0
+	for i := range t.xml {
+		t.xml[i].static = buf[start:ends[i]]
+		start = ends[i]
+	}
 	t.wfp = compileWFP(t.nodes)
 }
 
@@ -656,7 +663,8 @@ func (c *Chunk) appendNestedXML(dst []byte, v value, depth int) ([]byte, error) 
 	if err := c.spend(depth); err != nil {
 		return dst, err
 	}
-	t, vals, err := c.doc(v.off, v.off+len(v.b), true, nil)
+	t, vals, err := c.doc(v.off, v.off+len(v.b), true, c.nest[depth][:0])
+	c.nest[depth] = vals[:0]
 	if err != nil {
 		return dst, fmt.Errorf("nested binary XML: %w", err)
 	}

@@ -26,10 +26,12 @@ type Chunk struct {
 	buf      *[]byte // pooled backing of data, nil when data aliases File.mem
 	names    map[uint32]nameEntry
 	tmpls    map[uint32]*template
-	vals     []value // scratch for template instance values
-	vals2    []value // scratch for a nested EventData instance
-	budget   int     // nested BinXML values left for the current record
-	outStart int     // where the current record's output started (size limit)
+	vals     []value                  // scratch for template instance values
+	vals2    []value                  // scratch for a nested EventData instance
+	nest     [maxNestedValues][]value // scratch for nested values, by depth
+	budget   int                      // nested BinXML values left for the current record
+	scratch  []byte                   // text decoding
+	outStart int                      // where the current record's output started (size limit)
 	probs    []Problem
 	skipped  int
 	nrec     int

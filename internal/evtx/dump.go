@@ -4,7 +4,11 @@ import (
 	"context"
 	"io"
 	"strconv"
+	"sync"
 )
+
+// outPool holds the per-chunk output buffers of Dump.
+var outPool = sync.Pool{New: func() any { b := make([]byte, 0, 4*ChunkSize); return &b }}
 
 // DumpFormat is the output of Dump.
 type DumpFormat int
@@ -60,7 +64,7 @@ func Dump(ctx context.Context, r io.ReaderAt, size int64, w io.Writer, opts Dump
 	}
 	err = Each(ctx, f, opts.Opts, func(c *Chunk) out {
 		var o out
-		o.b = make([]byte, 0, 4*ChunkSize)
+		o.b = (*outPool.Get().(*[]byte))[:0]
 		c.Records(func(r *Record) bool {
 			var err error
 			n := len(o.b)
@@ -86,6 +90,7 @@ func Dump(ctx context.Context, r io.ReaderAt, size int64, w io.Writer, opts Dump
 		res.Skipped += c.Skipped()
 		res.Records += o.n
 		_, err := w.Write(o.b)
+		outPool.Put(&o.b)
 		return err
 	})
 	if err != nil {

@@ -69,6 +69,10 @@ func slotOf(vs []node) slot {
 		s.idx = vs[0].idx
 		return s
 	}
+	if len(vs) == 1 && vs[0].kind == nText {
+		s.static = vs[0].text
+		return s
+	}
 	var b strings.Builder
 	for _, v := range vs {
 		switch v.kind {
@@ -102,7 +106,16 @@ func compileWFP(nodes []node) wfpInfo {
 	w := wfpInfo{nested: -1}
 	var path []string
 	ok := true
-	join := func() string { return strings.Join(path, "/") }
+	// sys returns the element name below Event/System, or "".
+	sys := func() string {
+		if len(path) == 3 && path[0] == "Event" && path[1] == "System" {
+			return path[2]
+		}
+		if len(path) == 1 && path[0] == "Event" {
+			return "Event"
+		}
+		return ""
+	}
 	for i := 0; i < len(nodes); i++ {
 		n := nodes[i]
 		switch n.kind {
@@ -123,9 +136,9 @@ func compileWFP(nodes []node) wfpInfo {
 			s := slotOf(nodes[i+1 : j])
 			rel, in := inEventData(path)
 			switch {
-			case n.name == "Name" && join() == "Event/System/Provider":
+			case n.name == "Name" && sys() == "Provider":
 				w.provider = s
-			case n.name == "SystemTime" && join() == "Event/System/TimeCreated":
+			case n.name == "SystemTime" && sys() == "TimeCreated":
 				w.created = s
 			case n.name == "Name" && in && len(rel) == 1 && rel[0] == "Data":
 				if s.idx >= 0 || s.bad {
@@ -158,16 +171,16 @@ func compileWFP(nodes []node) wfpInfo {
 					ok = false
 				}
 			}
-			switch join() {
-			case "Event/System/EventID":
+			switch sys() {
+			case "EventID":
 				w.eventID = s
-			case "Event/System/Version":
+			case "Version":
 				w.version = s
-			case "Event/System/Computer":
+			case "Computer":
 				w.computer = s
-			case "Event/System/Keywords":
+			case "Keywords":
 				w.keywords = s
-			case "Event/System/EventRecordID":
+			case "EventRecordID":
 				w.recordID = s
 			case "Event":
 				// EventData as a BinXML value.
