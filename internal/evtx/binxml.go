@@ -392,11 +392,28 @@ func (c *Chunk) template(off int) (*template, int, error) {
 	if t, ok := c.tmpls[uint32(off)]; ok {
 		return t, 24 + size, t.err
 	}
-	p := parser{c: c, d: d, pos: off + 24, end: off + 24 + size}
-	t := &template{}
-	t.nodes, t.err = p.nodes(make([]node, 0, size/6+4))
-	if t.err == nil {
-		t.compile()
+	var t *template
+	var key []byte
+	if c.cache != nil {
+		kp := parser{c: c, d: d, pos: off + 24, end: off + 24 + size}
+		var err error
+		if key, err = kp.canon(c.canonBuf[:0]); err == nil {
+			c.canonBuf = key
+			t = c.cache.get(key)
+		} else {
+			key = nil
+		}
+	}
+	if t == nil {
+		p := parser{c: c, d: d, pos: off + 24, end: off + 24 + size}
+		t = &template{}
+		t.nodes, t.err = p.nodes(make([]node, 0, size/6+4))
+		if t.err == nil {
+			t.compile()
+			if key != nil {
+				c.cache.put(key, t)
+			}
+		}
 	}
 	if c.tmpls == nil {
 		c.tmpls = make(map[uint32]*template)

@@ -26,6 +26,8 @@ type Chunk struct {
 	buf      *[]byte // pooled backing of data, nil when data aliases File.mem
 	names    map[uint32]nameEntry
 	tmpls    map[uint32]*template
+	cache    *tcache // the File's templates, shared across chunks
+	canonBuf []byte
 	vals     []value                  // scratch for template instance values
 	vals2    []value                  // scratch for a nested EventData instance
 	nest     [maxNestedValues][]value // scratch for nested values, by depth
@@ -37,11 +39,17 @@ type Chunk struct {
 	nrec     int
 }
 
+// noTemplateCache turns off sharing templates across chunks (tests).
+var noTemplateCache bool
+
 var chunkPool = sync.Pool{New: func() any { b := make([]byte, ChunkSize); return &b }}
 
 // loadChunk reads and checks chunk ref of f.
 func (f *File) loadChunk(ref chunkRef, carve bool) *Chunk {
-	c := &Chunk{Index: ref.index, Offset: ref.off, carve: carve}
+	c := &Chunk{Index: ref.index, Offset: ref.off, carve: carve, cache: &f.tcache}
+	if noTemplateCache {
+		c.cache = nil
+	}
 	if f.mem != nil {
 		end := min(ref.off+ChunkSize, int64(len(f.mem)))
 		c.data = f.mem[ref.off:end]

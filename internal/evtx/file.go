@@ -90,6 +90,7 @@ type File struct {
 	// Problems found while opening (file header, chunk headers).
 	Problems []Problem
 	chunks   []chunkRef
+	tcache   tcache
 }
 
 // chunkRef is a chunk found while opening, in record order.

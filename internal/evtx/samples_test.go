@@ -293,3 +293,22 @@ func TestJSONValid(t *testing.T) {
 }
 
 func parseTime(s string) (time.Time, error) { return time.Parse(time.RFC3339Nano, s) }
+
+// TestTemplateCacheExact checks that sharing compiled templates across
+// chunks changes nothing in the output.
+func TestTemplateCacheExact(t *testing.T) {
+	for _, s := range sampleCounts {
+		b := readSample(t, s.file)
+		var outs [2]bytes.Buffer
+		for i, off := range []bool{false, true} {
+			noTemplateCache = off
+			if _, err := Dump(context.Background(), bytes.NewReader(b), int64(len(b)), &outs[i], DumpOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		noTemplateCache = false
+		if !bytes.Equal(outs[0].Bytes(), outs[1].Bytes()) {
+			t.Errorf("%s: output differs with the template cache", s.file)
+		}
+	}
+}

@@ -266,6 +266,25 @@ func appendRune(dst []byte, r rune, mode int) []byte {
 	return utf8.AppendRune(dst, r)
 }
 
+// plainASCII[mode][c] reports whether the ASCII byte c is copied as is in
+// mode.
+var plainASCII = func() (t [3][256]bool) {
+	for mode := range t {
+		for c := 0x20; c < 0x80; c++ {
+			t[mode][c] = true
+		}
+		t[mode]['\t'], t[mode]['\n'], t[mode]['\r'] = true, true, true
+		if mode != escNone {
+			t[mode]['&'], t[mode]['<'], t[mode]['>'] = false, false, false
+		}
+		if mode == escAttr {
+			t[mode]['\''], t[mode]['"'] = false, false
+			t[mode]['\t'], t[mode]['\n'], t[mode]['\r'] = false, false, false
+		}
+	}
+	return t
+}()
+
 // appendUTF16 appends the UTF-16LE string b, without trailing NULs, escaped
 // for mode. Invalid surrogates become U+FFFD.
 func appendUTF16(dst, b []byte, mode int) []byte {
@@ -273,8 +292,14 @@ func appendUTF16(dst, b []byte, mode int) []byte {
 	for n > 0 && b[2*n-2] == 0 && b[2*n-1] == 0 {
 		n--
 	}
+	plain := &plainASCII[mode]
 	for i := 0; i < n; i++ {
-		c := rune(b[2*i]) | rune(b[2*i+1])<<8
+		lo, hi := b[2*i], b[2*i+1]
+		if hi == 0 && plain[lo] {
+			dst = append(dst, lo)
+			continue
+		}
+		c := rune(lo) | rune(hi)<<8
 		if c >= 0xD800 && c < 0xE000 {
 			if c < 0xDC00 && i+1 < n {
 				c2 := rune(b[2*i+2]) | rune(b[2*i+3])<<8
