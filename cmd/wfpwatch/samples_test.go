@@ -44,7 +44,7 @@ func TestSamplesEndToEnd(t *testing.T) {
 					continue
 				}
 				var m struct {
-					Event struct{ Code string } `json:"event"`
+					Event struct{ Code string }    `json:"event"`
 					WFP   struct{ Verdict string } `json:"wfp"`
 				}
 				if err := json.Unmarshal([]byte(line), &m); err != nil {
