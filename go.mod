@@ -1,3 +1,9 @@
 module github.com/wfpwatch/wfpwatch
 
-go 1.26
+go 1.26.0
+
+require (
+	golang.org/x/sys v0.50.0
+	golang.org/x/term v0.48.0
+	golang.org/x/text v0.44.0
+)
