@@ -1,7 +1,6 @@
 package evtx
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -279,15 +278,6 @@ func (s *slot) time(vals []value) (time.Time, bool) {
 	return t, err == nil
 }
 
-// errSlowPath is returned internally when a record's layout is not one the
-// fast path reads; the record is then rendered and parsed as XML.
-var errSlowPath = errors.New("record layout needs the XML path")
-
-// ParseXML, when set, parses one rendered <Event> element into a Record. It
-// is the slow path of Record.WFP for the rare records whose layout the fast
-// path does not read (evtlog.ParseEventXML).
-var ParseXML func(b []byte, rec *evtlog.Record) error
-
 // WFP reads a Filtering Platform audit event (provider
 // Microsoft-Windows-Security-Auditing, ids 5031 and 5150–5159) straight from
 // the record's template substitutions into rec, without building XML. It
@@ -373,18 +363,17 @@ func appendData(rec *evtlog.Record, w *wfpInfo, vals []value) bool {
 	return true
 }
 
-// wfpSlow renders the record as XML and parses it back.
+// wfpSlow renders the record as XML and parses it back with the
+// foundation's decoder: the path for the rare records whose layout the fast
+// path does not read.
 func (r *Record) wfpSlow(t *template, vals []value, rec *evtlog.Record) (bool, error) {
-	if ParseXML == nil {
-		return false, fmt.Errorf("record %d: %w", r.ID, errSlowPath)
-	}
 	r.c.outStart = 0
 	x, err := r.c.appendXML(nil, t, vals, 0)
 	if err != nil {
 		return false, err
 	}
 	rec.Reset()
-	if err := ParseXML(x, rec); err != nil {
+	if err := evtlog.ParseEventXML(x, rec); err != nil {
 		return false, fmt.Errorf("record %d: parse rendered XML: %w", r.ID, err)
 	}
 	if !event.IsWFPAuditID(rec.EventID) || !strings.EqualFold(rec.Provider, evtlog.ProviderName) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"reflect"
@@ -171,13 +172,32 @@ func countWFP(out []byte, m map[int]int) map[int]int {
 	return m
 }
 
-// parseXMLForTest reads a rendered <Event> into a Record the way the
-// foundation's XML decoder does; ParseXML (evtlog.ParseEventXML) is used
-// when set.
+// parseXMLForTest reads a rendered <Event> with the foundation's decoder,
+// evtlog.ParseEventXML, and checks it against an independent reading with
+// encoding/xml.
 func parseXMLForTest(b []byte, rec *evtlog.Record) error {
-	if ParseXML != nil {
-		return ParseXML(b, rec)
+	if err := evtlog.ParseEventXML(b, rec); err != nil {
+		return err
 	}
+	var other evtlog.Record
+	if err := parseStdXML(b, &other); err != nil {
+		return err
+	}
+	// encoding/xml normalizes line ends as XML says; ParseEventXML keeps
+	// the text as Windows wrote it.
+	mine := *rec
+	mine.Data = append([]evtlog.Field(nil), rec.Data...)
+	for i := range mine.Data {
+		mine.Data[i].Value = strings.ReplaceAll(mine.Data[i].Value, "\r\n", "\n")
+	}
+	if !reflect.DeepEqual(mine, other) {
+		return fmt.Errorf("ParseEventXML and encoding/xml disagree:\n%+v\n%+v", *rec, other)
+	}
+	return nil
+}
+
+// parseStdXML reads a rendered <Event> into a Record with encoding/xml.
+func parseStdXML(b []byte, rec *evtlog.Record) error {
 	var ev xmlEvent
 	if err := xml.Unmarshal(b, &ev); err != nil {
 		return err
