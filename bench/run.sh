@@ -5,12 +5,12 @@
 # Usage: bench/run.sh [FILE.evtx ...]
 #   Default files: the two large Security.evtx samples of shared/samples
 #   ($WFPWATCH_SAMPLES, else ../shared/samples beside the checkout).
-#   RUNS=n      runs per measurement (default 5; the best run is kept)
+#   RUNS=n      runs per measurement (default 10; means are reported)
 #   EVTX_DUMP=/path/to/evtx_dump      also time the Rust evtx crate's tool
 #   VELOCIDEX_DUMP=/path/to/dumpevtx  also time Velocidex's Go parser
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RUNS=${RUNS:-5}
+RUNS=${RUNS:-10}
 samples=${WFPWATCH_SAMPLES:-../shared/samples}
 if [ $# -eq 0 ]; then
   set -- "$samples/evtx/omerbenamram-evtx_security.evtx" \
@@ -20,34 +20,37 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/wfpwatch" ./cmd/wfpwatch
 TIME=/usr/bin/time
-[ -x "$TIME" ] || { echo "needs GNU time (/usr/bin/time; apt-get install time)" >&2; exit 1; }
+[ -x "$TIME" ] || { echo "needs GNU time (apt-get install time)" >&2; exit 1; }
+command -v bc > /dev/null || { echo "needs bc (apt-get install bc)" >&2; exit 1; }
 
-# measure LABEL THREADS CMD...: best wall time of $RUNS runs, with its CPU time.
+# measure LABEL THREADS CMD...: runs CMD $RUNS times back to back under one
+# GNU time and reports the mean wall time and the mean CPU time (user+sys)
+# per run. The CPU figure is what matters on a shared machine: it does not
+# grow with other people's load the way wall time does.
 measure() {
   local label=$1 threads=$2; shift 2
-  local best="" bestcpu=""
-  for _ in $(seq "$RUNS"); do
-    if ! $TIME -f '%e %U %S' -o "$tmp/t" "$@" > /dev/null 2> "$tmp/err"; then
-      echo "| $label | $threads | failed: $(head -c 200 "$tmp/err" | tr '\n' ' ') | | |"
-      return
-    fi
-    read -r wall user sys < <(tail -1 "$tmp/t")
-    cpu=$(echo "$user + $sys" | bc -l)
-    if [ -z "$best" ] || [ "$(echo "$wall < $best" | bc -l)" = 1 ]; then best=$wall; bestcpu=$cpu; fi
-  done
+  if ! $TIME -f '%e %U %S' -o "$tmp/t" bash -c \
+      'for _ in $(seq "$0"); do "$@" > /dev/null 2> "'"$tmp"'/err" || exit 1; done' "$RUNS" "$@"; then
+    echo "| $label | $threads | failed: $(head -c 200 "$tmp/err" | tr '\n' ' ') | | |"
+    return
+  fi
+  read -r wall user sys < <(tail -1 "$tmp/t")
   local mb; mb=$(echo "$size / 1000000" | bc -l)
-  printf '| %s | %s | %.3f s | %.1f MB/s | %.1f MB/cpu-s |\n' "$label" "$threads" "$best" \
-    "$(echo "$mb / ($best + 0.0005)" | bc -l)" "$(echo "$mb / ($bestcpu + 0.005)" | bc -l)"
+  local w c
+  w=$(echo "$wall / $RUNS" | bc -l); c=$(echo "($user + $sys) / $RUNS" | bc -l)
+  printf '| %s | %s | %.1f ms | %.1f MB/s | %.1f ms | %.1f MB/s |\n' "$label" "$threads" \
+    "$(echo "$w * 1000" | bc -l)" "$(echo "$mb / ($w + 0.00001)" | bc -l)" \
+    "$(echo "$c * 1000" | bc -l)" "$(echo "$mb / ($c + 0.00001)" | bc -l)"
 }
 
-echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load average before: $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%Y-%m-%dT%H:%MZ); $RUNS runs, best wall time kept"
+echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load average before: $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%Y-%m-%dT%H:%MZ); mean of $RUNS runs"
 for f in "$@"; do
   size=$(stat -c %s "$f")
   echo
   echo "### $(basename "$f") ($size bytes)"
   echo
-  echo "| command | threads | wall | MB/s (wall) | MB per CPU-second |"
-  echo "|---|---|---|---|---|"
+  echo "| command | threads | wall per run | MB/s (wall) | CPU per run | MB per CPU-second |"
+  echo "|---|---|---|---|---|---|"
   measure "wfpwatch evtx dump (XML, every record)" 1 env GOMAXPROCS=1 "$tmp/wfpwatch" evtx dump "$f"
   measure "wfpwatch evtx dump (XML, every record)" "$(nproc)" "$tmp/wfpwatch" evtx dump "$f"
   measure "wfpwatch evtx dump --format json" "$(nproc)" "$tmp/wfpwatch" evtx dump --format json "$f"

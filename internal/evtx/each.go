@@ -52,7 +52,7 @@ func Each[T any](ctx context.Context, f *File, opts Options, work func(c *Chunk)
 		v    T
 		done chan struct{}
 	}
-	window := 4 * workers // chunks in flight, bounding memory
+	window := 2 * workers // chunks in flight, bounding memory
 	results := make([]*result, n)
 	jobs := make(chan int)
 	stop := make(chan struct{})
