@@ -1,3 +1,7 @@
 module github.com/wfpwatch/wfpwatch
 
-go 1.26
+go 1.26.0
+
+require github.com/go-ole/go-ole v1.3.0
+
+require golang.org/x/sys v0.50.0 // indirect
