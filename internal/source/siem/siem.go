@@ -94,6 +94,32 @@ type entry struct {
 type Decoder struct {
 	entries []entry
 	sc      scanner
+	intern  map[string]string // field names and short values, to spare allocations
+}
+
+// str returns the entry's value as a string, sharing the strings of short
+// values already seen (protocol numbers, %% codes, "S-1-0-0"…).
+func (d *Decoder) str(en *entry) string {
+	if en.esc || len(en.val) > 24 {
+		return en.value()
+	}
+	return d.internBytes(en.val)
+}
+
+func (d *Decoder) internBytes(b []byte) string {
+	if s, ok := d.intern[string(b)]; ok {
+		return s
+	}
+	if d.intern == nil || len(d.intern) >= 4096 {
+		d.intern = make(map[string]string, 256)
+	}
+	s := string(b)
+	d.intern[s] = s
+	return s
+}
+
+func (d *Decoder) field(en *entry) evtlog.Field {
+	return evtlog.Field{Name: d.internBytes(en.key), Value: d.str(en)}
 }
 
 // Record parses one line into rec (reset first) and returns the line's
@@ -132,7 +158,7 @@ func (d *Decoder) Record(line []byte, rec *evtlog.Record) (Shape, error) {
 		case ShapeWinlogbeat:
 			switch {
 			case en.parent == pWinlogData:
-				rec.Data = append(rec.Data, evtlog.Field{Name: string(en.key), Value: en.value()})
+				rec.Data = append(rec.Data, d.field(en))
 			case en.parent == pWinlog:
 				d.header(en, k, "provider_name", "record_id", "computer_name", "version", rec)
 			case en.parent == pTop && k == "@timestamp":
@@ -145,7 +171,7 @@ func (d *Decoder) Record(line []byte, rec *evtlog.Record) (Shape, error) {
 		case ShapeWinlogbeat6:
 			switch {
 			case en.parent == pEventData:
-				rec.Data = append(rec.Data, evtlog.Field{Name: string(en.key), Value: en.value()})
+				rec.Data = append(rec.Data, d.field(en))
 			case en.parent == pTop && k == "@timestamp":
 				tsUTC = en.value()
 			case en.parent == pTop:
@@ -154,7 +180,7 @@ func (d *Decoder) Record(line []byte, rec *evtlog.Record) (Shape, error) {
 		case ShapeFlat:
 			switch {
 			case en.parent == pEventData:
-				rec.Data = append(rec.Data, evtlog.Field{Name: string(en.key), Value: en.value()})
+				rec.Data = append(rec.Data, d.field(en))
 			case en.parent != pTop:
 			case k == "@timestamp":
 				tsUTC = en.value()
@@ -177,7 +203,7 @@ func (d *Decoder) Record(line []byte, rec *evtlog.Record) (Shape, error) {
 				rec.Keywords = parseKeywords(en.val)
 			case flatMeta[k]:
 			default:
-				rec.Data = append(rec.Data, evtlog.Field{Name: string(en.key), Value: en.value()})
+				rec.Data = append(rec.Data, d.field(en))
 			}
 		}
 	}
