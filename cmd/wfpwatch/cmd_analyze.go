@@ -128,7 +128,7 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	if problems > 0 {
-		fmt.Fprintf(stderr, "%d problem(s) in the input were skipped over (see the warnings above)\n", problems)
+		fmt.Fprintf(stderr, "%d problem(s) reported above; everything else was read\n", problems)
 	}
 	if failed > 0 {
 		return exitError{1}

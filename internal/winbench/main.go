@@ -124,7 +124,7 @@ func bench(ctx context.Context, o *options) (failed bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	pkgs, err := listPackages(ctx, mod, o.pkgs, o.all)
+	pkgs, err := listPackages(ctx, o.pkgs, o.all)
 	if err != nil {
 		return false, err
 	}

@@ -42,12 +42,12 @@ var benchTools = map[string]bool{
 // a file that is part of the package (or its tests) for GOOS=windows but not
 // for GOOS=linux (*_windows.go, *_windows_test.go, //go:build windows). With
 // all set it returns every package matching patterns.
-func listPackages(ctx context.Context, mod string, patterns []string, all bool) ([]pkg, error) {
-	win, err := goList(ctx, mod, "windows", patterns)
+func listPackages(ctx context.Context, patterns []string, all bool) ([]pkg, error) {
+	win, err := goList(ctx, "windows", patterns)
 	if err != nil {
 		return nil, err
 	}
-	lin, err := goList(ctx, mod, "linux", patterns)
+	lin, err := goList(ctx, "linux", patterns)
 	if err != nil {
 		return nil, err
 	}
@@ -89,11 +89,11 @@ func allFiles(p listedPkg) []string {
 	return fs
 }
 
-// goList runs go list for goos/amd64 in the module directory.
-func goList(ctx context.Context, mod, goos string, patterns []string) ([]listedPkg, error) {
+// goList runs go list for goos/amd64 in the working directory (patterns
+// are relative to it, as with go list).
+func goList(ctx context.Context, goos string, patterns []string) ([]listedPkg, error) {
 	args := append([]string{"list", "-e", "-json=ImportPath,Dir,GoFiles,TestGoFiles,XTestGoFiles,Error"}, patterns...)
 	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = mod
 	cmd.Env = append(os.Environ(), "GOOS="+goos, "GOARCH=amd64", "CGO_ENABLED=0")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -166,6 +166,19 @@ func TestDecodeFieldProblems(t *testing.T) {
 		{"rendered direction text", []Field{{"Direction", "Inbound"}, {"DestPort", "445"}}, "", func(e *event.Event) bool {
 			return e.Direction == event.DirectionInbound && e.LocalPort == 445
 		}},
+		// Real-world orientations of inbound ICMP (values modelled on public
+		// logs): a 2023 Router Advertisement 5156 follows the packet
+		// (Source=router, DestPort=134), a 2016 echo-request 5157 names this
+		// host as Source with SourcePort=8.
+		{"inbound ICMPv6 RA follows the packet", []Field{{"Direction", "%%14592"}, {"Protocol", "58"}, {"SourceAddress", "fe80::1:1"}, {"SourcePort", "0"}, {"DestAddress", "ff02::1"}, {"DestPort", "134"}}, "", func(e *event.Event) bool {
+			return e.RemoteIP.String() == "fe80::1:1" && e.LocalIP.String() == "ff02::1" && e.ICMPType == 134 && e.ICMPCode == 0
+		}},
+		{"inbound ICMP echo with local Source", []Field{{"Direction", "%%14592"}, {"Protocol", "1"}, {"SourceAddress", "192.0.2.10"}, {"SourcePort", "8"}, {"DestAddress", "198.51.100.7"}, {"DestPort", "0"}}, "", func(e *event.Event) bool {
+			return e.LocalIP.String() == "192.0.2.10" && e.RemoteIP.String() == "198.51.100.7" && e.ICMPType == 8 && e.ICMPCode == 0
+		}},
+		{"inbound ICMP echo following the packet", []Field{{"Direction", "%%14592"}, {"Protocol", "1"}, {"SourceAddress", "198.51.100.7"}, {"SourcePort", "0"}, {"DestAddress", "192.0.2.10"}, {"DestPort", "8"}}, "", func(e *event.Event) bool {
+			return e.LocalIP.String() == "192.0.2.10" && e.ICMPType == 8 && e.ICMPCode == 0
+		}},
 		{"mapped IPv4", []Field{{"SourceAddress", "::ffff:10.1.2.3"}}, "", func(e *event.Event) bool { return e.LocalIP.String() == "10.1.2.3" }},
 	}
 	for _, tt := range tests {

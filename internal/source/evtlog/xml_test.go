@@ -277,3 +277,31 @@ func TestParseSystemTime(t *testing.T) {
 		t.Errorf("no zone: %v %v", got, err)
 	}
 }
+
+// FuzzReadXML feeds arbitrary bytes (UTF-8 or UTF-16, events or junk) to
+// the stream reader: it must never panic, and every offset it reports must
+// lie within the decoded input.
+func FuzzReadXML(f *testing.F) {
+	f.Add(readFixture(f))
+	f.Add(utf16Bytes(ev(1, "a")+ev(2, "b"), true, false))
+	f.Add([]byte("<Events><Event><System><EventID>5157</EventID></System></Event></Events>"))
+	f.Add([]byte("<Event <Event>></Event>"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		limit := int64(len(in))*3 + 16 // UTF-16 → UTF-8 can grow the text
+		_, err := ReadXML(bytes.NewReader(in), func(rec *Record, off int64) error {
+			if off < 0 || off > limit {
+				t.Errorf("offset %d outside the input", off)
+			}
+			var e event.Event
+			Decode(rec, &e)
+			return nil
+		}, func(off int64, err error) {
+			if off < 0 || off > limit || err == nil {
+				t.Errorf("problem at %d: %v", off, err)
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -12,3 +12,4 @@ package smoke
 // and then `go run` would build the generator for Windows).
 
 //go:generate go run golang.org/x/sys/windows/mkwinsyscall -output zsyscall_windows.go smoke_windows.go
+//go:generate go run github.com/wfpwatch/wfpwatch/internal/winbench/layoutcheck -pins .

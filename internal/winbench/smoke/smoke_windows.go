@@ -28,8 +28,8 @@ type netEventHeader0 struct {
 	Flags      uint32           `c:"flags"`
 	IPVersion  uint32           `c:"ipVersion"`
 	IPProtocol uint8            `c:"ipProtocol"`
-	LocalAddr  [4]uint32        `c:"localAddrV4"`
-	RemoteAddr [4]uint32        `c:"remoteAddrV4"`
+	LocalAddr  [4]uint32        `c:"localAddrV6"`
+	RemoteAddr [4]uint32        `c:"remoteAddrV6"`
 	LocalPort  uint16           `c:"localPort"`
 	RemotePort uint16           `c:"remotePort"`
 	ScopeID    uint32           `c:"scopeId"`

@@ -11,6 +11,7 @@
  */
 #include <windows.h>
 #include <fwpmu.h>
+#include "wfpwatch_sdk.h" /* internal/winbench/include: what mingw lacks */
 #include <stdio.h>
 
 /* WfpwatchSmokeAdd returns a + b: arguments and result cross the ABI. */
@@ -25,9 +26,9 @@ static void fill(FWPM_NET_EVENT_HEADER0 *h, UINT32 i)
 	ZeroMemory(h, sizeof *h);
 	h->timeStamp.dwLowDateTime = 0x89abcdef;
 	h->timeStamp.dwHighDateTime = 0x01234567;
-	/* IP_PROTOCOL_SET | LOCAL_ADDR_SET | REMOTE_ADDR_SET | LOCAL_PORT_SET |
-	 * REMOTE_PORT_SET | APP_ID_SET (fwpmtypes.h; mingw lacks the names) */
-	h->flags = 0x3f;
+	h->flags = FWPM_NET_EVENT_FLAG_IP_PROTOCOL_SET | FWPM_NET_EVENT_FLAG_LOCAL_ADDR_SET |
+		   FWPM_NET_EVENT_FLAG_REMOTE_ADDR_SET | FWPM_NET_EVENT_FLAG_LOCAL_PORT_SET |
+		   FWPM_NET_EVENT_FLAG_REMOTE_PORT_SET | FWPM_NET_EVENT_FLAG_APP_ID_SET; /* 0x3f */
 	h->ipVersion = FWP_IP_VERSION_V4;
 	h->ipProtocol = 6;
 	h->localAddrV4 = 0xC0A80102;  /* 192.168.1.2, host byte order */
