@@ -359,3 +359,27 @@ func TestCallbackModel(t *testing.T) {
 		t.Errorf("callback model: %d delivered, %d errors", delivered, errs)
 	}
 }
+
+// TestRecordIDAccounting: record ids skipped by the query are counted (not
+// reported as loss); ids that go backwards during a run (the log was
+// cleared while capturing) are reported as a gap, and capture goes on.
+func TestRecordIDAccounting(t *testing.T) {
+	wbtest.Need(t)
+	dir := wbtest.TempDir(t)
+	restart := strings.Replace(ev5157, "<EventRecordID>101<", "<EventRecordID>3<", 1)
+	scenario(t, dir, "ids.txt", "future", "events 10", "skip 5", "events 10", restart, "events 4")
+	c, st, err := run(t, Options{}, 25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.SkippedIDs != 5 {
+		t.Errorf("skipped ids %d, want 5", st.SkippedIDs)
+	}
+	if len(c.gaps) != 1 || c.gaps[0].After != 25 || c.gaps[0].Next != 3 || !strings.Contains(c.gaps[0].String(), "cleared during capture") {
+		t.Fatalf("gaps %+v", c.gaps)
+	}
+	t.Logf("reported: %s", c.gaps[0])
+	if got := fmt.Sprint(c.ids[len(c.ids)-5:]); got != "[3 4 5 6 7]" {
+		t.Errorf("after the clear: %s", got)
+	}
+}
