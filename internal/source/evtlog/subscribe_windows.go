@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -132,9 +133,14 @@ func (s *subscriber) run(ctx context.Context) error {
 	if s.stop, err = windows.CreateEvent(nil, 1, 0, nil); err != nil {
 		return fmt.Errorf("CreateEvent: %w", err)
 	}
+	// The goroutine turns ctx into the stop event; it is waited for, so
+	// that it never signals a handle after close has closed it.
 	done := make(chan struct{})
-	defer close(done)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	defer func() { close(done); wg.Wait() }()
 	go func() {
+		defer wg.Done()
 		select {
 		case <-ctx.Done():
 			windows.SetEvent(s.stop)
@@ -173,15 +179,18 @@ func (s *subscriber) run(ctx context.Context) error {
 		sub, err := s.subscribe(first)
 		first = false
 		if err == nil {
-			fails = 0
+			before := s.stats.Events
 			err = s.pump(ctx, sub)
 			evtClose(sub)
-			if err == nil || ctx.Err() != nil {
-				return nil
-			}
 			var he handlerError
 			if errors.As(err, &he) {
 				return he.err
+			}
+			if err == nil || ctx.Err() != nil {
+				return nil
+			}
+			if s.stats.Events > before {
+				fails = 0 // progress: this is a new failure, not the same one again
 			}
 		}
 		if fatal(err) {
