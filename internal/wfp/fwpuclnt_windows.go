@@ -6,7 +6,6 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-
 //sys	fwpmEngineOpen0(serverName *uint16, authnService uint32, authIdentity uintptr, session *fwpmSession0, engineHandle *windows.Handle) (ret error) = fwpuclnt.FwpmEngineOpen0
 //sys	fwpmEngineClose0(engineHandle windows.Handle) (ret error) = fwpuclnt.FwpmEngineClose0
 //sys	fwpmEngineGetOption0(engineHandle windows.Handle, option uint32, value **fwpValue0) (ret error) = fwpuclnt.FwpmEngineGetOption0

@@ -152,24 +152,24 @@ const (
 // Net-event keywords (FWPM_NET_EVENT_KEYWORD_*), the value of
 // OptionNetEventMatchAnyKeyword.
 const (
-	KeywordInboundMcast      = 0x1
-	KeywordInboundBcast      = 0x2
-	KeywordCapabilityDrop    = 0x4
-	KeywordCapabilityAllow   = 0x8
-	KeywordClassifyAllow     = 0x10
-	KeywordPortScanningDrop  = 0x20
-	SessionFlagDynamic       = 0x1
-	FilterFlagPersistent     = 0x1
-	FilterFlagBoottime       = 0x2
-	ActionBlock              = 0x1001 // FWP_ACTION_BLOCK
-	ErrFilterNotFound        = 0x80320003
-	ErrLayerNotFound         = 0x80320004
-	ErrNetEventsDisabled     = 0x80320013
-	ErrAccessDenied          = 5
-	ErrEptNotRegistered      = 1753 // EPT_S_NOT_REGISTERED: BFE not up yet
-	ErrInvalidHandle         = 6
-	ErrRPCServerUnavailable  = 1722
-	ErrRPCCallCancelled      = 1818
-	ErrFWPNotFound           = 0x80320008 // FWP_E_NOT_FOUND
-	ErrFWPAlreadyExists      = 0x80320009
+	KeywordInboundMcast     = 0x1
+	KeywordInboundBcast     = 0x2
+	KeywordCapabilityDrop   = 0x4
+	KeywordCapabilityAllow  = 0x8
+	KeywordClassifyAllow    = 0x10
+	KeywordPortScanningDrop = 0x20
+	SessionFlagDynamic      = 0x1
+	FilterFlagPersistent    = 0x1
+	FilterFlagBoottime      = 0x2
+	ActionBlock             = 0x1001 // FWP_ACTION_BLOCK
+	ErrFilterNotFound       = 0x80320003
+	ErrLayerNotFound        = 0x80320004
+	ErrNetEventsDisabled    = 0x80320013
+	ErrAccessDenied         = 5
+	ErrEptNotRegistered     = 1753 // EPT_S_NOT_REGISTERED: BFE not up yet
+	ErrInvalidHandle        = 6
+	ErrRPCServerUnavailable = 1722
+	ErrRPCCallCancelled     = 1818
+	ErrFWPNotFound          = 0x80320008 // FWP_E_NOT_FOUND
+	ErrFWPAlreadyExists     = 0x80320009
 )

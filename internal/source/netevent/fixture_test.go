@@ -33,7 +33,7 @@ func (a *arena) alloc(n int) uint64 {
 	return p
 }
 
-func (a *arena) at(p uint64, off int) []byte { return a.buf[p-a.base+uint64(off):] }
+func (a *arena) at(p uint64, off int) []byte     { return a.buf[p-a.base+uint64(off):] }
 func (a *arena) put8(p uint64, off int, v uint8) { a.at(p, off)[0] = v }
 func (a *arena) put16(p uint64, off int, v uint16) {
 	binary.LittleEndian.PutUint16(a.at(p, off), v)

@@ -12,11 +12,11 @@ import (
 // layoutChecks pairs every offset and size the decoder uses with the C
 // expression that must equal it.
 func layoutChecks() []struct {
-	c  string
+	c   string
 	go_ int
 } {
 	type chk = struct {
-		c  string
+		c   string
 		go_ int
 	}
 	var out []chk
