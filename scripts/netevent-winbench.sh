@@ -22,7 +22,11 @@ WINE=/usr/lib/wine/wine64
 [ -x "$WINE" ] || WINE=$(command -v wine64)
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+cleanup() {
+	WINEPREFIX="$work/prefix" "$(dirname "$WINE")/wineserver" -k 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
 fake=internal/winbench/fakes/fwpuclnt
 
 # Go >= 1.24 needs bcryptprimitives.dll!ProcessPrng, which Wine 8 lacks.

@@ -110,6 +110,9 @@ func (e *Engine) FilterByID(id uint64) (FilterInfo, error) {
 	if f.ProviderKey != nil {
 		fi.ProviderKey = *f.ProviderKey
 	}
+	if f.ProviderData.Size >= 2 && f.ProviderData.Size <= 1024 && f.ProviderData.Data != nil {
+		fi.RuleID = utf16Bytes(unsafe.Slice(f.ProviderData.Data, f.ProviderData.Size))
+	}
 	switch {
 	case f.EffectiveWeight.Type == TypeUint64 && f.EffectiveWeight.Value != 0:
 		fi.Weight = *(*uint64)(ptrAt(f.EffectiveWeight.Value))
@@ -436,4 +439,17 @@ func AppIDFromFileName(path string) ([]byte, error) {
 	up := unsafe.Pointer(b)
 	fwpmFreeMemory0(&up)
 	return out, nil
+}
+
+// utf16Bytes decodes NUL-terminated UTF-16LE bytes.
+func utf16Bytes(b []byte) string {
+	u := make([]uint16, 0, len(b)/2)
+	for i := 0; i+1 < len(b); i += 2 {
+		c := uint16(b[i]) | uint16(b[i+1])<<8
+		if c == 0 {
+			break
+		}
+		u = append(u, c)
+	}
+	return windows.UTF16ToString(u)
 }

@@ -17,6 +17,9 @@ type FilterInfo struct {
 	LayerID     uint16 // run-time id of LayerKey, when known
 	Weight      uint64 // the effective weight when given, else the weight
 	Action      uint32
+	// RuleID is the firewall rule id a Windows Firewall filter carries in
+	// its provider data (UTF-16), when it has one.
+	RuleID string
 }
 
 // LayerInfo is what wfpwatch keeps of an FWPM_LAYER0.

@@ -39,6 +39,7 @@ func errnoErr(e syscall.Errno) error {
 
 var (
 	modfwpuclnt = windows.NewLazySystemDLL("fwpuclnt.dll")
+	modshlwapi  = windows.NewLazySystemDLL("shlwapi.dll")
 
 	procFwpmEngineClose0               = modfwpuclnt.NewProc("FwpmEngineClose0")
 	procFwpmEngineGetOption0           = modfwpuclnt.NewProc("FwpmEngineGetOption0")
@@ -70,6 +71,7 @@ var (
 	procFwpmTransactionAbort0          = modfwpuclnt.NewProc("FwpmTransactionAbort0")
 	procFwpmTransactionBegin0          = modfwpuclnt.NewProc("FwpmTransactionBegin0")
 	procFwpmTransactionCommit0         = modfwpuclnt.NewProc("FwpmTransactionCommit0")
+	procSHLoadIndirectString           = modshlwapi.NewProc("SHLoadIndirectString")
 )
 
 func fwpmEngineClose0(engineHandle windows.Handle) (ret error) {
@@ -305,6 +307,14 @@ func fwpmTransactionCommit0(engineHandle windows.Handle) (ret error) {
 	r0, _, _ := syscall.SyscallN(procFwpmTransactionCommit0.Addr(), uintptr(engineHandle))
 	if uint32(r0) != 0 {
 		ret = syscall.Errno(uint32(r0))
+	}
+	return
+}
+
+func shLoadIndirectString(source *uint16, out *uint16, outLen uint32, reserved uintptr) (hr error) {
+	r0, _, _ := syscall.SyscallN(procSHLoadIndirectString.Addr(), uintptr(unsafe.Pointer(source)), uintptr(unsafe.Pointer(out)), uintptr(outLen), uintptr(reserved))
+	if uint32(r0) != 0 {
+		hr = syscall.Errno(uint32(r0))
 	}
 	return
 }

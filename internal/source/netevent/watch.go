@@ -88,6 +88,9 @@ type Config struct {
 	// Log receives what the user should know: changes to the host, version
 	// fallbacks, resubscriptions. Nil discards.
 	Log func(format string, args ...any)
+	// OnSubscribed, when set, is called each time a subscription is in
+	// place, with the struct version it delivers.
+	OnSubscribed func(v Version)
 	// Buffer is the event queue between the engine's callback thread and
 	// the consumer (default 4096); events beyond it are counted as lost.
 	Buffer int
@@ -247,6 +250,9 @@ func (w *Watcher) Run(ctx context.Context, emit func(*event.Event)) error {
 			return err
 		}
 		sub = s
+		if cfg.OnSubscribed != nil {
+			cfg.OnSubscribed(SubscribeVersion(n))
+		}
 		return nil
 	}
 	// First connection: wait out a boot-time engine, give up on others.
