@@ -28,8 +28,10 @@ type Correlator struct {
 	Max  int
 	Emit func(e *event.Event)
 
-	pending []pend
-	byKey   map[key][]int // indexes into pending; -1 marks consumed slots
+	pending []pend           // in arrival order; pending[i] has sequence base+i
+	base    uint64           // sequence number of pending[0]
+	byKey   map[key][]uint64 // sequence numbers waiting per 5-tuple
+	waiting int
 	Merged  uint64
 }
 
@@ -64,8 +66,8 @@ func (c *Correlator) window() time.Duration {
 	return c.Window
 }
 
-// pairable says whether an event takes part: only evtlog and netevent
-// sightings of something WFP dropped or permitted.
+// pairable says whether an event takes part: only single-source evtlog
+// and netevent sightings.
 func pairable(e *event.Event) bool {
 	return e.Sources == event.SourceEvtlog || e.Sources == event.SourceNetevent
 }
@@ -79,48 +81,85 @@ func (c *Correlator) Add(e *event.Event, arrived time.Time) {
 		return
 	}
 	if c.byKey == nil {
-		c.byKey = map[key][]int{}
+		c.byKey = map[key][]uint64{}
 	}
 	k := keyOf(e)
-	for _, i := range c.byKey[k] {
-		p := &c.pending[i]
-		if p.done || !match(&p.e, e, c.window()) {
+	seqs := c.byKey[k]
+	keep := seqs[:0]
+	matched := false
+	for _, q := range seqs {
+		if q < c.base || c.pending[q-c.base].done {
+			continue // flushed or paired already
+		}
+		p := &c.pending[q-c.base]
+		if !matched && match(&p.e, e, c.window()) {
+			p.done = true
+			c.waiting--
+			m := merge(&p.e, e)
+			c.Merged++
+			c.Emit(&m)
+			matched = true
 			continue
 		}
-		p.done = true
-		m := merge(&p.e, e)
-		c.Merged++
-		c.Emit(&m)
+		keep = append(keep, q)
+	}
+	if matched {
+		c.setKey(k, keep)
 		return
 	}
 	c.pending = append(c.pending, pend{e: *e, arrived: arrived})
-	c.byKey[k] = append(c.byKey[k], len(c.pending)-1)
+	c.waiting++
+	c.setKey(k, append(keep, c.base+uint64(len(c.pending)-1)))
 	max := c.Max
 	if max <= 0 {
 		max = 10000
 	}
-	if c.live() > max {
-		c.emitOldest()
+	for c.waiting > max {
+		c.emitHead()
 	}
 }
 
-func (c *Correlator) live() int {
-	n := 0
-	for i := range c.pending {
-		if !c.pending[i].done {
-			n++
+func (c *Correlator) setKey(k key, seqs []uint64) {
+	if len(seqs) == 0 {
+		delete(c.byKey, k)
+		return
+	}
+	c.byKey[k] = seqs
+}
+
+// emitHead emits the oldest waiting event alone and drops done heads.
+func (c *Correlator) emitHead() {
+	for len(c.pending) > 0 {
+		p := &c.pending[0]
+		wasDone := p.done
+		if !wasDone {
+			p.done = true
+			c.waiting--
+			c.Emit(&p.e)
 		}
-	}
-	return n
-}
-
-func (c *Correlator) emitOldest() {
-	for i := range c.pending {
-		if !c.pending[i].done {
-			c.pending[i].done = true
-			c.Emit(&c.pending[i].e)
+		c.dropHead()
+		if !wasDone {
 			return
 		}
+	}
+}
+
+func (c *Correlator) dropHead() {
+	k := keyOf(&c.pending[0].e)
+	c.pending[0] = pend{}
+	c.pending = c.pending[1:]
+	c.base++
+	if seqs, ok := c.byKey[k]; ok {
+		keep := seqs[:0]
+		for _, q := range seqs {
+			if q >= c.base {
+				keep = append(keep, q)
+			}
+		}
+		c.setKey(k, keep)
+	}
+	if len(c.pending) == 0 {
+		c.pending = c.pending[:0:0]
 	}
 }
 
@@ -129,25 +168,13 @@ func (c *Correlator) emitOldest() {
 // time at the end of input.
 func (c *Correlator) Flush(now time.Time) {
 	w := c.window()
-	cut := 0
-	for cut < len(c.pending) && (c.pending[cut].done || now.Sub(c.pending[cut].arrived) > w) {
-		if !c.pending[cut].done {
-			c.pending[cut].done = true
-			c.Emit(&c.pending[cut].e)
+	for len(c.pending) > 0 && (c.pending[0].done || now.Sub(c.pending[0].arrived) > w) {
+		if !c.pending[0].done {
+			c.pending[0].done = true
+			c.waiting--
+			c.Emit(&c.pending[0].e)
 		}
-		cut++
-	}
-	if cut == 0 {
-		return
-	}
-	c.pending = append(c.pending[:0], c.pending[cut:]...)
-	// Rebuild the index (indexes moved).
-	clear(c.byKey)
-	for i := range c.pending {
-		if !c.pending[i].done {
-			k := keyOf(&c.pending[i].e)
-			c.byKey[k] = append(c.byKey[k], i)
-		}
+		c.dropHead()
 	}
 }
 
