@@ -1,0 +1,80 @@
+// Package wbtest holds the helpers that Windows tests use to run under the
+// Windows ABI bench (go run ./internal/winbench) as well as on Windows.
+//
+// It has no build constraints and imports nothing Windows-specific, so any
+// test file may use it.
+package wbtest
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// EnvVar is the environment variable the bench sets to 1 for the test
+// binaries it runs under Wine, where the fake DLLs are installed.
+const EnvVar = "WFPWATCH_WINBENCH"
+
+// Enabled reports whether the test binary runs under the bench.
+func Enabled() bool { return os.Getenv(EnvVar) == "1" }
+
+// Need skips t unless the test binary runs under the bench: use it in tests
+// that call the fake DLLs (which real Windows does not have).
+func Need(t testing.TB) {
+	t.Helper()
+	if !Enabled() {
+		t.Skip("needs the fake DLLs of the Windows ABI bench: go run ./internal/winbench")
+	}
+}
+
+// TempDir returns a new temporary directory that is removed when t ends.
+// Use it instead of t.TempDir in Windows tests: Go 1.26's os.RemoveAll
+// deletes with NtSetInformationFile(FileDispositionInformationEx), which
+// Wine 8 does not implement ("Invalid function"), so t.TempDir's cleanup
+// fails the test under Wine. TempDir falls back to removing one file at a
+// time with os.Remove (DeleteFileW / RemoveDirectoryW).
+func TempDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "wfpwatch-test-")
+	if err != nil {
+		t.Fatalf("TempDir: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := RemoveAll(dir); err != nil {
+			t.Errorf("TempDir cleanup: %v", err)
+		}
+	})
+	return dir
+}
+
+// RemoveAll is os.RemoveAll that also works under Wine 8: when os.RemoveAll
+// fails it removes what is left file by file, deepest first. Like
+// os.RemoveAll it returns nil when path does not exist.
+func RemoveAll(path string) error {
+	err := os.RemoveAll(path)
+	if err == nil {
+		return nil
+	}
+	var paths []string
+	werr := filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		paths = append(paths, p)
+		return nil
+	})
+	if errors.Is(werr, fs.ErrNotExist) {
+		return nil
+	}
+	if werr != nil {
+		return werr
+	}
+	for i := len(paths) - 1; i >= 0; i-- {
+		if rerr := os.Remove(paths[i]); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			return rerr
+		}
+	}
+	return nil
+}
