@@ -61,7 +61,7 @@ run() { # variant package
 	cp "$work/fwpuclnt_$1.dll" "$sys32/fwpuclnt.dll"
 	echo "== $2 (fake fwpuclnt: $1)"
 	local out="$work/$2-$1.log" rc=0
-	WFPWATCH_WINBENCH=1 WFPWATCH_FAKE_VARIANT=$1 WFPWATCH_FAKE_RECORD='C:\fake-record.txt' \
+	WFPWATCH_WINBENCH=1 WFPWATCH_FAKE_VARIANT=$1 \
 		"$WINE" "$work/$2.test.exe" -test.count=1 -test.v >"$out" 2>&1 || rc=$?
 	tr -d '\r' <"$out" | grep -E '^(--- |PASS|FAIL|ok|panic)' || true
 	tr -d '\r' <"$out" | grep -qx PASS || rc=1

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wfpwatch/wfpwatch/internal/wfp"
+	"github.com/wfpwatch/wfpwatch/internal/winbench/wbtest"
 )
 
 // TestWinbenchSelftest runs the real self-test code under Wine against the
@@ -19,11 +21,9 @@ import (
 // checked from the fake's record: layer GUIDs, conditions, flags, and the
 // dynamic session.
 func TestWinbenchSelftest(t *testing.T) {
-	if os.Getenv("WFPWATCH_WINBENCH") != "1" {
-		t.Skip("set WFPWATCH_WINBENCH=1 to run under the Wine bench (scripts/netevent-winbench.sh)")
-	}
-	rec := os.Getenv("WFPWATCH_FAKE_RECORD")
-	os.WriteFile(rec, nil, 0o644)
+	wbtest.Need(t)
+	rec := filepath.Join(wbtest.TempDir(t), "fake-record.txt")
+	t.Setenv("WFPWATCH_FAKE_RECORD", rec)
 	plan, err := wfp.SelftestPlan(51000, true, true)
 	if err != nil {
 		t.Fatal(err)

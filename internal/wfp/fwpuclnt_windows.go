@@ -41,117 +41,155 @@ import (
 // Their sizes are pinned at compile time in sizes_windows.go and checked
 // against C by the layout test.
 
+// fwpmDisplayData0 mirrors FWPM_DISPLAY_DATA0.
+//
+//winbench:layout FWPM_DISPLAY_DATA0
 type fwpmDisplayData0 struct {
-	Name        *uint16
-	Description *uint16
+	Name        *uint16 `c:"name"`
+	Description *uint16 `c:"description"`
 }
 
+// fwpByteBlob mirrors FWP_BYTE_BLOB.
+//
+//winbench:layout FWP_BYTE_BLOB
 type fwpByteBlob struct {
-	Size uint32
+	Size uint32 `c:"size"`
 	_    uint32
-	Data *byte
+	Data *byte `c:"data"`
 }
 
 // fwpValue0 is FWP_VALUE0 and FWP_CONDITION_VALUE0: a type and an 8-byte
 // union (an integer up to 32 bits, or a pointer).
+//
+//winbench:layout FWP_VALUE0
 type fwpValue0 struct {
-	Type  uint32
+	Type  uint32 `c:"type"`
 	_     uint32
-	Value uintptr
+	Value uintptr `c:"uint64"`
 }
 
+// fwpmFilterCondition0 mirrors FWPM_FILTER_CONDITION0.
+//
+//winbench:layout FWPM_FILTER_CONDITION0
 type fwpmFilterCondition0 struct {
-	FieldKey       GUID
-	MatchType      uint32
+	FieldKey       GUID   `c:"fieldKey"`
+	MatchType      uint32 `c:"matchType"`
 	_              uint32
-	ConditionValue fwpValue0
+	ConditionValue fwpValue0 `c:"conditionValue"`
 }
 
+// fwpmAction0 mirrors FWPM_ACTION0.
+//
+//winbench:layout FWPM_ACTION0
 type fwpmAction0 struct {
-	Type       uint32
-	FilterType GUID
+	Type       uint32 `c:"type"`
+	FilterType GUID   `c:"filterType"`
 }
 
+// fwpmFilter0 mirrors FWPM_FILTER0.
+//
+//winbench:layout FWPM_FILTER0
 type fwpmFilter0 struct {
-	FilterKey           GUID
-	DisplayData         fwpmDisplayData0
-	Flags               uint32
+	FilterKey           GUID             `c:"filterKey"`
+	DisplayData         fwpmDisplayData0 `c:"displayData"`
+	Flags               uint32           `c:"flags"`
 	_                   uint32
-	ProviderKey         *GUID
-	ProviderData        fwpByteBlob
-	LayerKey            GUID
-	SubLayerKey         GUID
-	Weight              fwpValue0
-	NumFilterConditions uint32
+	ProviderKey         *GUID       `c:"providerKey"`
+	ProviderData        fwpByteBlob `c:"providerData"`
+	LayerKey            GUID        `c:"layerKey"`
+	SubLayerKey         GUID        `c:"subLayerKey"`
+	Weight              fwpValue0   `c:"weight"`
+	NumFilterConditions uint32      `c:"numFilterConditions"`
 	_                   uint32
-	FilterCondition     *fwpmFilterCondition0
-	Action              fwpmAction0
+	FilterCondition     *fwpmFilterCondition0 `c:"filterCondition"`
+	Action              fwpmAction0           `c:"action"`
 	_                   uint32
-	ProviderContextKey  GUID // union { UINT64 rawContext; GUID providerContextKey }
-	Reserved            *GUID
-	FilterID            uint64
-	EffectiveWeight     fwpValue0
+	ProviderContextKey  GUID      `c:"providerContextKey"` // union { UINT64 rawContext; GUID providerContextKey }
+	Reserved            *GUID     `c:"reserved"`
+	FilterID            uint64    `c:"filterId"`
+	EffectiveWeight     fwpValue0 `c:"effectiveWeight"`
 }
 
+// fwpmLayer0 mirrors FWPM_LAYER0.
+//
+//winbench:layout FWPM_LAYER0
 type fwpmLayer0 struct {
-	LayerKey           GUID
-	DisplayData        fwpmDisplayData0
-	Flags              uint32
-	NumFields          uint32
-	Field              uintptr
-	DefaultSubLayerKey GUID
-	LayerID            uint16
+	LayerKey           GUID             `c:"layerKey"`
+	DisplayData        fwpmDisplayData0 `c:"displayData"`
+	Flags              uint32           `c:"flags"`
+	NumFields          uint32           `c:"numFields"`
+	Field              uintptr          `c:"field"`
+	DefaultSubLayerKey GUID             `c:"defaultSubLayerKey"`
+	LayerID            uint16           `c:"layerId"`
 	_                  [6]byte
 }
 
+// fwpmProvider0 mirrors FWPM_PROVIDER0.
+//
+//winbench:layout FWPM_PROVIDER0
 type fwpmProvider0 struct {
-	ProviderKey  GUID
-	DisplayData  fwpmDisplayData0
-	Flags        uint32
+	ProviderKey  GUID             `c:"providerKey"`
+	DisplayData  fwpmDisplayData0 `c:"displayData"`
+	Flags        uint32           `c:"flags"`
 	_            uint32
-	ProviderData fwpByteBlob
-	ServiceName  *uint16
+	ProviderData fwpByteBlob `c:"providerData"`
+	ServiceName  *uint16     `c:"serviceName"`
 }
 
+// fwpmSession0 mirrors FWPM_SESSION0.
+//
+//winbench:layout FWPM_SESSION0
 type fwpmSession0 struct {
-	SessionKey           GUID
-	DisplayData          fwpmDisplayData0
-	Flags                uint32
-	TxnWaitTimeoutInMSec uint32
-	ProcessID            uint32
+	SessionKey           GUID             `c:"sessionKey"`
+	DisplayData          fwpmDisplayData0 `c:"displayData"`
+	Flags                uint32           `c:"flags"`
+	TxnWaitTimeoutInMSec uint32           `c:"txnWaitTimeoutInMSec"`
+	ProcessID            uint32           `c:"processId"`
 	_                    uint32
-	SID                  *windows.SID
-	Username             *uint16
-	KernelMode           int32
+	SID                  *windows.SID `c:"sid"`
+	Username             *uint16      `c:"username"`
+	KernelMode           int32        `c:"kernelMode"`
 	_                    uint32
 }
 
+// fwpmNetEventEnumTemplate0 mirrors FWPM_NET_EVENT_ENUM_TEMPLATE0.
+//
+//winbench:layout FWPM_NET_EVENT_ENUM_TEMPLATE0
 type fwpmNetEventEnumTemplate0 struct {
-	StartTime           windows.Filetime
-	EndTime             windows.Filetime
-	NumFilterConditions uint32
+	StartTime           windows.Filetime `c:"startTime"`
+	EndTime             windows.Filetime `c:"endTime"`
+	NumFilterConditions uint32           `c:"numFilterConditions"`
 	_                   uint32
-	FilterCondition     *fwpmFilterCondition0
+	FilterCondition     *fwpmFilterCondition0 `c:"filterCondition"`
 }
 
+// fwpmNetEventSubscription0 mirrors FWPM_NET_EVENT_SUBSCRIPTION0.
+//
+//winbench:layout FWPM_NET_EVENT_SUBSCRIPTION0
 type fwpmNetEventSubscription0 struct {
-	EnumTemplate *fwpmNetEventEnumTemplate0
-	Flags        uint32
-	SessionKey   GUID
+	EnumTemplate *fwpmNetEventEnumTemplate0 `c:"enumTemplate"`
+	Flags        uint32                     `c:"flags"`
+	SessionKey   GUID                       `c:"sessionKey"`
 	_            uint32
 }
 
+// fwpmFilterSubscription0 mirrors FWPM_FILTER_SUBSCRIPTION0.
+//
+//winbench:layout FWPM_FILTER_SUBSCRIPTION0
 type fwpmFilterSubscription0 struct {
-	EnumTemplate uintptr // FWPM_FILTER_ENUM_TEMPLATE0*; nil = all filters
-	Flags        uint32
-	SessionKey   GUID
+	EnumTemplate uintptr `c:"enumTemplate"` // FWPM_FILTER_ENUM_TEMPLATE0*; nil = all filters
+	Flags        uint32  `c:"flags"`
+	SessionKey   GUID    `c:"sessionKey"`
 	_            uint32
 }
 
+// fwpmFilterChange0 mirrors FWPM_FILTER_CHANGE0.
+//
+//winbench:layout FWPM_FILTER_CHANGE0
 type fwpmFilterChange0 struct {
-	ChangeType uint32 // FWPM_CHANGE_ADD 1, FWPM_CHANGE_DELETE 2
-	FilterKey  GUID
-	FilterID   uint64
+	ChangeType uint32 `c:"changeType"` // FWPM_CHANGE_ADD 1, FWPM_CHANGE_DELETE 2
+	FilterKey  GUID   `c:"filterKey"`
+	FilterID   uint64 `c:"filterId"`
 }
 
 // ptrAt turns an address that fwpuclnt handed out (a pointer inside memory

@@ -2,21 +2,23 @@ package wfp
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
+	"github.com/wfpwatch/wfpwatch/internal/winbench/wbtest"
 )
 
+// winbench skips unless under the bench and points the fake's record at a
+// fresh file.
 func winbench(t *testing.T) string {
 	t.Helper()
-	if os.Getenv("WFPWATCH_WINBENCH") != "1" {
-		t.Skip("set WFPWATCH_WINBENCH=1 to run under the Wine bench (scripts/netevent-winbench.sh)")
-	}
-	rec := os.Getenv("WFPWATCH_FAKE_RECORD")
-	os.WriteFile(rec, nil, 0o644)
+	wbtest.Need(t)
+	rec := filepath.Join(wbtest.TempDir(t), "fake-record.txt")
+	t.Setenv("WFPWATCH_FAKE_RECORD", rec)
 	return rec
 }
 

@@ -3,6 +3,7 @@ package netevent
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
 	"github.com/wfpwatch/wfpwatch/internal/wfp"
+	"github.com/wfpwatch/wfpwatch/internal/winbench/wbtest"
 )
 
 // These tests run under Wine against the fake fwpuclnt.dll
@@ -17,20 +19,21 @@ import (
 // call the real bindings: the DLL builds each FWPM_NET_EVENTn with the C
 // layouts and calls the Go callback from its own thread.
 
+// winbench skips unless under the bench, and points the fake's record
+// (WFPWATCH_FAKE_RECORD) at a fresh file. WFPWATCH_FAKE_VARIANT=old says
+// the "older Windows" DLL is installed (scripts/netevent-winbench.sh).
 func winbench(t *testing.T) (variant, record string) {
 	t.Helper()
-	if os.Getenv("WFPWATCH_WINBENCH") != "1" {
-		t.Skip("set WFPWATCH_WINBENCH=1 to run under the Wine bench (scripts/netevent-winbench.sh)")
-	}
-	record = os.Getenv("WFPWATCH_FAKE_RECORD")
-	os.WriteFile(record, nil, 0o644)
+	wbtest.Need(t)
+	record = filepath.Join(wbtest.TempDir(t), "fake-record.txt")
+	t.Setenv("WFPWATCH_FAKE_RECORD", record)
 	return os.Getenv("WFPWATCH_FAKE_VARIANT"), record
 }
 
 func readRecord(t *testing.T, path string) []string {
 	t.Helper()
 	b, err := os.ReadFile(path)
-	if err != nil {
+	if err != nil && !os.IsNotExist(err) {
 		t.Fatalf("fake record: %v", err)
 	}
 	return strings.Split(strings.TrimSpace(strings.ReplaceAll(string(b), "\r", "")), "\n")
