@@ -135,3 +135,32 @@ func BenchmarkDOSPath(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lookups/s")
 }
+
+func TestCasing(t *testing.T) {
+	loads := 0
+	c := NewCasing(func(p string) (string, error) {
+		loads++
+		switch p {
+		case `C:\windows\system32\svchost.exe`:
+			return `C:\Windows\System32\svchost.exe`, nil
+		case `C:\x\link.exe`:
+			return `D:\elsewhere\target.exe`, nil // a link: not just the case
+		}
+		return "", errors.New("not found")
+	}, 8)
+	m := &PathMap{Load: func() ([]Mapping, error) { return []Mapping{{`\Device\HarddiskVolume3`, `C:\`}}, nil }}
+	e := event.Event{}
+	e.SetExecutable(`\device\harddiskvolume3\windows\system32\svchost.exe`)
+	(&Enricher{Paths: m, Casing: c}).Enrich(&e)
+	if e.Executable != `C:\Windows\System32\svchost.exe` {
+		t.Errorf("%q", e.Executable)
+	}
+	if got := c.Fix(`C:\x\link.exe`); got != `C:\x\link.exe` {
+		t.Errorf("link target taken: %q", got)
+	}
+	c.Fix(`C:\gone.exe`)
+	c.Fix(`C:\GONE.exe`)
+	if loads != 3 {
+		t.Errorf("%d loads", loads)
+	}
+}

@@ -15,10 +15,43 @@ import (
 // processes and services, and account names.
 func New() *Enricher {
 	return &Enricher{
-		Paths: &PathMap{Load: LoadMappings},
-		Procs: NewProcs(loadProc, 4096),
-		SIDs:  NewSIDs(lookupSID, 4096),
+		Paths:  &PathMap{Load: LoadMappings},
+		Procs:  NewProcs(loadProc, 4096),
+		SIDs:   NewSIDs(lookupSID, 4096),
+		Casing: NewCasing(realCase, 4096),
 	}
+}
+
+// realCase opens path without access rights (FILE_FLAG_BACKUP_SEMANTICS
+// also opens directories) and asks for its final DOS path, which has the
+// file system's letter case.
+func realCase(path string) (string, error) {
+	p, err := windows.UTF16PtrFromString(path)
+	if err != nil {
+		return "", err
+	}
+	h, err := windows.CreateFile(p, 0, windows.FILE_SHARE_READ|windows.FILE_SHARE_WRITE|windows.FILE_SHARE_DELETE, nil,
+		windows.OPEN_EXISTING, windows.FILE_FLAG_BACKUP_SEMANTICS, 0)
+	if err != nil {
+		return "", fmt.Errorf("CreateFile(%s): %w", path, err)
+	}
+	defer windows.CloseHandle(h)
+	buf := make([]uint16, 1024)
+	n, err := windows.GetFinalPathNameByHandle(h, &buf[0], uint32(len(buf)), volumeNameDOS)
+	if err != nil {
+		return "", fmt.Errorf("GetFinalPathNameByHandle: %w", err)
+	}
+	if int(n) > len(buf) {
+		return "", fmt.Errorf("GetFinalPathNameByHandle: path longer than %d", len(buf))
+	}
+	s := windows.UTF16ToString(buf[:n])
+	switch {
+	case strings.HasPrefix(s, `\\?\UNC\`):
+		s = `\\` + s[len(`\\?\UNC\`):]
+	case strings.HasPrefix(s, `\\?\`):
+		s = s[len(`\\?\`):]
+	}
+	return s, nil
 }
 
 // LoadMappings lists device → DOS mappings: every drive letter
@@ -156,3 +189,7 @@ func lookupSID(s string) (string, error) {
 	}
 	return domain + `\` + account, nil
 }
+
+// volumeNameDOS is VOLUME_NAME_DOS (| FILE_NAME_NORMALIZED, 0) for
+// GetFinalPathNameByHandle: a "\\?\C:\..." path.
+const volumeNameDOS = 0x0
