@@ -46,7 +46,7 @@ x86_64-w64-mingw32-gcc -shared -O1 -o "$work/bcryptprimitives.dll" "$work/prng.c
 x86_64-w64-mingw32-gcc -shared -O1 -Wall -I "$fake" -o "$work/fwpuclnt_full.dll" "$fake/fwpuclnt.c"
 x86_64-w64-mingw32-gcc -shared -O1 -Wall -I "$fake" -DFAKE_MAX_SUBSCRIBE=1 -o "$work/fwpuclnt_old.dll" "$fake/fwpuclnt.c"
 
-pkgs=(./internal/source/netevent ./internal/wfp ./cmd/wfpwatch)
+pkgs=(./internal/source/netevent ./internal/wfp ./internal/enrich ./cmd/wfpwatch)
 for p in "${pkgs[@]}"; do
 	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go test -c -o "$work/$(basename "$p").test.exe" "$p"
 done
@@ -73,6 +73,7 @@ run() { # variant package
 run full netevent
 run old netevent
 run full wfp
+run full enrich
 run full wfpwatch
 [ $status = 0 ] && echo "netevent-winbench: PASS" || echo "netevent-winbench: FAIL"
 exit $status
