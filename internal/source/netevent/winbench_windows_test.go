@@ -253,3 +253,30 @@ func TestWinbenchResubscribeAfterAccessDenied(t *testing.T) {
 	}
 	t.Logf("messages %q", msgs)
 }
+
+// TestWinbenchStream: the live source as watch uses it resolves filter
+// and provider names through the real lookups and maps nothing it cannot.
+func TestWinbenchStream(t *testing.T) {
+	winbench(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var got []event.Event
+	err := Stream(ctx, Config{}, func(e *event.Event) {
+		got = append(got, *e)
+		if len(got) == 2 {
+			cancel()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) < 2 {
+		t.Fatalf("%d events", len(got))
+	}
+	for _, e := range got {
+		if e.FilterName == "" || e.FilterProvider != "Microsoft Windows WSH" {
+			t.Errorf("not resolved: %+v", e)
+		}
+	}
+	t.Logf("first: filter %d %q by %q, app %s", got[0].FilterID, got[0].FilterName, got[0].FilterProvider, got[0].Executable)
+}
