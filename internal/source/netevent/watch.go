@@ -88,6 +88,9 @@ type Config struct {
 	// Log receives what the user should know: changes to the host, version
 	// fallbacks, resubscriptions. Nil discards.
 	Log func(format string, args ...any)
+	// Backoff is the first retry delay; it doubles up to 30 s (default
+	// 500 ms).
+	Backoff time.Duration
 	// OnSubscribed, when set, is called each time a subscription is in
 	// place, with the struct version it delivers.
 	OnSubscribed func(v Version)
@@ -256,7 +259,11 @@ func (w *Watcher) Run(ctx context.Context, emit func(*event.Event)) error {
 		return nil
 	}
 	// First connection: wait out a boot-time engine, give up on others.
-	backoff := 500 * time.Millisecond
+	if cfg.Backoff <= 0 {
+		cfg.Backoff = 500 * time.Millisecond
+	}
+	backoff := cfg.Backoff
+	denied := 0
 	for first := true; ; {
 		err := connect(first)
 		if err == nil {
@@ -264,6 +271,14 @@ func (w *Watcher) Run(ctx context.Context, emit func(*event.Event)) error {
 		}
 		if !retryable(err) {
 			return err
+		}
+		// Before the first subscription, ACCESS_DENIED most likely means
+		// "not elevated": give up after a few tries (the error says to run
+		// as administrator). Later it means sleep/resume, and is waited out.
+		if wfp.Status(err) == wfp.ErrAccessDenied {
+			if denied++; denied > 3 {
+				return err
+			}
 		}
 		if first && w.Guard != nil {
 			first = false
@@ -318,7 +333,7 @@ func (w *Watcher) Run(ctx context.Context, emit func(*event.Event)) error {
 				}
 				backoff = min(backoff*2, 30*time.Second)
 			}
-			backoff = 500 * time.Millisecond
+			backoff = cfg.Backoff
 		}
 	}
 }

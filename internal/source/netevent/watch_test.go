@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -159,3 +160,19 @@ func TestFilterConditions(t *testing.T) {
 }
 
 func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+func TestWatcherGivesUpWhenNotElevated(t *testing.T) {
+	denied := &wfp.StatusError{Call: "FwpmEngineOpen0", Status: wfp.ErrAccessDenied}
+	opens := 0
+	w := &Watcher{Open: func() (Engine, error) { opens++; return nil, denied }, HasSubscribe: func(int) bool { return true },
+		Cfg: Config{Backoff: time.Millisecond}}
+	start := time.Now()
+	err := w.Run(context.Background(), func(*event.Event) {})
+	if wfp.Status(err) != wfp.ErrAccessDenied || opens != 4 {
+		t.Fatalf("err %v after %d opens", err, opens)
+	}
+	if !strings.Contains(err.Error(), "administrator") {
+		t.Errorf("error does not say what to do: %v", err)
+	}
+	t.Logf("gave up after %v: %v", time.Since(start).Round(time.Millisecond), err)
+}
