@@ -295,8 +295,11 @@ func (e *Engine) SubscribeNetEvents(n int, conds []Condition, fn func(evt uintpt
 		return nil, fmt.Errorf("%s: %w", name, ErrNoExport)
 	}
 	cc := buildConditions(conds)
-	tmpl := &fwpmNetEventEnumTemplate0{NumFilterConditions: uint32(len(conds)), FilterCondition: cc.ptr()}
-	sub := &fwpmNetEventSubscription0{EnumTemplate: tmpl}
+	sub := &fwpmNetEventSubscription0{}
+	if len(conds) > 0 {
+		// No template at all when nothing narrows the subscription.
+		sub.EnumTemplate = &fwpmNetEventEnumTemplate0{NumFilterConditions: uint32(len(conds)), FilterCondition: cc.ptr()}
+	}
 	id := register(cbNetEvent, fn)
 	var h windows.Handle
 	var err error

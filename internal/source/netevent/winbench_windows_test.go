@@ -190,7 +190,8 @@ func TestWinbenchWatcherFallbackAndHistory(t *testing.T) {
 	if wantV >= V2 {
 		live = 5
 	}
-	w, got, msgs := runWatcher(t, Config{Since: time.Hour, Permits: true}, 1+live)
+	f := Filter{Protocol: 6, HasProtocol: true, RemotePort: 443, HasRemotePort: true}
+	w, got, msgs := runWatcher(t, Config{Since: time.Hour, Permits: true, Filter: f}, 1+live)
 	if Version(w.Version.Load()) != wantV {
 		t.Fatalf("watcher chose FWPM_NET_EVENT%d with the %s DLL, want %d", w.Version.Load(), variant, wantV)
 	}
@@ -201,7 +202,10 @@ func TestWinbenchWatcherFallbackAndHistory(t *testing.T) {
 		checkFakeEvent(t, wantV, &e)
 	}
 	r := strings.Join(readRecord(t, rec), "\n")
-	if !strings.Contains(r, sprintf("subscribe %d ", wantV-1)) || !strings.Contains(r, sprintf("enum %d", wantV)) {
+	// The user's filters reach the engine as template conditions, for the
+	// history and for the subscription.
+	if !strings.Contains(r, sprintf("subscribe %d call=", wantV-1)) || !strings.Contains(r, "conditions=2") ||
+		!strings.Contains(r, "enumhandle conditions=2") || !strings.Contains(r, sprintf("enum %d", wantV)) {
 		t.Errorf("record:\n%s", r)
 	}
 	t.Logf("%s DLL: FWPM_NET_EVENT%d; messages %q", variant, wantV, msgs)
