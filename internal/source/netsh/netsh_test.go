@@ -81,7 +81,7 @@ func TestClassification(t *testing.T) {
 		{"CLASSIFY_DROP", "drop", "packet", "default:stealth", "inbound", ""},
 		{"CAPABILITY_DROP", "block", "connection", "default:uwp", "", `\device\harddiskvolume2\windows\explorer.exe`},
 		{"IPSEC_KERNEL_DROP", "drop", "packet", "ipsec", "inbound", ""},
-		{"CLASSIFY_ALLOW", "permit", "connection", "unresolved", "outbound", ""},
+		{"CLASSIFY_ALLOW", "permit", "connection", "", "outbound", ""}, // permits carry a reason only when a rule is named
 		{"CLASSIFY_DROP_MAC", "drop", "packet", "unresolved", "inbound", ""},
 	}
 	if len(evs) != len(want) {
