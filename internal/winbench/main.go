@@ -68,7 +68,7 @@ func mainErr(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.run, "run", "", "run only the tests matching `REGEX` (passed as -test.run)")
 	fs.StringVar(&pkgFlag, "pkg", "", "comma-separated go list `patterns` of the packages to run (default ./...)")
 	fs.BoolVar(&o.verbose, "v", false, "verbose: pass -test.v and stream every test's output")
-	fs.BoolVar(&o.install, "install", false, "install missing Debian packages (wine64, gcc-mingw-w64-x86-64) with apt-get")
+	fs.BoolVar(&o.install, "install", false, "install missing Debian packages (wine64, gcc-mingw-w64-x86-64-win32) with apt-get")
 	fs.BoolVar(&o.all, "all", false, "run the tests of every package, not only those with Windows code")
 	fs.BoolVar(&o.list, "list", false, "list the packages that would run and exit")
 	fs.BoolVar(&o.keep, "keep", false, "keep the throw-away Wine prefix of this run and print its path")

@@ -9,7 +9,10 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -77,4 +80,51 @@ func RemoveAll(path string) error {
 		}
 	}
 	return nil
+}
+
+// childEnv names the test a child process started by Subprocess runs.
+const childEnv = "WFPWATCH_WINBENCH_CHILD"
+
+// DisableEnv is the variable the fakes read when they load (see
+// wfpwatch_fake.h): a comma-separated list of dll!Export names to switch
+// off, e.g. "fwpuclnt!FwpmNetEventSubscribe4".
+const DisableEnv = "WFPWATCH_FAKE_DISABLE"
+
+// Subprocess runs the current test again in a child process with env
+// ("NAME=value") added, and reports whether this is the parent. Use it for
+// what a DLL reads once when it loads, such as DisableEnv:
+//
+//	func TestFallback(t *testing.T) {
+//		wbtest.Need(t)
+//		if wbtest.Subprocess(t, wbtest.DisableEnv+"=fwpuclnt!FwpmNetEventSubscribe4") {
+//			return // the child ran the test and passed
+//		}
+//		// the child: the fake was loaded without FwpmNetEventSubscribe4
+//	}
+//
+// In the parent, Subprocess fails t with the child's output when the child
+// fails. In the child it returns false and the test goes on.
+func Subprocess(t *testing.T, env ...string) bool {
+	t.Helper()
+	if os.Getenv(childEnv) == t.Name() {
+		return false
+	}
+	parts := strings.Split(t.Name(), "/")
+	for i, p := range parts {
+		parts[i] = "^" + regexp.QuoteMeta(p) + "$"
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatalf("Subprocess: %v", err)
+	}
+	cmd := exec.Command(exe, "-test.run="+strings.Join(parts, "/"), "-test.v", "-test.count=1")
+	cmd.Env = append(append(os.Environ(), childEnv+"="+t.Name()), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child process (%s): %v\n%s", strings.Join(env, " "), err, out)
+	}
+	if !strings.Contains(string(out), "--- PASS: "+t.Name()) && !strings.Contains(string(out), "--- SKIP: "+t.Name()) {
+		t.Fatalf("child process (%s) did not run %s:\n%s", strings.Join(env, " "), t.Name(), out)
+	}
+	return true
 }
