@@ -58,7 +58,11 @@ func runPackage(ctx context.Context, o *options, t *tools, env []string, tmp str
 	}
 	start := time.Now()
 	exe := filepath.Join(tmp, strings.ReplaceAll(p.ImportPath, "/", "_")+".test.exe")
-	build := exec.CommandContext(ctx, "go", "test", "-c", "-o", exe, p.ImportPath)
+	args := []string{"test", "-c", "-o", exe}
+	if o.overlayFile != "" {
+		args = append(args, "-overlay", o.overlayFile)
+	}
+	build := exec.CommandContext(ctx, "go", append(args, p.ImportPath)...)
 	build.Dir = p.Dir
 	build.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
@@ -71,7 +75,7 @@ func runPackage(ctx context.Context, o *options, t *tools, env []string, tmp str
 	}
 	defer os.Remove(exe)
 
-	args := []string{exe, "-test.timeout=" + o.timeout.String()}
+	args = []string{exe, "-test.timeout=" + o.timeout.String()}
 	if o.verbose {
 		args = append(args, "-test.v")
 	}

@@ -211,3 +211,21 @@ func TestOptionalExport(t *testing.T) {
 		t.Errorf("WfpwatchSmokeOptional() = %d, want 7", got)
 	}
 }
+
+// TestTempDir uses t.TempDir and os.RemoveAll, whose Go 1.26 implementation
+// needs FileDispositionInformationEx; under Wine 8 this passes only with the
+// bench's Deleteat overlay (go run ./internal/winbench -overlay=false shows
+// the failure: "unlinkat ...: Invalid function").
+func TestTempDir(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "a", "b")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(sub, "f"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "a")); err != nil {
+		t.Fatalf("os.RemoveAll: %v", err)
+	}
+}

@@ -33,11 +33,12 @@ func Need(t testing.TB) {
 }
 
 // TempDir returns a new temporary directory that is removed when t ends.
-// Use it instead of t.TempDir in Windows tests: Go 1.26's os.RemoveAll
-// deletes with NtSetInformationFile(FileDispositionInformationEx), which
-// Wine 8 does not implement ("Invalid function"), so t.TempDir's cleanup
-// fails the test under Wine. TempDir falls back to removing one file at a
-// time with os.Remove (DeleteFileW / RemoveDirectoryW).
+// Go 1.26's os.RemoveAll deletes with
+// NtSetInformationFile(FileDispositionInformationEx), which Wine 8 does not
+// implement ("Invalid function"), so t.TempDir's cleanup fails under Wine
+// unless the bench's Deleteat overlay is used (it is by default). TempDir
+// works either way: it falls back to removing one file at a time with
+// os.Remove (DeleteFileW / RemoveDirectoryW).
 func TempDir(t testing.TB) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "wfpwatch-test-")
