@@ -193,11 +193,13 @@ func bench(ctx context.Context, o *options) (failed bool, err error) {
 
 	env := benchEnv(rp.dir, dlls)
 	nfail := 0
-	for _, p := range pkgs {
+	bctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for b := range buildAll(bctx, o, rp.tmp, pkgs) {
 		if ctx.Err() != nil {
 			return true, ctx.Err()
 		}
-		r := runPackage(ctx, o, tools, env, rp.tmp, p)
+		r := runPackage(ctx, o, tools, env, b)
 		r.print(o.out, o.verbose)
 		if r.status == statusFail {
 			nfail++
