@@ -51,7 +51,7 @@ func (r *result) print(w io.Writer, verbose bool) {
 // built is a package whose Windows test binary was built (or failed to).
 type built struct {
 	pkg   pkg
-	exe   string  // the test binary; "" when there is nothing to run
+	exe   string        // the test binary; "" when there is nothing to run
 	res   *result       // set when the package is already decided (skip, build failure)
 	build time.Duration // how long the build took
 }
