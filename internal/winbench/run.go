@@ -84,7 +84,15 @@ func buildPackage(ctx context.Context, o *options, tmp string, p pkg) built {
 	start := time.Now()
 	r := &result{pkg: p.ImportPath}
 	if !p.HasTests {
-		r.status, r.note = statusSkip, "no test files"
+		// Nothing to run, but prove it still builds for Windows.
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", os.DevNull, p.ImportPath)
+		cmd.Dir = p.Dir
+		cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			r.status, r.note, r.output, r.duration = statusFail, "GOOS=windows go build failed", out, time.Since(start)
+		} else {
+			r.status, r.note = statusSkip, "no test files; builds for windows/amd64"
+		}
 		b.res = r
 		return b
 	}
