@@ -55,7 +55,12 @@ func deleteatOverlay(ctx context.Context, cache string) (path, note string, err 
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", "", err
 	}
-	if err := os.WriteFile(file, []byte(patched), 0o644); err != nil {
+	// Write both files to temporary names and rename them, so that a
+	// concurrent run never reads a half-written file.
+	if err := os.WriteFile(file+".tmp", []byte(patched), 0o644); err != nil {
+		return "", "", err
+	}
+	if err := os.Rename(file+".tmp", file); err != nil {
 		return "", "", err
 	}
 	b, err := json.Marshal(map[string]map[string]string{"Replace": {orig: file}})
