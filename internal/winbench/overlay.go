@@ -57,19 +57,35 @@ func deleteatOverlay(ctx context.Context, cache string) (path, note string, err 
 	}
 	// Write both files to temporary names and rename them, so that a
 	// concurrent run never reads a half-written file.
-	if err := os.WriteFile(file+".tmp", []byte(patched), 0o644); err != nil {
-		return "", "", err
-	}
-	if err := os.Rename(file+".tmp", file); err != nil {
+	if err := writeAtomic(file, []byte(patched)); err != nil {
 		return "", "", err
 	}
 	b, err := json.Marshal(map[string]map[string]string{"Replace": {orig: file}})
 	if err != nil {
 		return "", "", err
 	}
-	tmp := js + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return "", "", err
+	return js, "", writeAtomic(js, b)
+}
+
+// writeAtomic writes data to a temporary file of its own next to path and
+// renames it to path.
+func writeAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
 	}
-	return js, "", os.Rename(tmp, js)
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }
