@@ -9,7 +9,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 need=""
-command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || need="$need gcc-mingw-w64-x86-64"
+command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || need="$need gcc-mingw-w64-x86-64-win32"
 if ! command -v wine64 >/dev/null 2>&1 && [ ! -x /usr/lib/wine/wine64 ] && [ -z "${WINE64:-}" ]; then
 	need="$need wine64"
 fi

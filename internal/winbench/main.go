@@ -44,16 +44,18 @@ import (
 
 // options are the command-line settings of one bench run.
 type options struct {
-	run      string        // -run: passed to the test binaries as -test.run
-	pkgs     []string      // -pkg and arguments: go list patterns
-	verbose  bool          // -v: -test.v and streamed output
-	install  bool          // --install: apt-get what is missing
-	all      bool          // -all: run every package, not only those with Windows code
-	list     bool          // -list: print the packages and exit
-	keep     bool          // -keep: keep the run prefix for debugging
-	timeout  time.Duration // -timeout: per test binary
-	cacheDir string        // -cache: cache directory
-	out      io.Writer
+	run         string        // -run: passed to the test binaries as -test.run
+	pkgs        []string      // -pkg and arguments: go list patterns
+	verbose     bool          // -v: -test.v and streamed output
+	install     bool          // --install: apt-get what is missing
+	all         bool          // -all: run every package, not only those with Windows code
+	list        bool          // -list: print the packages and exit
+	keep        bool          // -keep: keep the run prefix for debugging
+	timeout     time.Duration // -timeout: per test binary
+	cacheDir    string        // -cache: cache directory
+	overlay     bool          // -overlay: build with the Deleteat overlay
+	overlayFile string        // the overlay JSON, when used
+	out         io.Writer
 }
 
 func main() {
@@ -68,11 +70,12 @@ func mainErr(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.run, "run", "", "run only the tests matching `REGEX` (passed as -test.run)")
 	fs.StringVar(&pkgFlag, "pkg", "", "comma-separated go list `patterns` of the packages to run (default ./...)")
 	fs.BoolVar(&o.verbose, "v", false, "verbose: pass -test.v and stream every test's output")
-	fs.BoolVar(&o.install, "install", false, "install missing Debian packages (wine64, gcc-mingw-w64-x86-64) with apt-get")
+	fs.BoolVar(&o.install, "install", false, "install missing Debian packages (wine64, gcc-mingw-w64-x86-64-win32) with apt-get")
 	fs.BoolVar(&o.all, "all", false, "run the tests of every package, not only those with Windows code")
 	fs.BoolVar(&o.list, "list", false, "list the packages that would run and exit")
 	fs.BoolVar(&o.keep, "keep", false, "keep the throw-away Wine prefix of this run and print its path")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "time limit of each test binary")
+	fs.BoolVar(&o.overlay, "overlay", true, "build the test binaries with the overlay that makes os.RemoveAll (t.TempDir) work under Wine 8; -overlay=false to see the unpatched behaviour")
 	fs.StringVar(&o.cacheDir, "cache", "", "cache `directory` (default $XDG_CACHE_HOME/wfpwatch-winbench)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: go run ./internal/winbench [flags] [packages]\n\n"+
@@ -147,6 +150,16 @@ func bench(ctx context.Context, o *options) (failed bool, err error) {
 	if err != nil {
 		return false, err
 	}
+	if o.overlay {
+		var note string
+		o.overlayFile, note, err = deleteatOverlay(ctx, cache)
+		if err != nil {
+			return false, err
+		}
+		if note != "" {
+			fmt.Fprintf(o.out, "winbench: %s\n", note)
+		}
+	}
 	base, warm, err := basePrefix(ctx, tools, cache, o.out)
 	if err != nil {
 		return false, err
@@ -180,11 +193,13 @@ func bench(ctx context.Context, o *options) (failed bool, err error) {
 
 	env := benchEnv(rp.dir, dlls)
 	nfail := 0
-	for _, p := range pkgs {
+	bctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for b := range buildAll(bctx, o, rp.tmp, pkgs) {
 		if ctx.Err() != nil {
 			return true, ctx.Err()
 		}
-		r := runPackage(ctx, o, tools, env, rp.tmp, p)
+		r := runPackage(ctx, o, tools, env, b)
 		r.print(o.out, o.verbose)
 		if r.status == statusFail {
 			nfail++

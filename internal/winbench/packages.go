@@ -65,7 +65,9 @@ func listPackages(ctx context.Context, patterns []string, all bool) ([]pkg, erro
 			continue
 		}
 		if p.Error != nil {
-			return nil, fmt.Errorf("go list %s (GOOS=windows): %s", p.ImportPath, p.Error.Err)
+			// Keep it: its build fails and is reported with the others.
+			out = append(out, pkg{ImportPath: p.ImportPath, Dir: p.Dir, HasTests: true, WindowsFiles: []string{"(go list: " + p.Error.Err + ")"}})
+			continue
 		}
 		q := pkg{ImportPath: p.ImportPath, Dir: p.Dir, HasTests: len(p.TestGoFiles)+len(p.XTestGoFiles) > 0}
 		for _, f := range allFiles(p) {

@@ -48,27 +48,83 @@ func (r *result) print(w io.Writer, verbose bool) {
 	}
 }
 
-// runPackage cross-compiles the package's Windows test binary and runs it
-// under Wine in the package directory.
-func runPackage(ctx context.Context, o *options, t *tools, env []string, tmp string, p pkg) *result {
+// built is a package whose Windows test binary was built (or failed to).
+type built struct {
+	pkg   pkg
+	exe   string        // the test binary; "" when there is nothing to run
+	res   *result       // set when the package is already decided (skip, build failure)
+	build time.Duration // how long the build took
+}
+
+// buildAll cross-compiles the packages' test binaries one after the other and
+// sends them on the returned channel, one ahead of the runs, so that the
+// next build overlaps the current Wine run.
+func buildAll(ctx context.Context, o *options, tmp string, pkgs []pkg) <-chan built {
+	ch := make(chan built, 1)
+	go func() {
+		defer close(ch)
+		for _, p := range pkgs {
+			b := buildPackage(ctx, o, tmp, p)
+			select {
+			case ch <- b:
+			case <-ctx.Done():
+				if b.exe != "" {
+					os.Remove(b.exe)
+				}
+				return
+			}
+		}
+	}()
+	return ch
+}
+
+// buildPackage cross-compiles the package's Windows test binary.
+func buildPackage(ctx context.Context, o *options, tmp string, p pkg) built {
+	b := built{pkg: p}
+	start := time.Now()
 	r := &result{pkg: p.ImportPath}
 	if !p.HasTests {
-		r.status, r.note = statusSkip, "no test files"
-		return r
+		// Nothing to run, but prove it still builds for Windows.
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", os.DevNull, p.ImportPath)
+		cmd.Dir = p.Dir
+		cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			r.status, r.note, r.output, r.duration = statusFail, "GOOS=windows go build failed", out, time.Since(start)
+		} else {
+			r.status, r.note = statusSkip, "no test files; builds for windows/amd64"
+		}
+		b.res = r
+		return b
 	}
-	start := time.Now()
 	exe := filepath.Join(tmp, strings.ReplaceAll(p.ImportPath, "/", "_")+".test.exe")
-	build := exec.CommandContext(ctx, "go", "test", "-c", "-o", exe, p.ImportPath)
+	args := []string{"test", "-c", "-o", exe}
+	if o.overlayFile != "" {
+		args = append(args, "-overlay", o.overlayFile)
+	}
+	build := exec.CommandContext(ctx, "go", append(args, p.ImportPath)...)
 	build.Dir = p.Dir
 	build.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		r.status, r.note, r.output, r.duration = statusFail, "GOOS=windows go test -c failed", out, time.Since(start)
-		return r
+		b.res = r
+		return b
 	}
 	if _, err := os.Stat(exe); err != nil {
 		r.status, r.note = statusSkip, "no test binary"
-		return r
+		b.res = r
+		return b
 	}
+	b.exe, b.build = exe, time.Since(start)
+	return b
+}
+
+// runPackage runs a built test binary under Wine in the package directory.
+func runPackage(ctx context.Context, o *options, t *tools, env []string, b built) *result {
+	if b.res != nil {
+		return b.res
+	}
+	p, exe, start := b.pkg, b.exe, time.Now()
+	r := &result{pkg: p.ImportPath}
 	defer os.Remove(exe)
 
 	args := []string{exe, "-test.timeout=" + o.timeout.String()}
@@ -96,7 +152,7 @@ func runPackage(ctx context.Context, o *options, t *tools, env []string, tmp str
 		cmd.Stdout, cmd.Stderr = &buf, &buf
 	}
 	err := cmd.Run()
-	r.duration = time.Since(start)
+	r.duration = b.build + time.Since(start) // build + run, without waiting in line
 	r.output = buf.Bytes()
 	var ee *exec.ExitError
 	switch {

@@ -34,7 +34,7 @@ var wineCandidates = []string{
 // debPackages maps each tool to the Debian package that provides it.
 var debPackages = map[string]string{
 	"wine64":                 "wine64",
-	"x86_64-w64-mingw32-gcc": "gcc-mingw-w64-x86-64",
+	"x86_64-w64-mingw32-gcc": "gcc-mingw-w64-x86-64-win32",
 }
 
 // findTools finds wine64, wineserver and the mingw-w64 compiler. When install
@@ -133,7 +133,7 @@ func isExec(p string) bool {
 // aptInstall installs the Debian packages that provide the missing tools.
 func aptInstall(ctx context.Context, missing []string, out io.Writer) error {
 	if os.Geteuid() != 0 {
-		return fmt.Errorf("%s not found and --install needs root: sudo apt-get install wine64 gcc-mingw-w64-x86-64", strings.Join(missing, " and "))
+		return fmt.Errorf("%s not found and --install needs root: sudo apt-get install wine64 gcc-mingw-w64-x86-64-win32", strings.Join(missing, " and "))
 	}
 	if _, err := exec.LookPath("apt-get"); err != nil {
 		return fmt.Errorf("%s not found and apt-get is not available: install Wine (64-bit) and the mingw-w64 x86_64 gcc with your package manager", strings.Join(missing, " and "))

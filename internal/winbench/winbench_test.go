@@ -167,3 +167,25 @@ func TestFlags(t *testing.T) {
 		t.Errorf("-list: %d %q %s", code, out.String(), errb.String())
 	}
 }
+
+func TestDeleteatOverlay(t *testing.T) {
+	cache := t.TempDir()
+	js, note, err := deleteatOverlay(context.Background(), cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if js == "" {
+		t.Skipf("no overlay for this Go: %s", note)
+	}
+	b, err := os.ReadFile(js)
+	if err != nil || !strings.Contains(string(b), "at_windows.go") {
+		t.Fatalf("overlay.json %s: %v", b, err)
+	}
+	src, err := os.ReadFile(filepath.Join(filepath.Dir(js), "at_windows.go"))
+	if err != nil || !strings.Contains(string(src), deleteatCase+deleteatExtra) {
+		t.Errorf("patched Deleteat lacks the Wine statuses: %v", err)
+	}
+	if js2, _, err := deleteatOverlay(context.Background(), cache); err != nil || js2 != js {
+		t.Errorf("second call: %q %v, want the cached %q", js2, err, js)
+	}
+}

@@ -136,7 +136,7 @@ type notMarked struct{ A int }
 func gccCheck(t *testing.T, src string) (string, error) {
 	t.Helper()
 	if _, err := exec.LookPath("x86_64-w64-mingw32-gcc"); err != nil {
-		t.Skip("x86_64-w64-mingw32-gcc not found: apt-get install gcc-mingw-w64-x86-64")
+		t.Skip("x86_64-w64-mingw32-gcc not found: apt-get install gcc-mingw-w64-x86-64-win32")
 	}
 	ms, incs, err := check(t, src)
 	if err != nil {

@@ -159,7 +159,7 @@ func compileC(ctx context.Context, src []byte, incDir string) ([]compileResult, 
 		path, err := exec.LookPath(cc)
 		if err != nil {
 			if i == 0 {
-				return nil, fmt.Errorf("%s not found: apt-get install gcc-mingw-w64-x86-64 (or run scripts/winbench.sh as root)", cc)
+				return nil, fmt.Errorf("%s not found: apt-get install gcc-mingw-w64-x86-64-win32 (or run scripts/winbench.sh as root)", cc)
 			}
 			continue
 		}

@@ -3,6 +3,7 @@ package smoke
 import "golang.org/x/sys/windows"
 
 //sys	smokeAdd(a uint32, b uint32) (sum uint32) = wfpwatchsmoke.WfpwatchSmokeAdd
+//sys	smokeOptional() (v uint32) = wfpwatchsmoke.WfpwatchSmokeOptional
 //sys	smokeFill(h *netEventHeader0) (ret error) = wfpwatchsmoke.WfpwatchSmokeFill
 //sys	smokeCall(cb uintptr, context uintptr, n uint32) (ret error) = wfpwatchsmoke.WfpwatchSmokeCall
 //sys	smokeScenario(value *uint32) (ret error) = wfpwatchsmoke.WfpwatchSmokeScenario

@@ -180,3 +180,52 @@ func TestAuditQuerySystemPolicy(t *testing.T) {
 	}
 	t.Logf("Connection subcategory: AuditingInformation=%d category %v", p.AuditingInformation, p.AuditCategoryGUID)
 }
+
+// TestDisabledExport switches an export of the fake off through
+// WFPWATCH_FAKE_DISABLE in a child process: LazyProc.Find fails for it, the
+// way it fails for FwpmNetEventSubscribe4 on an older Windows, while the
+// other exports still work.
+func TestDisabledExport(t *testing.T) {
+	wbtest.Need(t)
+	if wbtest.Subprocess(t, wbtest.DisableEnv+"=wfpwatchsmoke!WfpwatchSmokeOptional,otherdll!WfpwatchSmokeAdd") {
+		return
+	}
+	if err := procWfpwatchSmokeOptional.Find(); err == nil {
+		t.Errorf("WfpwatchSmokeOptional found although %s switched it off", wbtest.DisableEnv)
+	}
+	if err := procWfpwatchSmokeAdd.Find(); err != nil {
+		t.Fatalf("WfpwatchSmokeAdd (switched off for another DLL only): %v", err)
+	}
+	if got := smokeAdd(1, 2); got != 3 {
+		t.Errorf("WfpwatchSmokeAdd(1, 2) = %d", got)
+	}
+}
+
+// TestOptionalExport is the control: without the variable the export works.
+func TestOptionalExport(t *testing.T) {
+	wbtest.Need(t)
+	if os.Getenv(wbtest.DisableEnv) != "" {
+		t.Skip(wbtest.DisableEnv + " is set")
+	}
+	if got := smokeOptional(); got != 7 {
+		t.Errorf("WfpwatchSmokeOptional() = %d, want 7", got)
+	}
+}
+
+// TestTempDir uses t.TempDir and os.RemoveAll, whose Go 1.26 implementation
+// needs FileDispositionInformationEx; under Wine 8 this passes only with the
+// bench's Deleteat overlay (go run ./internal/winbench -overlay=false shows
+// the failure: "unlinkat ...: Invalid function").
+func TestTempDir(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "a", "b")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(sub, "f"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "a")); err != nil {
+		t.Fatalf("os.RemoveAll: %v", err)
+	}
+}

@@ -46,6 +46,7 @@ var (
 	procWfpwatchSmokeAdd       = modwfpwatchsmoke.NewProc("WfpwatchSmokeAdd")
 	procWfpwatchSmokeCall      = modwfpwatchsmoke.NewProc("WfpwatchSmokeCall")
 	procWfpwatchSmokeFill      = modwfpwatchsmoke.NewProc("WfpwatchSmokeFill")
+	procWfpwatchSmokeOptional  = modwfpwatchsmoke.NewProc("WfpwatchSmokeOptional")
 	procWfpwatchSmokeScenario  = modwfpwatchsmoke.NewProc("WfpwatchSmokeScenario")
 )
 
@@ -81,6 +82,12 @@ func smokeFill(h *netEventHeader0) (ret error) {
 	if uint32(r0) != 0 {
 		ret = syscall.Errno(uint32(r0))
 	}
+	return
+}
+
+func smokeOptional() (v uint32) {
+	r0, _, _ := syscall.SyscallN(procWfpwatchSmokeOptional.Addr())
+	v = uint32(r0)
 	return
 }
 

@@ -9,7 +9,10 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -30,11 +33,12 @@ func Need(t testing.TB) {
 }
 
 // TempDir returns a new temporary directory that is removed when t ends.
-// Use it instead of t.TempDir in Windows tests: Go 1.26's os.RemoveAll
-// deletes with NtSetInformationFile(FileDispositionInformationEx), which
-// Wine 8 does not implement ("Invalid function"), so t.TempDir's cleanup
-// fails the test under Wine. TempDir falls back to removing one file at a
-// time with os.Remove (DeleteFileW / RemoveDirectoryW).
+// Go 1.26's os.RemoveAll deletes with
+// NtSetInformationFile(FileDispositionInformationEx), which Wine 8 does not
+// implement ("Invalid function"), so t.TempDir's cleanup fails under Wine
+// unless the bench's Deleteat overlay is used (it is by default). TempDir
+// works either way: it falls back to removing one file at a time with
+// os.Remove (DeleteFileW / RemoveDirectoryW).
 func TempDir(t testing.TB) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "wfpwatch-test-")
@@ -77,4 +81,51 @@ func RemoveAll(path string) error {
 		}
 	}
 	return nil
+}
+
+// childEnv names the test a child process started by Subprocess runs.
+const childEnv = "WFPWATCH_WINBENCH_CHILD"
+
+// DisableEnv is the variable the fakes read when they load (see
+// wfpwatch_fake.h): a comma-separated list of dll!Export names to switch
+// off, e.g. "fwpuclnt!FwpmNetEventSubscribe4".
+const DisableEnv = "WFPWATCH_FAKE_DISABLE"
+
+// Subprocess runs the current test again in a child process with env
+// ("NAME=value") added, and reports whether this is the parent. Use it for
+// what a DLL reads once when it loads, such as DisableEnv:
+//
+//	func TestFallback(t *testing.T) {
+//		wbtest.Need(t)
+//		if wbtest.Subprocess(t, wbtest.DisableEnv+"=fwpuclnt!FwpmNetEventSubscribe4") {
+//			return // the child ran the test and passed
+//		}
+//		// the child: the fake was loaded without FwpmNetEventSubscribe4
+//	}
+//
+// In the parent, Subprocess fails t with the child's output when the child
+// fails. In the child it returns false and the test goes on.
+func Subprocess(t *testing.T, env ...string) bool {
+	t.Helper()
+	if os.Getenv(childEnv) == t.Name() {
+		return false
+	}
+	parts := strings.Split(t.Name(), "/")
+	for i, p := range parts {
+		parts[i] = "^" + regexp.QuoteMeta(p) + "$"
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatalf("Subprocess: %v", err)
+	}
+	cmd := exec.Command(exe, "-test.run="+strings.Join(parts, "/"), "-test.v", "-test.count=1")
+	cmd.Env = append(append(os.Environ(), childEnv+"="+t.Name()), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child process (%s): %v\n%s", strings.Join(env, " "), err, out)
+	}
+	if !strings.Contains(string(out), "--- PASS: "+t.Name()) && !strings.Contains(string(out), "--- SKIP: "+t.Name()) {
+		t.Fatalf("child process (%s) did not run %s:\n%s", strings.Join(env, " "), t.Name(), out)
+	}
+	return true
 }

@@ -11,8 +11,24 @@
  */
 #include <windows.h>
 #include <fwpmu.h>
-#include "wfpwatch_sdk.h" /* internal/winbench/include: what mingw lacks */
+#include "wfpwatch_sdk.h"  /* internal/winbench/include: what mingw lacks */
+#include "wfpwatch_fake.h" /* wbfake_disable_exports */
 #include <stdio.h>
+
+/* DllMain switches off the exports that %WFPWATCH_FAKE_DISABLE% names. */
+BOOL WINAPI DllMain(HINSTANCE self, DWORD reason, LPVOID reserved)
+{
+	if (reason == DLL_PROCESS_ATTACH)
+		wbfake_disable_exports(self, "wfpwatchsmoke");
+	return TRUE;
+}
+
+/* WfpwatchSmokeOptional returns 7. Tests switch it off to prove the
+ * fallback path of a binding whose export is missing. */
+UINT32 WINAPI WfpwatchSmokeOptional(void)
+{
+	return 7;
+}
 
 /* WfpwatchSmokeAdd returns a + b: arguments and result cross the ABI. */
 UINT32 WINAPI WfpwatchSmokeAdd(UINT32 a, UINT32 b)
