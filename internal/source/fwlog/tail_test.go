@@ -53,12 +53,16 @@ func (w *fwWriter) lines(from, to int) {
 	}
 }
 
-// rotate renames the log to .old (replacing it) and starts a new one.
+// rotate renames the log to .old (replacing it) and starts a new one. The
+// writer closes its handle first, as Windows does not rename a file its
+// writer holds open without delete sharing; the reader may hold it (it
+// opens with FILE_SHARE_DELETE), which the Windows run of these tests
+// proves.
 func (w *fwWriter) rotate() {
+	w.f.Close()
 	if err := os.Rename(w.path, w.path+".old"); err != nil {
 		w.t.Fatal(err)
 	}
-	w.f.Close()
 	w.create()
 }
 
@@ -101,7 +105,7 @@ func newTailer(t *testing.T, dir string, fromStart bool) *Tailer {
 }
 
 func TestTailRotationAndTruncation(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	ctx := context.Background()
 	w := newWriter(t, filepath.Join(dir, "pfirewall.log"))
 	defer w.close()
@@ -137,12 +141,12 @@ func TestTailRotationAndTruncation(t *testing.T) {
 
 	// Rotation with the new log not created yet.
 	w.lines(25, 30)
+	w.f.Close()
 	if err := os.Rename(w.path, w.path+".old"); err != nil {
 		t.Fatal(err)
 	}
 	poll()
 	c.check(t, 30)
-	w.f.Close()
 	w.create()
 	w.lines(30, 33)
 	poll()
@@ -194,7 +198,7 @@ func TestTailRotationAndTruncation(t *testing.T) {
 }
 
 func TestTailStartsAtEnd(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	w := newWriter(t, filepath.Join(dir, "pfirewall.log"))
 	defer w.close()
 	w.lines(0, 5)
@@ -215,7 +219,7 @@ func TestTailStartsAtEnd(t *testing.T) {
 }
 
 func TestTailMissingLog(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	var c collector
 	tl := newTailer(t, dir, false)
 	if err := tl.Poll(context.Background(), c.emit); err != nil {
@@ -234,7 +238,7 @@ func TestTailMissingLog(t *testing.T) {
 // writer appends lines, rotates every 300 lines and truncates once; every
 // line must arrive exactly once, in order.
 func TestTailWhileWriting(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	w := newWriter(t, filepath.Join(dir, "pfirewall.log"))
 	defer w.close()
 	var c collector
@@ -291,4 +295,42 @@ func TestTailWhileWriting(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.check(t, n)
+}
+
+// tempDir is t.TempDir whose cleanup tolerates failure: under Wine, Go's
+// os.RemoveAll fails with "Invalid function" (no FileDispositionInfoEx),
+// which must not fail the Windows run of these tests.
+func tempDir(t *testing.T) string {
+	d, err := os.MkdirTemp("", "fwlogtest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
+// TestOpenSharedAllowsRename proves that the tailer's open handle does not
+// stop the firewall from rotating or deleting the log (on Windows this
+// needs FILE_SHARE_DELETE; run the Windows test binary to check it there).
+func TestOpenSharedAllowsRename(t *testing.T) {
+	dir := tempDir(t)
+	p := filepath.Join(dir, "pfirewall.log")
+	if err := os.WriteFile(p, []byte(logHeader), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := openShared(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := os.Rename(p, p+".old"); err != nil {
+		t.Fatalf("rename while the reader holds the log: %v", err)
+	}
+	if err := os.WriteFile(p, []byte(logHeader), 0o644); err != nil {
+		t.Fatalf("create the new log: %v", err)
+	}
+	b := make([]byte, 8)
+	if _, err := f.ReadAt(b, 0); err != nil || string(b) != "#Version" {
+		t.Fatalf("read through the held handle: %q %v", b, err)
+	}
 }
