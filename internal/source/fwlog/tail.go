@@ -90,8 +90,13 @@ func (t *Tailer) warn(err error) {
 	}
 }
 
-// Run polls until ctx is done or emit fails, and saves the position on the
-// way out. It returns nil when ctx ends it.
+// Run polls until ctx is done or emit fails, and saves the position after
+// every poll. It returns nil when ctx ends it, and emit's error. Other
+// errors (the log cannot be opened or read for a moment, the position
+// cannot be saved) are reported through Warn once and retried at the next
+// poll, as a service must; only a first poll that fails outright (wrong
+// path, access denied) returns its error, so that a mistake is said at
+// once.
 func (t *Tailer) Run(ctx context.Context, emit func(*event.Event) error) error {
 	iv := t.Interval
 	if iv <= 0 {
@@ -99,13 +104,33 @@ func (t *Tailer) Run(ctx context.Context, emit func(*event.Event) error) error {
 	}
 	tick := time.NewTicker(iv)
 	defer tick.Stop()
-	for {
-		if err := t.Poll(ctx, emit); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
+	var emitErr error
+	wrapped := func(e *event.Event) error {
+		if err := emit(e); err != nil {
+			emitErr = err
 			return err
 		}
+		return nil
+	}
+	first, last := true, ""
+	for {
+		err := t.Poll(ctx, wrapped)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case emitErr != nil:
+			return emitErr
+		case err != nil && first:
+			return err
+		case err != nil:
+			if msg := err.Error(); msg != last {
+				t.warn(fmt.Errorf("%v (retrying every %v)", err, iv))
+				last = msg
+			}
+		default:
+			last = ""
+		}
+		first = false
 		select {
 		case <-ctx.Done():
 			return nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -332,5 +333,82 @@ func TestOpenSharedAllowsRename(t *testing.T) {
 	b := make([]byte, 8)
 	if _, err := f.ReadAt(b, 0); err != nil || string(b) != "#Version" {
 		t.Fatalf("read through the held handle: %q %v", b, err)
+	}
+}
+
+func TestRunStopsOnEmitError(t *testing.T) {
+	dir := tempDir(t)
+	w := newWriter(t, filepath.Join(dir, "pfirewall.log"))
+	defer w.close()
+	w.lines(0, 3)
+	tl := newTailer(t, dir, true)
+	tl.Interval = time.Millisecond
+	stop := fmt.Errorf("consumer gone")
+	err := tl.Run(context.Background(), func(*event.Event) error { return stop })
+	if err != stop {
+		t.Errorf("Run returned %v", err)
+	}
+}
+
+func TestRunRetriesLaterErrors(t *testing.T) {
+	dir := tempDir(t)
+	w := newWriter(t, filepath.Join(dir, "pfirewall.log"))
+	defer w.close()
+	var c collector
+	tl := newTailer(t, dir, true)
+	tl.Interval = 2 * time.Millisecond
+	stateDir := filepath.Join(dir, "state")
+	if err := os.Mkdir(stateDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tl.StatePath = filepath.Join(stateDir, "state.json")
+	warned := make(chan error, 100)
+	tl.Warn = func(err error) {
+		select {
+		case warned <- err:
+		default:
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tl.Run(ctx, c.emit) }()
+	waitN := func(n int) {
+		for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(time.Millisecond) {
+			c.mu.Lock()
+			got := len(c.seqs)
+			c.mu.Unlock()
+			if got >= n {
+				return
+			}
+		}
+	}
+	// Let the first poll (which must succeed) finish: it saves the state.
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(time.Millisecond) {
+		if _, err := os.Stat(tl.StatePath); err == nil {
+			break
+		}
+	}
+	w.lines(0, 2)
+	waitN(2)
+	// From now on the position cannot be saved: Run says so and goes on.
+	if err := os.RemoveAll(stateDir); err != nil {
+		cancel()
+		<-done
+		t.Skipf("cannot remove a directory here (Wine lacks what Go's RemoveAll needs): %v", err)
+	}
+	w.lines(2, 5)
+	waitN(5)
+	var werr error
+	select {
+	case werr = <-warned:
+	case <-time.After(5 * time.Second):
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	c.check(t, 5)
+	if werr == nil || !strings.Contains(werr.Error(), "save position") || !strings.Contains(werr.Error(), "retrying") {
+		t.Errorf("warning: %v", werr)
 	}
 }
