@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wfpwatch/wfpwatch/internal/source/fwlog"
 )
@@ -71,5 +74,31 @@ func TestFwlogEnableStatusRestore(t *testing.T) {
 	}
 	if err := fwlogEnable([]string{"--profiles", "work"}, &out); err == nil {
 		t.Error("bad profile accepted")
+	}
+}
+
+func TestFwlogTail(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "pfirewall.log")
+	content := "#Version: 1.5\n#Software: Microsoft Windows Firewall\n#Time Format: Local\n" +
+		"#Fields: date time action protocol src-ip dst-ip src-port dst-port size tcpflags tcpsyn tcpack tcpwin icmptype icmpcode info path pid\n" +
+		"2024-03-01 09:15:02 DROP TCP 203.0.113.7 192.0.2.10 51522 3389 52 S 1 0 64240 - - - RECEIVE 4\n" +
+		"2024-03-01 09:15:03 DROP UDP 192.0.2.33 224.0.0.251 5353 5353 73 - - - - - - - RECEIVE -\n" +
+		"2024-03-01 09:15:04 ALLOW TCP 192.0.2.10 198.51.100.1 50000 443 0 - 0 0 0 - - - SEND 1234\n"
+	if err := os.WriteFile(log, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	var out bytes.Buffer
+	if err := fwlogTail(ctx, []string{"--from-start", "--format", "json", "--state", filepath.Join(dir, "pos.json"), log}, &out); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 1 || !strings.Contains(lines[0], `"destination":{"ip":"192.0.2.10","port":3389}`) || !strings.Contains(lines[0], `"verdict":"block"`) {
+		t.Errorf("tail printed:\n%s", out.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "pos.json")); err != nil {
+		t.Errorf("position not saved: %v", err)
 	}
 }

@@ -51,11 +51,12 @@ const maxNesting = 4
 // Walk reads every input named by paths with the registered formats and is
 // the entry point of "wfpwatch analyze".
 //
-// Each path is a file, a directory, or "-" for standard input. A directory
-// is read file by file in lexical order; its subdirectories are read too
-// when recursive is set, and are otherwise skipped with a problem saying
-// to use -r. Symbolic links to files are followed; links to directories
-// are not followed while recursing (no loops).
+// Each path is a file, a directory, or "-" for standard input. With
+// recursive, a directory is read file by file in lexical order, its
+// subdirectories too; without it, a directory is skipped with a problem
+// saying to add -r (as "wfpwatch analyze" wants). Symbolic links to files
+// are followed; links to directories are not followed while recursing (no
+// loops).
 //
 // Every input is unwrapped before detection, whatever its name: gzip and
 // bzip2 streams are decompressed, and zip and tar archives (also as
@@ -76,7 +77,7 @@ const maxNesting = 4
 func Walk(ctx context.Context, paths []string, recursive bool, emit Emit, warn Warn) (Stats, error) {
 	w := walker{ctx: ctx, emit: emit, warn: warn}
 	for _, p := range paths {
-		if err := w.path(p, recursive, true); err != nil {
+		if err := w.path(p, recursive); err != nil {
 			return w.st, err
 		}
 	}
@@ -100,7 +101,7 @@ func (w *walker) problem(p *Problem) {
 	w.warn(p)
 }
 
-func (w *walker) path(p string, recursive, top bool) error {
+func (w *walker) path(p string, recursive bool) error {
 	if err := w.ctx.Err(); err != nil {
 		return err
 	}
@@ -115,8 +116,8 @@ func (w *walker) path(p string, recursive, top bool) error {
 	if !st.IsDir() {
 		return w.file(p)
 	}
-	if !top && !recursive {
-		w.problem(&Problem{Path: p, Err: errors.New("is a directory: skipped (use -r to read subdirectories)")})
+	if !recursive {
+		w.problem(&Problem{Path: p, Err: errors.New("is a directory: add -r to read the files in it")})
 		return nil
 	}
 	entries, err := os.ReadDir(p)
@@ -139,7 +140,7 @@ func (w *walker) path(p string, recursive, top bool) error {
 				continue
 			}
 		}
-		if err := w.path(child, recursive, false); err != nil {
+		if err := w.path(child, recursive); err != nil {
 			return err
 		}
 	}

@@ -134,7 +134,7 @@ func TestWalk(t *testing.T) {
 		return st, probs, bySource
 	}
 
-	st, probs, bySource := run(false, dir)
+	st, probs, bySource := run(true, dir)
 	want := strings.Join([]string{
 		"a-pfirewall.log [] fwlog events=2 problems=0",
 		"b-export.bin [gzip] json events=1 problems=0",
@@ -143,28 +143,28 @@ func TestWalk(t *testing.T) {
 		"c-bundle.zip!z/readme.txt [zip]  events=0 problems=1 err",
 		"d-logs.tar.gz!e.jsonl [gzip+tar] json events=1 problems=0",
 		"e-utf16.json [] json events=1 problems=0",
-		"sub [] events=0 problems=1",
+		"sub/deeper/g.xml [] netsh events=1 problems=0",
+		"sub/f-pfirewall.log [] fwlog events=2 problems=0",
 	}, "\n")
-	// The skipped subdirectory is reported as a problem, not as an input.
-	got := summary(dir, st)
-	if got != strings.TrimSuffix(want, "\nsub [] events=0 problems=1") {
-		t.Errorf("without -r:\n%s\nwant:\n%s", got, want)
+	if got := summary(dir, st); got != want {
+		t.Errorf("with -r:\n%s\nwant:\n%s", got, want)
 	}
-	if len(probs) != 2 || !errors.Is(probs[0], ErrUnknownFormat) || !strings.Contains(probs[1].Error(), "use -r") {
+	if len(probs) != 1 || !errors.Is(probs[0], ErrUnknownFormat) {
 		t.Errorf("problems: %v", probs)
 	}
-	if st.Events != 8 || st.Problems != 2 || bySource[event.SourceFwlog] != 4 || bySource[event.SourceFile] != 4 {
+	if st.Events != 11 || st.Problems != 1 || bySource[event.SourceFwlog] != 6 || bySource[event.SourceFile] != 5 {
 		t.Errorf("events %d problems %d by source %v", st.Events, st.Problems, bySource)
 	}
 
-	st, probs, _ = run(true, dir)
-	if len(st.Files) != 9 || st.Events != 11 || len(probs) != 1 {
-		t.Errorf("with -r: %s\nproblems %v", summary(dir, st), probs)
+	// Without -r a directory is skipped with a note.
+	st, probs, _ = run(false, dir)
+	if len(st.Files) != 0 || len(probs) != 1 || !strings.Contains(probs[0].Error(), "add -r") {
+		t.Errorf("without -r: %s\nproblems %v", summary(dir, st), probs)
 	}
 
 	// Files and directories mixed, and a missing path.
-	st, probs, _ = run(false, filepath.Join(dir, "a-pfirewall.log"), filepath.Join(dir, "sub"), filepath.Join(dir, "missing.log"))
-	if len(st.Files) != 3 || st.Events != 4 || len(probs) != 2 || !errors.Is(probs[1].Err, os.ErrNotExist) {
+	st, probs, _ = run(true, filepath.Join(dir, "a-pfirewall.log"), filepath.Join(dir, "sub"), filepath.Join(dir, "missing.log"))
+	if len(st.Files) != 4 || st.Events != 5 || len(probs) != 1 || !errors.Is(probs[0].Err, os.ErrNotExist) {
 		t.Errorf("mixed: %s\nproblems %v", summary(dir, st), probs)
 	}
 }
@@ -175,13 +175,13 @@ func TestWalkStopsOnEmitError(t *testing.T) {
 	write(t, filepath.Join(dir, "b.log"), []byte(fwText))
 	stop := errors.New("enough")
 	n := 0
-	st, err := Walk(context.Background(), []string{dir}, false, func(*event.Event) error { n++; return stop }, func(p *Problem) { t.Errorf("problem %v", p) })
+	st, err := Walk(context.Background(), []string{dir}, true, func(*event.Event) error { n++; return stop }, func(p *Problem) { t.Errorf("problem %v", p) })
 	if !errors.Is(err, stop) || n != 1 || len(st.Files) != 1 {
 		t.Errorf("err %v n %d files %d", err, n, len(st.Files))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := Walk(ctx, []string{dir}, false, func(*event.Event) error { return nil }, func(*Problem) {}); !errors.Is(err, context.Canceled) {
+	if _, err := Walk(ctx, []string{dir}, true, func(*event.Event) error { return nil }, func(*Problem) {}); !errors.Is(err, context.Canceled) {
 		t.Errorf("canceled: %v", err)
 	}
 }
@@ -193,7 +193,7 @@ func TestWalkBrokenContainers(t *testing.T) {
 	write(t, filepath.Join(dir, "empty.zip"), zipOf(nil))
 	write(t, filepath.Join(dir, "trunc.log.gz"), gz([]byte(fwText))[:40])
 	var probs []string
-	st, err := Walk(context.Background(), []string{dir}, false, func(*event.Event) error { return nil }, func(p *Problem) { probs = append(probs, p.Error()) })
+	st, err := Walk(context.Background(), []string{dir}, true, func(*event.Event) error { return nil }, func(p *Problem) { probs = append(probs, p.Error()) })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,7 +59,7 @@ func TestEnableRestore(t *testing.T) {
 	f := newFake()
 	f.local["Domain"] = ProfileLog{Profile: "Domain", LogBlocked: True, FileName: `C:\logs\fw.log`, MaxSizeKB: 16384}
 	f.gpo["Public"] = ProfileLog{LogBlocked: False}
-	path := filepath.Join(t.TempDir(), "snap.json")
+	path := filepath.Join(tempDir(t), "snap.json")
 	snap := &Snapshot{}
 	saves := 0
 	changes, warns, err := Enable(f, EnableOptions{MaxSizeKB: 16384}, snap, func(s *Snapshot) error { saves++; return SaveSnapshot(path, s) })

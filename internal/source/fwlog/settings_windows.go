@@ -35,6 +35,12 @@ const (
 // withWMI runs fn on a locked OS thread with COM initialised and a
 // connection to root\StandardCimv2. fn must not keep the IDispatch.
 func withWMI(fn func(svc *ole.IDispatch) error) error {
+	return withNamespace(`root\StandardCimv2`, fn)
+}
+
+// withNamespace runs fn with a connection to the WMI namespace ns on the
+// local machine.
+func withNamespace(ns string, fn func(svc *ole.IDispatch) error) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	const rpcEChangedMode = 0x80010106
@@ -55,17 +61,17 @@ func withWMI(fn func(svc *ole.IDispatch) error) error {
 	}
 	unk, err := oleutil.CreateObject("WbemScripting.SWbemLocator")
 	if err != nil {
-		return fmt.Errorf("CreateObject WbemScripting.SWbemLocator: %w", err)
+		return comErr("CreateObject WbemScripting.SWbemLocator", err)
 	}
 	defer unk.Release()
 	loc, err := unk.QueryInterface(ole.IID_IDispatch)
 	if err != nil {
-		return fmt.Errorf("SWbemLocator QueryInterface: %w", err)
+		return comErr("SWbemLocator QueryInterface", err)
 	}
 	defer loc.Release()
-	v, err := oleutil.CallMethod(loc, "ConnectServer", nil, `root\StandardCimv2`)
+	v, err := oleutil.CallMethod(loc, "ConnectServer", ".", ns)
 	if err != nil {
-		return fmt.Errorf(`SWbemLocator.ConnectServer root\StandardCimv2: %w`, err)
+		return comErr("SWbemLocator.ConnectServer "+ns, err)
 	}
 	svc := v.ToIDispatch()
 	defer v.Clear()
@@ -77,30 +83,36 @@ func withWMI(fn func(svc *ole.IDispatch) error) error {
 func storeContext(store string) (*ole.IDispatch, error) {
 	unk, err := oleutil.CreateObject("WbemScripting.SWbemNamedValueSet")
 	if err != nil {
-		return nil, fmt.Errorf("CreateObject WbemScripting.SWbemNamedValueSet: %w", err)
+		return nil, comErr("CreateObject WbemScripting.SWbemNamedValueSet", err)
 	}
 	defer unk.Release()
 	ctx, err := unk.QueryInterface(ole.IID_IDispatch)
 	if err != nil {
-		return nil, fmt.Errorf("SWbemNamedValueSet QueryInterface: %w", err)
+		return nil, comErr("SWbemNamedValueSet QueryInterface", err)
 	}
 	if _, err := oleutil.CallMethod(ctx, "Add", "PolicyStore", store); err != nil {
 		ctx.Release()
-		return nil, fmt.Errorf("SWbemNamedValueSet.Add PolicyStore: %w", err)
+		return nil, comErr("SWbemNamedValueSet.Add PolicyStore", err)
 	}
 	return ctx, nil
 }
 
 // eachProfile runs fn for each MSFT_NetFirewallProfile of store.
 func eachProfile(svc *ole.IDispatch, store string, fn func(item *ole.IDispatch, ctx *ole.IDispatch) error) error {
+	return eachInstance(svc, profileQuery, store, fn)
+}
+
+// eachInstance runs fn for each result of the WQL query, run with the
+// context PolicyStore=store. fn must not keep item or ctx.
+func eachInstance(svc *ole.IDispatch, query, store string, fn func(item *ole.IDispatch, ctx *ole.IDispatch) error) error {
 	ctx, err := storeContext(store)
 	if err != nil {
 		return err
 	}
 	defer ctx.Release()
-	res, err := oleutil.CallMethod(svc, "ExecQuery", profileQuery, "WQL", 0, ctx)
+	res, err := oleutil.CallMethod(svc, "ExecQuery", query, "WQL", 0, ctx)
 	if err != nil {
-		return fmt.Errorf("ExecQuery %s (%s): %w", profileQuery, store, err)
+		return comErr("ExecQuery "+query+" ("+store+")", err)
 	}
 	defer res.Clear()
 	return oleutil.ForEach(res.ToIDispatch(), func(v *ole.VARIANT) error {
@@ -132,7 +144,7 @@ func (wmiConfig) Get() (local, effective []ProfileLog, err error) {
 		return nil
 	})
 	if err != nil {
-		return nil, nil, hint(err)
+		return nil, nil, err
 	}
 	// Group Policy is in force when the effective value differs from the
 	// local one.
@@ -144,16 +156,57 @@ func (wmiConfig) Get() (local, effective []ProfileLog, err error) {
 	return local, effective, nil
 }
 
+// propValue reads a property of an SWbemObject through its Properties_
+// collection (SWbemPropertySet.Item(name).Value), the documented path that
+// works also where direct dispatch names are not implemented.
+func propValue(item *ole.IDispatch, name string) (any, error) {
+	prop, err := wbemProperty(item, name)
+	if err != nil {
+		return nil, err
+	}
+	defer prop.Release()
+	v, err := oleutil.GetProperty(prop, "Value")
+	if err != nil {
+		return nil, comErr("SWbemProperty.Value ("+name+")", err)
+	}
+	defer v.Clear()
+	return v.Value(), nil
+}
+
+// setProp writes a property of an SWbemObject (SWbemProperty.Value = v);
+// Put_ commits it.
+func setProp(item *ole.IDispatch, name string, value any) error {
+	prop, err := wbemProperty(item, name)
+	if err != nil {
+		return err
+	}
+	defer prop.Release()
+	if _, err := oleutil.PutProperty(prop, "Value", value); err != nil {
+		return comErr(fmt.Sprintf("SWbemProperty.Value (%s) = %v", name, value), err)
+	}
+	return nil
+}
+
+// wbemProperty returns item.Properties_.Item(name); the caller releases it.
+func wbemProperty(item *ole.IDispatch, name string) (*ole.IDispatch, error) {
+	ps, err := oleutil.GetProperty(item, "Properties_")
+	if err != nil {
+		return nil, comErr("SWbemObject.Properties_", err)
+	}
+	defer ps.Clear()
+	pv, err := oleutil.CallMethod(ps.ToIDispatch(), "Item", name)
+	if err != nil {
+		return nil, comErr("SWbemPropertySet.Item "+name, err)
+	}
+	d := pv.ToIDispatch()
+	d.AddRef()
+	pv.Clear()
+	return d, nil
+}
+
 func readProfile(item *ole.IDispatch) (ProfileLog, error) {
 	var p ProfileLog
-	get := func(name string) (any, error) {
-		v, err := oleutil.GetProperty(item, name)
-		if err != nil {
-			return nil, fmt.Errorf("MSFT_NetFirewallProfile.%s: %w", name, err)
-		}
-		defer v.Clear()
-		return v.Value(), nil
-	}
+	get := func(name string) (any, error) { return propValue(item, name) }
 	name, err := get("Name")
 	if err != nil {
 		return p, err
@@ -228,21 +281,19 @@ func (wmiConfig) Set(profile string, s Setting, value any) error {
 	found := false
 	err := withWMI(func(svc *ole.IDispatch) error {
 		return eachProfile(svc, "PersistentStore", func(item, ctx *ole.IDispatch) error {
-			nv, err := oleutil.GetProperty(item, "Name")
+			nv, err := propValue(item, "Name")
 			if err != nil {
-				return fmt.Errorf("MSFT_NetFirewallProfile.Name: %w", err)
+				return err
 			}
-			name := nv.ToString()
-			nv.Clear()
-			if !strings.EqualFold(name, profile) {
+			if name, _ := nv.(string); !strings.EqualFold(name, profile) {
 				return nil
 			}
 			found = true
-			if _, err := oleutil.PutProperty(item, string(s), v); err != nil {
-				return fmt.Errorf("MSFT_NetFirewallProfile.%s = %v: %w", s, v, err)
+			if err := setProp(item, string(s), v); err != nil {
+				return err
 			}
 			if _, err := oleutil.CallMethod(item, "Put_", wbemChangeFlagUpdateOnly, ctx); err != nil {
-				return fmt.Errorf("MSFT_NetFirewallProfile.Put_ (%s profile): %w", profile, err)
+				return comErr("MSFT_NetFirewallProfile.Put_ ("+profile+" profile)", err)
 			}
 			return nil
 		})
@@ -250,17 +301,45 @@ func (wmiConfig) Set(profile string, s Setting, value any) error {
 	if err == nil && !found {
 		err = fmt.Errorf("no firewall profile %q", profile)
 	}
-	return hint(err)
-}
-
-// hint adds what to do for the usual failure.
-func hint(err error) error {
-	if err == nil {
-		return nil
-	}
-	s := err.Error()
-	if strings.Contains(s, "Access denied") || strings.Contains(s, "0x80041003") || strings.Contains(s, "Access is denied") {
-		return fmt.Errorf("%w (changing the firewall's settings needs an elevated prompt: run as administrator)", err)
-	}
 	return err
 }
+
+// wbemErrors explains the WMI status codes an administrator can act on.
+var wbemErrors = map[uint32]string{
+	0x80041003: "access denied: run as administrator (changing the firewall's settings needs an elevated prompt)",
+	0x8004100E: "invalid namespace: the firewall's WMI provider (root\\StandardCimv2, MSFT_NetFirewallProfile) is missing; it ships with Windows 8 / Server 2012 and later",
+	0x80041010: "invalid class: MSFT_NetFirewallProfile is missing (Windows 8 / Server 2012 or later is needed)",
+	0x80041002: "not found",
+	0x80070005: "access denied: run as administrator",
+}
+
+// comErr wraps a COM/WMI error of the call op with its HRESULT, the WMI
+// status inside a DISP_E_EXCEPTION, and what to do when that is known.
+func comErr(op string, err error) error {
+	var oe *ole.OleError
+	if !errors.As(err, &oe) {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	code := uint32(oe.Code())
+	msg := fmt.Sprintf("%s: HRESULT 0x%08X", op, code)
+	if d := strings.TrimSpace(oe.Description()); d != "" && d != "<nil>" {
+		msg += " (" + d + ")"
+	}
+	if ei, ok := oe.SubError().(ole.EXCEPINFO); ok && ei.SCODE() != 0 {
+		code = ei.SCODE()
+		msg += fmt.Sprintf(", status 0x%08X", code)
+	}
+	if why, ok := wbemErrors[code]; ok {
+		msg += ": " + why
+	}
+	return &comError{msg: msg, err: err}
+}
+
+// comError prints the explained message and unwraps to go-ole's error.
+type comError struct {
+	msg string
+	err error
+}
+
+func (e *comError) Error() string { return e.msg }
+func (e *comError) Unwrap() error { return e.err }

@@ -90,8 +90,13 @@ func (t *Tailer) warn(err error) {
 	}
 }
 
-// Run polls until ctx is done or emit fails, and saves the position on the
-// way out. It returns nil when ctx ends it.
+// Run polls until ctx is done or emit fails, and saves the position after
+// every poll. It returns nil when ctx ends it, and emit's error. Other
+// errors (the log cannot be opened or read for a moment, the position
+// cannot be saved) are reported through Warn once and retried at the next
+// poll, as a service must; only a first poll that fails outright (wrong
+// path, access denied) returns its error, so that a mistake is said at
+// once.
 func (t *Tailer) Run(ctx context.Context, emit func(*event.Event) error) error {
 	iv := t.Interval
 	if iv <= 0 {
@@ -99,13 +104,33 @@ func (t *Tailer) Run(ctx context.Context, emit func(*event.Event) error) error {
 	}
 	tick := time.NewTicker(iv)
 	defer tick.Stop()
-	for {
-		if err := t.Poll(ctx, emit); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
+	var emitErr error
+	wrapped := func(e *event.Event) error {
+		if err := emit(e); err != nil {
+			emitErr = err
 			return err
 		}
+		return nil
+	}
+	first, last := true, ""
+	for {
+		err := t.Poll(ctx, wrapped)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case emitErr != nil:
+			return emitErr
+		case err != nil && first:
+			return err
+		case err != nil:
+			if msg := err.Error(); msg != last {
+				t.warn(fmt.Errorf("%v (retrying every %v)", err, iv))
+				last = msg
+			}
+		default:
+			last = ""
+		}
+		first = false
 		select {
 		case <-ctx.Done():
 			return nil
@@ -182,15 +207,32 @@ func (t *Tailer) start() error {
 	return nil
 }
 
-// poll does one round.
+// maxRead bounds what one poll reads of the current log; the rest waits
+// for the next poll.
+const maxRead = 64 << 20
+
+// poll does one round in two phases: first it opens the files, decides
+// what happened (rotation, truncation), reads the new bytes and closes the
+// files again; then it parses and hands on the lines. The firewall's files
+// are never held open while emit runs (a slow consumer must not block the
+// firewall's rotation).
 func (t *Tailer) poll(ctx context.Context, emit func(*event.Event) error) error {
 	f, err := openShared(t.Path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return openError(t.Path, err)
 	}
+	if err != nil {
+		f = nil
+	}
+	closeF := func() {
+		if f != nil {
+			f.Close()
+			f = nil
+		}
+	}
+	defer closeF()
 	var st os.FileInfo
 	if f != nil {
-		defer f.Close()
 		if st, err = f.Stat(); err != nil {
 			return fmt.Errorf("stat %s: %w", t.Path, err)
 		}
@@ -200,44 +242,64 @@ func (t *Tailer) poll(ctx context.Context, emit func(*event.Event) error) error 
 	if err != nil {
 		return err
 	}
+	var old *oldLog
 	if !same {
-		// The file at Path is not the one read last: rotated (look for it
-		// at .old), or replaced.
-		if err := t.drainOld(ctx, emit); err != nil {
+		// The file at Path is not the one read last: rotated (its rest
+		// is at .old), or replaced.
+		if old, err = t.readOld(); err != nil {
 			return err
 		}
-		t.reset()
-		if f == nil {
-			return nil // the new log is not there yet
+	}
+	off := t.pos.Offset
+	truncated := false
+	if !same {
+		off = 0
+	} else if f != nil && st.Size() < off {
+		truncated, off = true, 0
+	}
+	var head, data []byte
+	newFile := !same || truncated || t.prev == nil || (f != nil && !os.SameFile(t.prev, st)) || !t.parser.haveCols
+	if f != nil {
+		if newFile || t.pos.FPLen < fpSize {
+			if head, err = readRange(f, 0, min(st.Size(), fpSize)); err != nil {
+				return err
+			}
+		}
+		if data, err = readRange(f, off, min(st.Size()-off, maxRead)); err != nil {
+			return err
 		}
 	}
-	if f == nil {
-		return nil
+	closeF()
+
+	// Phase two: hand on what was read.
+	if old != nil {
+		if err := t.emitOld(ctx, old, emit); err != nil {
+			return err
+		}
 	}
-	if st.Size() < t.pos.Offset {
+	if !same {
+		t.reset()
+	}
+	if st == nil {
+		return nil // the new log is not there yet
+	}
+	if truncated {
 		t.warn(fmt.Errorf("%s was truncated (size %d < position %d): reading it from the start", t.Path, st.Size(), t.pos.Offset))
 		t.reset()
 	}
-	newFile := t.prev == nil || !os.SameFile(t.prev, st) || !t.parser.haveCols
-	if newFile || (t.pos.FPLen < fpSize && st.Size() > int64(t.pos.FPLen)) {
-		head, err := readRange(f, 0, min(st.Size(), fpSize))
-		if err != nil {
-			return err
-		}
-		if newFile {
-			// A file not read in this run (start, resume, rotation):
-			// learn its header first.
-			t.primeHeader(head)
-		}
-		if len(head) > t.pos.FPLen {
-			// Extend the fingerprint while the log is short (the start
-			// was checked by isCurrent).
-			t.fingerprint(head)
-			t.dirty = true
-		}
+	if newFile {
+		// A file not read in this run (start, resume, rotation): learn
+		// its header first.
+		t.primeHeader(head)
+	}
+	if len(head) > t.pos.FPLen {
+		// Extend the fingerprint while the log is short (its start was
+		// checked by isCurrent).
+		t.fingerprint(head)
+		t.dirty = true
 	}
 	t.prev = st
-	return t.readFrom(ctx, f, st.Size(), false, emit)
+	return t.emitLines(ctx, data, false, emit)
 }
 
 // isCurrent reports whether f (the file now at Path, or nil) is the file
@@ -282,44 +344,60 @@ func (t *Tailer) matches(f *os.File, size int64) (bool, error) {
 	return hex.EncodeToString(sum[:]) == t.pos.FPSHA256, nil
 }
 
-// drainOld finishes the rotated log at Path+".old" when it is the file the
-// position refers to, and reports a gap when it is not.
-func (t *Tailer) drainOld(ctx context.Context, emit func(*event.Event) error) error {
+// oldLog is the unread rest of the rotated log.
+type oldLog struct {
+	head, data []byte
+}
+
+// readOld reads the rest of the rotated log at Path+".old" when it is the
+// file the position refers to (and closes it again), and reports a gap
+// when it is not.
+func (t *Tailer) readOld() (*oldLog, error) {
 	old := t.Path + ".old"
 	f, err := openShared(old)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
-			return openError(old, err)
+			return nil, openError(old, err)
 		}
 		t.warn(fmt.Errorf("%s was replaced and no %s holds the rest: lines after line %d of the previous log may be lost", t.Path, filepath.Base(old), t.pos.Line))
-		return nil
+		return nil, nil
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return fmt.Errorf("stat %s: %w", old, err)
+		return nil, fmt.Errorf("stat %s: %w", old, err)
 	}
 	ok := false
 	if t.prev != nil {
 		ok = os.SameFile(t.prev, st)
 	} else if ok, err = t.matches(f, st.Size()); err != nil {
-		return err
+		return nil, err
 	}
 	if !ok || st.Size() < t.pos.Offset {
 		t.warn(fmt.Errorf("%s was rotated more than once since the last read, or replaced: lines after line %d of the previous log may be lost", t.Path, t.pos.Line))
-		return nil
+		return nil, nil
 	}
+	var o oldLog
 	if !t.parser.haveCols {
-		head, err := readRange(f, 0, min(st.Size(), fpSize))
-		if err != nil {
-			return err
+		if o.head, err = readRange(f, 0, min(st.Size(), fpSize)); err != nil {
+			return nil, err
 		}
-		t.primeHeader(head)
+	}
+	if o.data, err = readRange(f, t.pos.Offset, st.Size()-t.pos.Offset); err != nil {
+		return nil, err
+	}
+	return &o, nil
+}
+
+// emitOld hands on the rest of the rotated log.
+func (t *Tailer) emitOld(ctx context.Context, o *oldLog, emit func(*event.Event) error) error {
+	if !t.parser.haveCols {
+		t.primeHeader(o.head)
 	}
 	saveName := t.parser.FilePath
-	t.parser.FilePath = old
+	t.parser.FilePath = t.Path + ".old"
 	defer func() { t.parser.FilePath = saveName }()
-	return t.readFrom(ctx, f, st.Size(), true, emit)
+	return t.emitLines(ctx, o.data, true, emit)
 }
 
 // reset starts over at the beginning of a new file.
@@ -330,47 +408,38 @@ func (t *Tailer) reset() {
 	t.dirty = true
 }
 
-// readFrom hands on the complete lines of f between the position and size;
-// with final, a last line without a newline too (a rotated file gets no
-// more writes).
-func (t *Tailer) readFrom(ctx context.Context, f *os.File, size int64, final bool, emit func(*event.Event) error) error {
-	const chunk = 1 << 20
-	for t.pos.Offset < size {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		n := min(size-t.pos.Offset, chunk)
-		data, err := readRange(f, t.pos.Offset, n)
-		if err != nil {
-			return err
-		}
-		end := bytes.LastIndexByte(data, '\n') + 1
-		if end == 0 {
-			if int64(len(data)) == size-t.pos.Offset && !final {
-				break // a partial last line: wait for its end
-			}
-			if len(data) >= MaxLine && !final {
-				t.warn(&LineError{t.pos.Line + 1, fmt.Errorf("line longer than %d bytes; skipped", MaxLine)})
-				t.advance(data)
-				continue
-			}
-			end = len(data) // final partial line
-		}
-		block := data[:end]
-		for len(block) > 0 {
-			i := bytes.IndexByte(block, '\n') + 1
-			if i == 0 {
-				i = len(block)
-			}
-			line := block[:i]
-			block = block[i:]
-			t.pos.Line++
-			var st Stats
-			if err := handleLine(&t.parser, line, t.pos.Line, &t.ev, &st, emit, t.warn); err != nil {
+// emitLines hands on the complete lines of data, which starts at the
+// position; with final, a last line without a newline too (a rotated file
+// gets no more writes). A partial last line is left for the next poll.
+func (t *Tailer) emitLines(ctx context.Context, data []byte, final bool, emit func(*event.Event) error) error {
+	for n := 0; len(data) > 0; n++ {
+		if n&4095 == 4095 {
+			if err := ctx.Err(); err != nil {
 				return err
 			}
-			t.advance(line)
 		}
+		i := bytes.IndexByte(data, '\n') + 1
+		if i == 0 {
+			switch {
+			case final:
+				i = len(data)
+			case len(data) >= MaxLine:
+				t.pos.Line++
+				t.warn(&LineError{t.pos.Line, fmt.Errorf("line longer than %d bytes; skipped", MaxLine)})
+				t.advance(data)
+				return nil
+			default:
+				return nil // wait for the end of the line
+			}
+		}
+		line := data[:i]
+		data = data[i:]
+		t.pos.Line++
+		var st Stats
+		if err := handleLine(&t.parser, line, t.pos.Line, &t.ev, &st, emit, t.warn); err != nil {
+			return err
+		}
+		t.advance(line)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -53,12 +54,16 @@ func (w *fwWriter) lines(from, to int) {
 	}
 }
 
-// rotate renames the log to .old (replacing it) and starts a new one.
+// rotate renames the log to .old (replacing it) and starts a new one. The
+// writer closes its handle first, as Windows does not rename a file its
+// writer holds open without delete sharing; the reader may hold it (it
+// opens with FILE_SHARE_DELETE), which the Windows run of these tests
+// proves.
 func (w *fwWriter) rotate() {
+	w.f.Close()
 	if err := os.Rename(w.path, w.path+".old"); err != nil {
 		w.t.Fatal(err)
 	}
-	w.f.Close()
 	w.create()
 }
 
@@ -101,7 +106,7 @@ func newTailer(t *testing.T, dir string, fromStart bool) *Tailer {
 }
 
 func TestTailRotationAndTruncation(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	ctx := context.Background()
 	w := newWriter(t, filepath.Join(dir, "pfirewall.log"))
 	defer w.close()
@@ -137,12 +142,12 @@ func TestTailRotationAndTruncation(t *testing.T) {
 
 	// Rotation with the new log not created yet.
 	w.lines(25, 30)
+	w.f.Close()
 	if err := os.Rename(w.path, w.path+".old"); err != nil {
 		t.Fatal(err)
 	}
 	poll()
 	c.check(t, 30)
-	w.f.Close()
 	w.create()
 	w.lines(30, 33)
 	poll()
@@ -194,7 +199,7 @@ func TestTailRotationAndTruncation(t *testing.T) {
 }
 
 func TestTailStartsAtEnd(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	w := newWriter(t, filepath.Join(dir, "pfirewall.log"))
 	defer w.close()
 	w.lines(0, 5)
@@ -215,7 +220,7 @@ func TestTailStartsAtEnd(t *testing.T) {
 }
 
 func TestTailMissingLog(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	var c collector
 	tl := newTailer(t, dir, false)
 	if err := tl.Poll(context.Background(), c.emit); err != nil {
@@ -234,7 +239,7 @@ func TestTailMissingLog(t *testing.T) {
 // writer appends lines, rotates every 300 lines and truncates once; every
 // line must arrive exactly once, in order.
 func TestTailWhileWriting(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	w := newWriter(t, filepath.Join(dir, "pfirewall.log"))
 	defer w.close()
 	var c collector
@@ -291,4 +296,119 @@ func TestTailWhileWriting(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.check(t, n)
+}
+
+// tempDir is t.TempDir whose cleanup tolerates failure: under Wine, Go's
+// os.RemoveAll fails with "Invalid function" (no FileDispositionInfoEx),
+// which must not fail the Windows run of these tests.
+func tempDir(t *testing.T) string {
+	d, err := os.MkdirTemp("", "fwlogtest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
+// TestOpenSharedAllowsRename proves that the tailer's open handle does not
+// stop the firewall from rotating or deleting the log (on Windows this
+// needs FILE_SHARE_DELETE; run the Windows test binary to check it there).
+func TestOpenSharedAllowsRename(t *testing.T) {
+	dir := tempDir(t)
+	p := filepath.Join(dir, "pfirewall.log")
+	if err := os.WriteFile(p, []byte(logHeader), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := openShared(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := os.Rename(p, p+".old"); err != nil {
+		t.Fatalf("rename while the reader holds the log: %v", err)
+	}
+	if err := os.WriteFile(p, []byte(logHeader), 0o644); err != nil {
+		t.Fatalf("create the new log: %v", err)
+	}
+	b := make([]byte, 8)
+	if _, err := f.ReadAt(b, 0); err != nil || string(b) != "#Version" {
+		t.Fatalf("read through the held handle: %q %v", b, err)
+	}
+}
+
+func TestRunStopsOnEmitError(t *testing.T) {
+	dir := tempDir(t)
+	w := newWriter(t, filepath.Join(dir, "pfirewall.log"))
+	defer w.close()
+	w.lines(0, 3)
+	tl := newTailer(t, dir, true)
+	tl.Interval = time.Millisecond
+	stop := fmt.Errorf("consumer gone")
+	err := tl.Run(context.Background(), func(*event.Event) error { return stop })
+	if err != stop {
+		t.Errorf("Run returned %v", err)
+	}
+}
+
+func TestRunRetriesLaterErrors(t *testing.T) {
+	dir := tempDir(t)
+	w := newWriter(t, filepath.Join(dir, "pfirewall.log"))
+	defer w.close()
+	var c collector
+	tl := newTailer(t, dir, true)
+	tl.Interval = 2 * time.Millisecond
+	stateDir := filepath.Join(dir, "state")
+	if err := os.Mkdir(stateDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tl.StatePath = filepath.Join(stateDir, "state.json")
+	warned := make(chan error, 100)
+	tl.Warn = func(err error) {
+		select {
+		case warned <- err:
+		default:
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tl.Run(ctx, c.emit) }()
+	waitN := func(n int) {
+		for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(time.Millisecond) {
+			c.mu.Lock()
+			got := len(c.seqs)
+			c.mu.Unlock()
+			if got >= n {
+				return
+			}
+		}
+	}
+	// Let the first poll (which must succeed) finish: it saves the state.
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(time.Millisecond) {
+		if _, err := os.Stat(tl.StatePath); err == nil {
+			break
+		}
+	}
+	w.lines(0, 2)
+	waitN(2)
+	// From now on the position cannot be saved: Run says so and goes on.
+	if err := os.RemoveAll(stateDir); err != nil {
+		cancel()
+		<-done
+		t.Skipf("cannot remove a directory here (Wine lacks what Go's RemoveAll needs): %v", err)
+	}
+	w.lines(2, 5)
+	waitN(5)
+	var werr error
+	select {
+	case werr = <-warned:
+	case <-time.After(5 * time.Second):
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	c.check(t, 5)
+	if werr == nil || !strings.Contains(werr.Error(), "save position") || !strings.Contains(werr.Error(), "retrying") {
+		t.Errorf("warning: %v", werr)
+	}
 }

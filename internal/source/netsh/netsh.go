@@ -22,6 +22,9 @@
 //   - A capability drop is an AppContainer app denied a connection: kind
 //     "connection".
 //   - RecordID is the net event's position in the file (1 for the first).
+//   - Filter names: the <filters><item> list of a wfpdiag.xml (before its
+//     events) names filter ids; the events after it get FilterName and
+//     FilterProvider.
 package netsh
 
 import (
@@ -95,8 +98,21 @@ type xmlNetEvent struct {
 	} `xml:"internalFields"`
 }
 
+// xmlFilter is one <filters><item> of wfpdiag.xml or "netsh wfp show
+// filters": what names a filter id.
+type xmlFilter struct {
+	FilterID    string `xml:"filterId"`
+	ProviderKey string `xml:"providerKey"`
+	DisplayData struct {
+		Name string `xml:"name"`
+	} `xml:"displayData"`
+}
+
+type filterInfo struct{ name, provider string }
+
 // Stats counts what Read saw.
 type Stats struct {
+	Filters   uint64            // filter descriptions read (<filters><item>), used to name filter ids
 	NetEvents uint64            // <netEvent> / <netEvents><item> elements
 	Events    uint64            // events emitted
 	Skipped   map[string]uint64 // net events of types that are not traffic decisions, by type
@@ -128,6 +144,7 @@ func Read(ctx context.Context, r io.Reader, filePath string, emit func(*event.Ev
 	d.CharsetReader = func(_ string, in io.Reader) (io.Reader, error) { return in, nil }
 	var stack []string
 	var ev event.Event
+	filters := map[uint64]filterInfo{}
 	for {
 		off := d.InputOffset()
 		tok, err := d.Token()
@@ -143,6 +160,19 @@ func Read(ctx context.Context, r io.Reader, filePath string, emit func(*event.Ev
 			parent := ""
 			if len(stack) > 0 {
 				parent = stack[len(stack)-1]
+			}
+			if name == "item" && parent == "filters" {
+				// wfpdiag.xml lists the filters before the events: keep
+				// their names to resolve the events' filter ids.
+				var xf xmlFilter
+				if err := d.DecodeElement(&xf, &t); err != nil {
+					return st, fmt.Errorf("XML: filter: %w", err)
+				}
+				if id, ok := event.ParseUint(strings.TrimSpace(xf.FilterID), 1<<64-1); ok {
+					st.Filters++
+					filters[id] = filterInfo{strings.TrimSpace(xf.DisplayData.Name), strings.TrimSpace(xf.ProviderKey)}
+				}
+				continue
 			}
 			if name == "netEvent" || (name == "item" && parent == "netEvents") {
 				st.NetEvents++
@@ -168,6 +198,9 @@ func Read(ctx context.Context, r io.Reader, filePath string, emit func(*event.Ev
 				if !ok {
 					st.Skipped[ne.Type]++
 					continue
+				}
+				if fi, ok := filters[ev.FilterID]; ok && ev.HasFilterID {
+					ev.FilterName, ev.FilterProvider = fi.name, fi.provider
 				}
 				ev.FilePath = filePath
 				st.Events++
