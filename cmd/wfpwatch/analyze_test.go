@@ -118,7 +118,7 @@ func TestAnalyzeProblems(t *testing.T) {
 		t.Errorf("%d events, want 12 (14 less one damaged, one truncated)", n)
 	}
 	msg := errOut.String()
-	for _, want := range []string{"broken.xml: offset ", "</EventRecordI> found where </EventRecordID> was expected", "truncated", "junk.bin: unrecognized format", "2 problem(s) reported"} {
+	for _, want := range []string{"broken.xml: offset ", "</EventRecordI> found where </EventRecordID> was expected", "truncated", "junk.bin: unrecognized format", "3 problem(s) reported", "1 input(s) could not be read"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, msg)
 		}

@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
@@ -26,10 +23,17 @@ func init() {
 
 const analyzeHelp = `
 Reads saved evidence of WFP blocks and shows them as a table, NDJSON (ECS
-fields) or CSV. Each input's format is detected from its content: Security
-event XML (wevtutil qe Security /f:xml, Get-WinEvent ToXml, single events or
-streams, UTF-8 or UTF-16), and the other formats wfpwatch knows. Use - for
-standard input. Directories are read with -r.
+fields) or CSV. Each input's format is detected from its content, whatever
+its name:
+  - Security event XML (wevtutil qe Security /f:xml, Get-WinEvent ToXml;
+    single events, streams or <Events>; UTF-8 or UTF-16)
+  - .evtx files (Security.evtx, copied from a live system or damaged)
+  - Winlogbeat (6, 7+) and NXLog/OTRF JSON lines
+  - the Windows Firewall log (pfirewall.log)
+  - netsh wfp show netevents / wfpdiag.xml / single <netEvent> XML
+gzip, bzip2, zip and tar archives are opened transparently (members are
+named archive!member). Use - for standard input; directories are read
+with -r.
 
 By default only blocks are shown: connection-level decisions of a firewall
 rule or a default block (5031, 5155, 5157, 5159). --packets adds the routine
@@ -49,6 +53,7 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		top       int
 		recursive bool
 		quiet     bool
+		verbose   bool
 	)
 	fs := newFlagSet("analyze", "[flags] FILE|DIR|- ...", analyzeHelp)
 	view.register(fs)
@@ -56,6 +61,7 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.IntVar(&top, "top", 10, "with --summary: rows per group (0: all)")
 	fs.BoolVar(&recursive, "r", false, "read directories recursively")
 	fs.BoolVar(&quiet, "q", false, "do not print the problems found in the inputs (they are still counted)")
+	fs.BoolVar(&verbose, "v", false, "print, for each input, its detected format and how many events and problems it gave")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -65,10 +71,10 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if fs.NArg() == 0 {
 		return fmt.Errorf("%w: no input: give one or more files, directories (with -r) or - for standard input", errUsage)
 	}
-	paths, err := expandInputs(fs.Args(), recursive)
-	if err != nil {
+	if err := checkInputs(fs.Args(), recursive); err != nil {
 		return err
 	}
+	var err error
 
 	var w output.Writer
 	var sum output.Summary
@@ -99,14 +105,24 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		return w.Write(e)
 	}
+	st, err := ingest.Walk(ctx, fs.Args(), recursive, emit, warn)
+	if err != nil {
+		return err
+	}
 	failed := 0
-	for _, p := range paths {
-		if _, err := ingest.ReadFile(ctx, p, emit, warn); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
+	for _, f := range st.Files {
+		if f.Err != nil {
 			failed++
-			fmt.Fprintf(stderr, "error: %v\n", err)
+		}
+		if verbose {
+			format := f.Format
+			if format == "" {
+				format = "unreadable"
+			}
+			if len(f.Container) > 0 {
+				format = strings.Join(f.Container, "+") + "+" + format
+			}
+			fmt.Fprintf(stderr, "%s: %s, %d events, %d problems\n", f.Path, format, f.Events, f.Problems)
 		}
 	}
 	if w != nil {
@@ -131,47 +147,26 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintf(stderr, "%d problem(s) reported above; everything else was read\n", problems)
 	}
 	if failed > 0 {
+		fmt.Fprintf(stderr, "%d input(s) could not be read\n", failed)
 		return exitError{1}
 	}
 	return nil
 }
 
-// expandInputs turns the command-line inputs into files: a directory is
-// only accepted with recursive, and then gives every regular file below it,
-// in lexical order.
-func expandInputs(args []string, recursive bool) ([]string, error) {
-	var out []string
+// checkInputs fails early, with a usage error, for an input that does not
+// exist or a directory given without -r, before any output is written.
+func checkInputs(args []string, recursive bool) error {
 	for _, a := range args {
 		if a == "-" {
-			out = append(out, a)
 			continue
 		}
 		st, err := os.Stat(a)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", a, errors.Unwrap(err))
+			return fmt.Errorf("%s: %w", a, errors.Unwrap(err))
 		}
-		if !st.IsDir() {
-			out = append(out, a)
-			continue
+		if st.IsDir() && !recursive {
+			return fmt.Errorf("%w: %s is a directory: add -r to read the files in it", errUsage, a)
 		}
-		if !recursive {
-			return nil, fmt.Errorf("%w: %s is a directory: add -r to read the files in it", errUsage, a)
-		}
-		var files []string
-		err = filepath.WalkDir(a, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.Type().IsRegular() {
-				files = append(files, p)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-		sort.Strings(files)
-		out = append(out, files...)
 	}
-	return out, nil
+	return nil
 }
