@@ -23,6 +23,7 @@ type Chunk struct {
 	end      int    // end of the records area
 	hint     int    // free-space offset of an untrusted header: stop there if the records end there
 	carve    bool
+	dirty    bool    // the file's dirty flag: the header may lag behind the records
 	buf      *[]byte // pooled backing of data, nil when data aliases File.mem
 	names    map[uint32]nameEntry
 	tmpls    map[uint32]*template
@@ -46,7 +47,8 @@ var chunkPool = sync.Pool{New: func() any { b := make([]byte, ChunkSize); return
 
 // loadChunk reads and checks chunk ref of f.
 func (f *File) loadChunk(ref chunkRef, carve bool) *Chunk {
-	c := &Chunk{Index: ref.index, Offset: ref.off, carve: carve, cache: &f.tcache}
+	c := &Chunk{Index: ref.index, Offset: ref.off, carve: carve, cache: &f.tcache,
+		dirty: f.Header.Flags&FlagDirty != 0}
 	if noTemplateCache {
 		c.cache = nil
 	}
@@ -212,6 +214,31 @@ func (c *Chunk) Records(fn func(r *Record) bool) {
 		off += size
 		if !fn(&rec) {
 			return
+		}
+	}
+	if c.dirty && haveIDs && off == c.end {
+		// A file copied while Windows was writing it: records written after
+		// the chunk header was last updated follow the free-space offset.
+		// Take them when they continue the record ids exactly.
+		n := 0
+		for off < len(c.data) {
+			size := c.validRecordAt(off, len(c.data))
+			if size == 0 || u64(c.data, off+8) != prevID+1 {
+				break
+			}
+			rec.ID = prevID + 1
+			rec.Written = FiletimeToTime(u64(c.data, off+16))
+			rec.off, rec.size = off, size
+			c.nrec++
+			prevID = rec.ID
+			off += size
+			n++
+			if !fn(&rec) {
+				return
+			}
+		}
+		if n > 0 {
+			c.problem(c.end, "%d record(s) after the header's free-space offset recovered (written after the chunk header was last updated)", n)
 		}
 	}
 	if haveIDs && c.LastID > prevID && c.LastID-prevID < ChunkSize/28 {
