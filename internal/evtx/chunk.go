@@ -177,7 +177,7 @@ func (c *Chunk) Records(fn func(r *Record) bool) {
 	var rec Record
 	rec.c = c
 	prevID := c.FirstID - 1
-	haveIDs := c.HeaderOK
+	haveIDs := c.HeaderOK && c.FirstID > 0
 	off := chunkHeaderSize
 	for off < c.end && off != c.hint {
 		size := c.validRecordAt(off, c.end)
