@@ -19,25 +19,28 @@ type Chunk struct {
 	FirstID, LastID uint64
 	HeaderOK        bool
 
-	data     []byte // the chunk bytes (shorter than ChunkSize when truncated)
-	end      int    // end of the records area
-	hint     int    // free-space offset of an untrusted header: stop there if the records end there
-	carve    bool
-	dirty    bool    // the file's dirty flag: the header may lag behind the records
-	buf      *[]byte // pooled backing of data, nil when data aliases File.mem
-	names    map[uint32]nameEntry
-	tmpls    map[uint32]*template
-	cache    *tcache // the File's templates, shared across chunks
-	canonBuf []byte
-	vals     []value                  // scratch for template instance values
-	vals2    []value                  // scratch for a nested EventData instance
-	nest     [maxNestedValues][]value // scratch for nested values, by depth
+	data    []byte  // the chunk bytes (shorter than ChunkSize when truncated)
+	buf     *[]byte // pooled backing of data, nil when data aliases File.mem
+	end     int     // end of the records area
+	hint    int     // free-space offset of an untrusted header: stop there if the records end there
+	carve   bool    // also read records in the slack space
+	dirty   bool    // the file's dirty flag: the header may lag behind the records
+	probs   []Problem
+	skipped int
+	nrec    int
+
+	// Parsing state, reused from record to record.
+	names    map[uint32]nameEntry     // names by chunk offset
+	tmpls    map[uint32]*template     // templates by definition offset
+	cache    *tcache                  // the File's templates, shared across chunks
+	canonBuf []byte                   // canonical form of a template definition
+	vals     []value                  // values of the record's template instance
+	vals2    []value                  // values of a nested EventData instance
+	nest     [maxNestedValues][]value // values of nested BinXML, by depth
 	budget   int                      // nested BinXML values left for the current record
-	scratch  []byte                   // text decoding
 	outStart int                      // where the current record's output started (size limit)
-	probs    []Problem
-	skipped  int
-	nrec     int
+	scratch  []byte                   // text decoding
+	strs     interner                 // strings of decoded WFP values
 }
 
 // noTemplateCache turns off sharing templates across chunks (tests).
