@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -72,7 +70,8 @@ func runEvtx(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	out := bufio.NewWriterSize(stdout, 256<<10)
+	// Dump writes whole chunks (a few hundred KiB each): no buffering.
+	out := stdout
 	res, err := evtx.Dump(ctx, f, st.Size(), out, evtx.DumpOptions{
 		Format: mode,
 		Opts:   evtx.Options{Workers: *workers, Carve: *carve},
@@ -80,9 +79,6 @@ func runEvtx(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			fmt.Fprintf(stderr, "wfpwatch evtx: %s: %v\n", path, p)
 		},
 	})
-	if ferr := out.Flush(); err == nil && ferr != nil && !errors.Is(ferr, io.ErrClosedPipe) {
-		err = ferr
-	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
