@@ -42,8 +42,8 @@ func TestEachStops(t *testing.T) {
 				}
 				return nil
 			})
-		if !errors.Is(err, context.Canceled) || n > 4 {
-			t.Errorf("workers %d: err %v after %d chunks, want context.Canceled soon after 3", workers, err, n)
+		if !errors.Is(err, context.Canceled) || n != 3 {
+			t.Errorf("workers %d: err %v after %d chunks, want context.Canceled right after 3", workers, err, n)
 		}
 		cancel()
 	}
