@@ -8,6 +8,9 @@
 #   RUNS=n      runs per measurement (default 10; means are reported)
 #   EVTX_DUMP=/path/to/evtx_dump      also time the Rust evtx crate's tool
 #   VELOCIDEX_DUMP=/path/to/dumpevtx  also time Velocidex's Go parser
+#   REPEAT=n    also measure, for each file, a file built in a temporary
+#               directory from its header and n copies of its chunks (chunks
+#               are independent), so that process start-up stops dominating
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-10}
@@ -44,7 +47,16 @@ measure() {
 }
 
 echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load average before: $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%Y-%m-%dT%H:%MZ); mean of $RUNS runs"
-for f in "$@"; do
+inputs=("$@")
+if [ -n "${REPEAT:-}" ]; then
+  for f in "$@"; do
+    big="$tmp/$(basename "$f" .evtx)-x$REPEAT.evtx"
+    head -c 4096 "$f" > "$big"
+    for _ in $(seq "$REPEAT"); do tail -c +4097 "$f" >> "$big"; done
+    inputs+=("$big")
+  done
+fi
+for f in "${inputs[@]}"; do
   size=$(stat -c %s "$f")
   echo
   echo "### $(basename "$f") ($size bytes)"
@@ -55,8 +67,8 @@ for f in "$@"; do
   measure "wfpwatch evtx dump (XML, every record)" "$(nproc)" "$tmp/wfpwatch" evtx dump "$f"
   measure "wfpwatch evtx dump --format json" "$(nproc)" "$tmp/wfpwatch" evtx dump --format json "$f"
   if "$tmp/wfpwatch" analyze --help > /dev/null 2>&1; then
-    measure "wfpwatch analyze --format json (WFP only)" 1 env GOMAXPROCS=1 "$tmp/wfpwatch" analyze --packets --permits --format json "$f"
-    measure "wfpwatch analyze --format json (WFP only)" "$(nproc)" "$tmp/wfpwatch" analyze --packets --permits --format json "$f"
+    measure "wfpwatch analyze --format json (WFP only)" 1 env GOMAXPROCS=1 "$tmp/wfpwatch" analyze -q --packets --permits --format json "$f"
+    measure "wfpwatch analyze --format json (WFP only)" "$(nproc)" "$tmp/wfpwatch" analyze -q --packets --permits --format json "$f"
   fi
   if command -v evtxexport > /dev/null; then
     measure "libevtx evtxexport -f xml" 1 evtxexport -f xml "$f"

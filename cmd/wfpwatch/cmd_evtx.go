@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,7 +10,8 @@ import (
 )
 
 func init() {
-	register(&command{name: "evtx", summary: "dump every record of an .evtx file as XML or JSON (any OS)", run: runEvtx})
+	register(&command{name: "evtx", summary: "dump every record of an .evtx file as XML or JSON (any OS)",
+		run: func(ctx context.Context, args []string) error { return runEvtx(ctx, args, os.Stdout, os.Stderr) }})
 }
 
 const evtxDescription = `
@@ -30,8 +29,9 @@ each chunk (they may repeat records seen elsewhere).
 Subcommands:
   dump FILE   write every record of FILE to standard output`
 
-func runEvtx(ctx context.Context, args []string) error {
+func runEvtx(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("evtx", "dump [flags] FILE", evtxDescription)
+	fs.SetOutput(stderr)
 	format := fs.String("format", "xml", "output format: xml or json")
 	carve := fs.Bool("carve", false, "also recover records from chunk slack space")
 	workers := fs.Int("workers", 0, "chunks parsed in parallel (0 = all cores)")
@@ -70,22 +70,20 @@ func runEvtx(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	out := bufio.NewWriterSize(os.Stdout, 256<<10)
+	// Dump writes whole chunks (a few hundred KiB each): no buffering.
+	out := stdout
 	res, err := evtx.Dump(ctx, f, st.Size(), out, evtx.DumpOptions{
 		Format: mode,
 		Opts:   evtx.Options{Workers: *workers, Carve: *carve},
 		Warn: func(p *evtx.Problem) {
-			fmt.Fprintf(os.Stderr, "wfpwatch evtx: %s: %v\n", path, p)
+			fmt.Fprintf(stderr, "wfpwatch evtx: %s: %v\n", path, p)
 		},
 	})
-	if ferr := out.Flush(); err == nil && ferr != nil && !errors.Is(ferr, io.ErrClosedPipe) {
-		err = ferr
-	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	if res.Skipped > 0 || res.Problems > 0 {
-		fmt.Fprintf(os.Stderr, "wfpwatch evtx: %s: %d records read, %d skipped, %d problems\n", path, res.Records, res.Skipped, res.Problems)
+		fmt.Fprintf(stderr, "wfpwatch evtx: %s: %d records read, %d skipped, %d problems\n", path, res.Records, res.Skipped, res.Problems)
 	}
 	return nil
 }

@@ -125,3 +125,68 @@ func (r readerAt) ReadAt(p []byte, off int64) (int, error) {
 }
 
 func bytesReaderAt(b []byte) io.ReaderAt { return readerAt(b) }
+
+// wfpFile builds a file of n chunks full of 5157 records (the fixture
+// template): the worst case for analyze, every record a WFP event.
+func wfpFile(n int) []byte {
+	var chunks [][]byte
+	id := uint64(1)
+	for i := 0; i < n; i++ {
+		c := newChunk(id)
+		var defOff int
+		c.record(131117906743460000, func(x *bx) {
+			defOff = len(x.b) + 10
+			x.templateInstance(func() { wfpTemplate(x) }, func() []value {
+				return wfpValues(5157, "host", `\device\harddiskvolume2\app\x.exe`)
+			})
+		})
+		for len(c.x.b) < ChunkSize-2048 {
+			c.record(131117906743460000+c.n, func(x *bx) {
+				x.templateRef(defOff, wfpValues(5157, "host", `\device\harddiskvolume2\windows\system32\svchost.exe`))
+			})
+		}
+		id += c.n
+		chunks = append(chunks, c.bytes())
+	}
+	return fileOf(chunks...)
+}
+
+// BenchmarkWFPAllEvents decodes a file where every record is a WFP event.
+func BenchmarkWFPAllEvents(b *testing.B) {
+	data := wfpFile(32)
+	for _, w := range benchWorkers() {
+		b.Run("workers="+strconv.Itoa(w), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			defer cpuMetric(b, len(data))()
+			evs := 0
+			start := cpuSeconds()
+			for i := 0; i < b.N; i++ {
+				f, err := OpenBytes(data)
+				if err != nil {
+					b.Fatal(err)
+				}
+				err = Each(context.Background(), f, Options{Workers: w}, func(c *Chunk) int {
+					var rec evtlog.Record
+					var ev event.Event
+					n := 0
+					c.Records(func(r *Record) bool {
+						if ok, _ := r.WFP(&rec); ok {
+							evtlog.Decode(&rec, &ev)
+							n++
+						}
+						return true
+					})
+					return n
+				}, func(c *Chunk, n int) error { evs += n; return nil })
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(evs)/b.Elapsed().Seconds(), "events/s")
+			if cpu := cpuSeconds() - start; start >= 0 && cpu > 0 {
+				b.ReportMetric(float64(evs)/cpu, "events/cpu-s")
+			}
+		})
+	}
+}

@@ -19,24 +19,28 @@ type Chunk struct {
 	FirstID, LastID uint64
 	HeaderOK        bool
 
-	data     []byte // the chunk bytes (shorter than ChunkSize when truncated)
-	end      int    // end of the records area
-	hint     int    // free-space offset of an untrusted header: stop there if the records end there
-	carve    bool
-	buf      *[]byte // pooled backing of data, nil when data aliases File.mem
-	names    map[uint32]nameEntry
-	tmpls    map[uint32]*template
-	cache    *tcache // the File's templates, shared across chunks
-	canonBuf []byte
-	vals     []value                  // scratch for template instance values
-	vals2    []value                  // scratch for a nested EventData instance
-	nest     [maxNestedValues][]value // scratch for nested values, by depth
+	data    []byte  // the chunk bytes (shorter than ChunkSize when truncated)
+	buf     *[]byte // pooled backing of data, nil when data aliases File.mem
+	end     int     // end of the records area
+	hint    int     // free-space offset of an untrusted header: stop there if the records end there
+	carve   bool    // also read records in the slack space
+	dirty   bool    // the file's dirty flag: the header may lag behind the records
+	probs   []Problem
+	skipped int
+	nrec    int
+
+	// Parsing state, reused from record to record.
+	names    map[uint32]nameEntry     // names by chunk offset
+	tmpls    map[uint32]*template     // templates by definition offset
+	cache    *tcache                  // the File's templates, shared across chunks
+	canonBuf []byte                   // canonical form of a template definition
+	vals     []value                  // values of the record's template instance
+	vals2    []value                  // values of a nested EventData instance
+	nest     [maxNestedValues][]value // values of nested BinXML, by depth
 	budget   int                      // nested BinXML values left for the current record
-	scratch  []byte                   // text decoding
 	outStart int                      // where the current record's output started (size limit)
-	probs    []Problem
-	skipped  int
-	nrec     int
+	scratch  []byte                   // text decoding
+	strs     interner                 // strings of decoded WFP values
 }
 
 // noTemplateCache turns off sharing templates across chunks (tests).
@@ -46,7 +50,8 @@ var chunkPool = sync.Pool{New: func() any { b := make([]byte, ChunkSize); return
 
 // loadChunk reads and checks chunk ref of f.
 func (f *File) loadChunk(ref chunkRef, carve bool) *Chunk {
-	c := &Chunk{Index: ref.index, Offset: ref.off, carve: carve, cache: &f.tcache}
+	c := &Chunk{Index: ref.index, Offset: ref.off, carve: carve, cache: &f.tcache,
+		dirty: f.Header.Flags&FlagDirty != 0}
 	if noTemplateCache {
 		c.cache = nil
 	}
@@ -175,7 +180,7 @@ func (c *Chunk) Records(fn func(r *Record) bool) {
 	var rec Record
 	rec.c = c
 	prevID := c.FirstID - 1
-	haveIDs := c.HeaderOK
+	haveIDs := c.HeaderOK && c.FirstID > 0
 	off := chunkHeaderSize
 	for off < c.end && off != c.hint {
 		size := c.validRecordAt(off, c.end)
@@ -212,6 +217,31 @@ func (c *Chunk) Records(fn func(r *Record) bool) {
 		off += size
 		if !fn(&rec) {
 			return
+		}
+	}
+	if c.dirty && haveIDs && off == c.end {
+		// A file copied while Windows was writing it: records written after
+		// the chunk header was last updated follow the free-space offset.
+		// Take them when they continue the record ids exactly.
+		n := 0
+		for off < len(c.data) {
+			size := c.validRecordAt(off, len(c.data))
+			if size == 0 || u64(c.data, off+8) != prevID+1 {
+				break
+			}
+			rec.ID = prevID + 1
+			rec.Written = FiletimeToTime(u64(c.data, off+16))
+			rec.off, rec.size = off, size
+			c.nrec++
+			prevID = rec.ID
+			off += size
+			n++
+			if !fn(&rec) {
+				return
+			}
+		}
+		if n > 0 {
+			c.problem(c.end, "%d record(s) after the header's free-space offset recovered (written after the chunk header was last updated)", n)
 		}
 	}
 	if haveIDs && c.LastID > prevID && c.LastID-prevID < ChunkSize/28 {

@@ -96,6 +96,9 @@ func Each[T any](ctx context.Context, f *File, opts Options, work func(c *Chunk)
 	emitted := 0
 	for i := 0; i < n && err == nil; i++ {
 		r := results[i]
+		if err = ctx.Err(); err != nil {
+			break
+		}
 		select {
 		case <-r.done:
 		case <-ctx.Done():

@@ -210,7 +210,7 @@ func compileWFP(nodes []node) wfpInfo {
 }
 
 // str returns the slot's value as text.
-func (s *slot) str(vals []value) (string, bool) {
+func (s *slot) str(vals []value, in *interner) (string, bool) {
 	if !s.set {
 		return "", true
 	}
@@ -224,11 +224,45 @@ func (s *slot) str(vals []value) (string, bool) {
 	if v.typ == typeBinXML {
 		return "", false
 	}
-	if v.typ == typeString && len(v.b) < 128 {
-		var buf [128]byte
-		return string(appendUTF16(buf[:0], v.b, escNone)), true
+	var buf [128]byte
+	var b []byte
+	if v.typ == typeString {
+		b = appendUTF16(buf[:0], v.b, escNone)
+	} else {
+		b = appendValue(buf[:0], v, escNone)
 	}
-	return string(appendValue(nil, v, escNone)), true
+	return in.string(b), true
+}
+
+// interner shares the strings of repeated values (directions, protocols,
+// layer codes, SIDs, process paths) within a chunk, so that decoding a WFP
+// record allocates only for values it has not seen yet.
+type interner struct {
+	m map[string]string
+}
+
+const (
+	internMaxLen     = 96
+	internMaxEntries = 2048
+)
+
+// string returns b as a string, shared with earlier calls for equal bytes.
+// A nil interner just converts.
+func (in *interner) string(b []byte) string {
+	if in == nil || len(b) > internMaxLen {
+		return string(b)
+	}
+	if s, ok := in.m[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if in.m == nil {
+		in.m = make(map[string]string)
+	}
+	if len(in.m) < internMaxEntries {
+		in.m[s] = s
+	}
+	return s
 }
 
 // uint returns the slot's value as a number.
@@ -241,7 +275,7 @@ func (s *slot) uint(vals []value) (uint64, bool) {
 			return n, true
 		}
 	}
-	str, ok := s.str(vals)
+	str, ok := s.str(vals, nil)
 	if !ok {
 		return 0, false
 	}
@@ -270,7 +304,7 @@ func (s *slot) time(vals []value) (time.Time, bool) {
 				int(u16(b, 10)), int(u16(b, 12)), int(u16(b, 14))*1e6, time.UTC), true
 		}
 	}
-	str, ok := s.str(vals)
+	str, ok := s.str(vals, nil)
 	if !ok {
 		return time.Time{}, false
 	}
@@ -301,7 +335,7 @@ func (r *Record) WFP(rec *evtlog.Record) (bool, error) {
 	if !ok || id != 5031 && (id < 5150 || id > 5159) || !event.IsWFPAuditID(int(id)) {
 		return false, nil
 	}
-	prov, ok := w.provider.str(vals)
+	prov, ok := w.provider.str(vals, &r.c.strs)
 	if !ok {
 		return r.wfpSlow(t, vals, rec)
 	}
@@ -321,13 +355,13 @@ func (r *Record) WFP(rec *evtlog.Record) (bool, error) {
 	if tm, ok := w.created.time(vals); ok {
 		rec.Time = tm
 	}
-	if rec.Computer, ok = w.computer.str(vals); !ok {
+	if rec.Computer, ok = w.computer.str(vals, &r.c.strs); !ok {
 		return r.wfpSlow(t, vals, rec)
 	}
 	if v, ok := w.keywords.uint(vals); ok {
 		rec.Keywords = v
 	}
-	if !appendData(rec, w, vals) {
+	if !appendData(rec, w, vals, &r.c.strs) {
 		return r.wfpSlow(t, vals, rec)
 	}
 	if w.nested >= 0 && w.nested < len(vals) {
@@ -340,7 +374,7 @@ func (r *Record) WFP(rec *evtlog.Record) (bool, error) {
 			if err != nil {
 				return false, fmt.Errorf("record %d: EventData: %w", r.ID, err)
 			}
-			if !t2.wfp.ok || t2.wfp.nested >= 0 || !appendData(rec, &t2.wfp, vals2) {
+			if !t2.wfp.ok || t2.wfp.nested >= 0 || !appendData(rec, &t2.wfp, vals2, &c.strs) {
 				return r.wfpSlow(t, vals, rec)
 			}
 		case !v.isNull():
@@ -351,10 +385,10 @@ func (r *Record) WFP(rec *evtlog.Record) (bool, error) {
 }
 
 // appendData appends the EventData items of w to rec.
-func appendData(rec *evtlog.Record, w *wfpInfo, vals []value) bool {
+func appendData(rec *evtlog.Record, w *wfpInfo, vals []value, in *interner) bool {
 	for i := range w.data {
 		d := &w.data[i]
-		v, ok := d.slot.str(vals)
+		v, ok := d.slot.str(vals, in)
 		if !ok {
 			return false
 		}
