@@ -23,6 +23,11 @@ var sampleCounts = []struct {
 	{"evtx/EVTX-to-MITRE-Attack_ID4688-5447-4950-Firewall_disabled_command.evtx", map[string]int{}, 0},
 	{"evtx/omerbenamram-evtx_Security_short_selected.evtx", map[string]int{"5152": 2, "5157": 1}, 1},
 	{"evtx/omerbenamram-evtx_security.evtx", map[string]int{}, 0},
+	{"json/cmd_dumping_ntds_dit_file_ntdsutil.zip", map[string]int{"5152": 10, "5156": 148, "5158": 53}, 0},
+	{"json/covenant_dcom_registerxll.zip", map[string]int{"5031": 4, "5154": 2, "5156": 87, "5158": 95}, 4},
+	{"json/covenant_sharpsc_query_dcerpc_smb_svcctl.zip", map[string]int{"5156": 53, "5157": 5, "5158": 22}, 5},
+	{"json/empire_mimikatz_opth.tar.gz", map[string]int{"5156": 166, "5157": 1, "5158": 119}, 1},
+	{"json/empire_mimikatz_opth.wfp-only.jsonl", map[string]int{"5156": 166, "5157": 1, "5158": 119}, 1},
 }
 
 // TestSamplesEndToEnd runs analyze over the real samples, the user's way,
@@ -51,7 +56,7 @@ func TestSamplesEndToEnd(t *testing.T) {
 					t.Fatalf("%v: %s", err, line)
 				}
 				got[m.Event.Code]++
-				if (m.Event.Code == "5156" || m.Event.Code == "5158") && m.WFP.Verdict != "permit" {
+				if (m.Event.Code == "5154" || m.Event.Code == "5156" || m.Event.Code == "5158") && m.WFP.Verdict != "permit" {
 					t.Errorf("permit %s shown as %s", m.Event.Code, m.WFP.Verdict)
 				}
 			}
