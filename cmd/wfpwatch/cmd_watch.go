@@ -15,22 +15,31 @@ import (
 	"github.com/wfpwatch/wfpwatch/internal/audit"
 	"github.com/wfpwatch/wfpwatch/internal/event"
 	"github.com/wfpwatch/wfpwatch/internal/source/evtlog"
+	"github.com/wfpwatch/wfpwatch/internal/source/netevent"
 )
 
 func init() {
 	register(&command{
 		name:    "watch",
-		summary: "show blocks live from the Security log (Windows)",
+		summary: "show blocks live from the Security log and WFP net events (Windows)",
 		run:     func(ctx context.Context, args []string) error { return runWatch(ctx, args, os.Stdout, os.Stderr) },
 	})
 }
 
-// evtSubscribe is the live subscription, replaced by tests.
-var evtSubscribe = evtlog.Subscribe
+// evtSubscribe and netStream are the live sources, replaced by tests.
+var (
+	evtSubscribe = evtlog.Subscribe
+	netStream    = netevent.Stream
+)
 
 const watchHelp = `
-Shows Windows Filtering Platform blocks as they happen, from the Security
-log, as a table, NDJSON (ECS fields) or CSV.
+Shows Windows Filtering Platform blocks as they happen, as a table, NDJSON
+(ECS fields) or CSV, from two sources (--source): the Security audit log,
+which names the process and direction, and WFP net events, which name the
+filter and layer and see IPsec and capability drops. The same block seen
+by both is shown once, with the best fields of each; filter ids are
+resolved to filter, provider and firewall-rule names, device paths to
+drive-letter paths, svchost processes to the services they host.
 
 To get the events, watch turns on the Filtering Platform audit
 subcategories it needs (by GUID), after saving the previous settings to a
@@ -59,6 +68,8 @@ type watchOptions struct {
 	state     string
 	render    string
 	batchSize int
+	sources   string
+	window    time.Duration
 }
 
 func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -73,6 +84,8 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&o.state, "state", audit.DefaultStatePath(), "the audit-policy snapshot `file`")
 	fs.StringVar(&o.render, "render", "values", "how events are rendered: values (fast) or xml (keeps fields unknown to this version)")
 	fs.IntVar(&o.batchSize, "batch", 64, "events read from the log at a time")
+	fs.StringVar(&o.sources, "source", "evtlog,netevent", "live `sources`: evtlog (the Security log: process, direction), netevent (WFP net events: filter and layer, IPsec and capability drops), or both; the same block seen by both is shown once")
+	fs.DurationVar(&o.window, "window", 2*time.Second, "how long an event waits for its twin from the other source")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -84,6 +97,24 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if o.since < 0 {
 		return fmt.Errorf("%w: --since %v: want a positive duration such as 10m", errUsage, o.since)
+	}
+	var useEvt, useNet bool
+	for _, src := range strings.Split(o.sources, ",") {
+		switch strings.TrimSpace(strings.ToLower(src)) {
+		case "evtlog":
+			useEvt = true
+		case "netevent":
+			useNet = true
+		case "":
+		default:
+			return fmt.Errorf("%w: --source %q: want evtlog, netevent or both", errUsage, src)
+		}
+	}
+	if !useEvt && !useNet {
+		return fmt.Errorf("%w: --source: name at least one of evtlog and netevent", errUsage)
+	}
+	if !useEvt {
+		o.noAudit = true // the audit policy only feeds the Security log
 	}
 	var render evtlog.Render
 	switch strings.ToLower(o.render) {
@@ -152,11 +183,17 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	var shown, fieldProblems uint64
-	warnf := say
-	var e event.Event
+	live := newLiveMerge(o.view, w, o.window, say)
+	defer live.stopResolver()
+	if useNet {
+		live.startResolver()
+	}
+
+	var shown = &live.shown
+	var fieldProblems uint64
 	handler := func(recs []evtlog.Record) error {
 		for i := range recs {
+			var e event.Event
 			err := evtlog.Decode(&recs[i], &e)
 			if errors.Is(err, evtlog.ErrNotWFP) {
 				continue
@@ -164,17 +201,13 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			if err != nil {
 				fieldProblems++
 				if fieldProblems <= 20 {
-					warnf("warning: %v (event kept)", err)
+					say("warning: %v (event kept)", err)
 				}
 			}
 			e.Sources = event.SourceEvtlog
-			if !o.view.match(&e) {
-				continue
+			if err := live.add(&e); err != nil {
+				return err
 			}
-			if err := w.Write(&e); err != nil {
-				return fmt.Errorf("write: %w", err)
-			}
-			shown++
 		}
 		return nil
 	}
@@ -192,28 +225,105 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if o.since > 0 {
 		from = "the last " + o.since.String()
 	}
-	say("watching the Security log for %s from %s; Ctrl+C stops", what, from)
-	st, err := evtSubscribe(ctx, evtlog.Options{
-		Query:        evtlog.QueryFor(o.view.packets, o.view.permits),
-		BookmarkPath: o.bookmark,
-		Since:        o.since,
-		Render:       render,
-		BatchSize:    o.batchSize,
-		OnGap:        func(g evtlog.Gap) { warnf("warning: %s", g) },
-		OnProblem:    func(err error) { warnf("warning: %v", err) },
-	}, handler)
+	var names []string
+	if useEvt {
+		names = append(names, "the Security log")
+	}
+	if useNet {
+		names = append(names, "WFP net events")
+	}
+	say("watching %s for %s from %s; Ctrl+C stops", strings.Join(names, " and "), what, from)
+
+	flushDone := make(chan struct{})
+	go live.flushLoop(ctx, flushDone)
+
+	var (
+		wg     sync.WaitGroup
+		netErr error
+	)
+	netCtx, netCancel := context.WithCancel(ctx)
+	defer netCancel()
+	if useNet {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			netErr = netStream(netCtx, netevent.Config{
+				Permits: o.view.permits,
+				Since:   o.since,
+				Filter:  o.view.netFilter(),
+				Log:     func(f string, a ...any) { say(f, a...) },
+			}, func(e *event.Event) {
+				if err := live.add(e); err != nil {
+					netCancel()
+				}
+			})
+			if netErr != nil && netCtx.Err() == nil {
+				say("WFP net events cannot be watched: %v", watchNeedsWindows(netErr))
+			}
+		}()
+	}
+	var st evtlog.Stats
+	var evtErr error
+	if useEvt {
+		st, evtErr = evtSubscribe(ctx, evtlog.Options{
+			Query:        evtlog.QueryFor(o.view.packets, o.view.permits),
+			BookmarkPath: o.bookmark,
+			Since:        o.since,
+			Render:       render,
+			BatchSize:    o.batchSize,
+			OnGap:        func(g evtlog.Gap) { say("warning: %s", g) },
+			OnProblem:    func(err error) { say("warning: %v", err) },
+		}, handler)
+		if evtErr != nil && useNet && ctx.Err() == nil {
+			// The other source goes on: say why this one stopped.
+			say("the Security log cannot be watched: %v", watchNeedsWindows(evtErr))
+			if !errors.Is(evtErr, evtlog.ErrNeedsWindows) {
+				say("going on with WFP net events only")
+			}
+		}
+	}
+	if !useEvt || (evtErr != nil && ctx.Err() == nil) {
+		// Only net events are left: run until they stop or Ctrl+C.
+		select {
+		case <-ctx.Done():
+		case <-waitChan(&wg):
+		}
+	}
+	netCancel()
+	wg.Wait()
+	close(flushDone)
+	err = live.finish()
 	if cerr := w.Close(); err == nil {
 		err = cerr
 	}
-	say("%d event(s) read, %d shown, %d gap(s)", st.Events, shown, st.Gaps)
+	merged := ""
+	if useEvt && useNet {
+		merged = fmt.Sprintf(", %d seen by both sources", live.corr.Merged)
+	}
+	say("%d event(s) read, %d shown%s, %d gap(s)", st.Events, shown.Load(), merged, st.Gaps)
 	if err != nil {
-		return watchNeedsWindows(err)
+		return err
+	}
+	switch {
+	case useEvt && useNet && evtErr != nil && netErr != nil && ctx.Err() == nil:
+		return watchNeedsWindows(errors.Join(evtErr, netErr))
+	case useEvt && !useNet && evtErr != nil:
+		return watchNeedsWindows(evtErr)
+	case !useEvt && netErr != nil && ctx.Err() == nil:
+		return watchNeedsWindows(netErr)
 	}
 	return nil
 }
 
+// waitChan returns a channel closed when wg is done.
+func waitChan(wg *sync.WaitGroup) <-chan struct{} {
+	c := make(chan struct{})
+	go func() { wg.Wait(); close(c) }()
+	return c
+}
+
 func watchNeedsWindows(err error) error {
-	if errors.Is(err, audit.ErrNeedsWindows) || errors.Is(err, evtlog.ErrNeedsWindows) {
+	if errors.Is(err, audit.ErrNeedsWindows) || errors.Is(err, evtlog.ErrNeedsWindows) || errors.Is(err, netevent.ErrNeedsWindows) {
 		return fmt.Errorf("%w\nwatch reads the live Security log of a Windows host; on this system use 'wfpwatch analyze' on saved files", err)
 	}
 	return err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +13,9 @@ import (
 	"time"
 
 	"github.com/wfpwatch/wfpwatch/internal/audit"
+	"github.com/wfpwatch/wfpwatch/internal/event"
 	"github.com/wfpwatch/wfpwatch/internal/source/evtlog"
+	"github.com/wfpwatch/wfpwatch/internal/source/netevent"
 	"github.com/wfpwatch/wfpwatch/internal/winbench/wbtest"
 )
 
@@ -47,8 +50,12 @@ func (h *hostPolicy) LegacyMayOverride() (bool, error) { return h.legacy, nil }
 // fakeHost replaces the audit and event-log bindings for one test.
 func fakeHost(t *testing.T, conn, drop audit.Setting, alive map[int]bool) *hostPolicy {
 	h := &hostPolicy{m: map[audit.GUID]audit.Setting{audit.Connection: conn, audit.PacketDrop: drop}}
-	oldSys, oldAlive, oldSelf, oldSub := auditSystem, auditAlive, auditSelf, evtSubscribe
-	t.Cleanup(func() { auditSystem, auditAlive, auditSelf, evtSubscribe = oldSys, oldAlive, oldSelf, oldSub })
+	oldSys, oldAlive, oldSelf, oldSub, oldNet := auditSystem, auditAlive, auditSelf, evtSubscribe, netStream
+	t.Cleanup(func() {
+		auditSystem, auditAlive, auditSelf, evtSubscribe, netStream = oldSys, oldAlive, oldSelf, oldSub, oldNet
+	})
+	// No net events unless a test scripts them.
+	netStream = func(ctx context.Context, cfg netevent.Config, emit func(*event.Event)) error { return nil }
 	auditSystem = func() (audit.Policy, error) { return h, nil }
 	auditAlive = func(o audit.Owner) bool { return alive[o.PID] }
 	auditSelf = func(cmd string) audit.Owner {
@@ -110,7 +117,7 @@ func TestWatchChangesAndRestoresPolicy(t *testing.T) {
 	for _, want := range []string{
 		"audit policy changed: Filtering Platform Connection Success → Success and Failure; Filtering Platform Packet Drop No Auditing → Failure; it will be put back when watch exits",
 		"SCENoApplyLegacyAuditPolicy is not set",
-		"watching the Security log for blocks, drops from the last 10m",
+		"for blocks, drops from the last 10m",
 		"gap in the Security log: test gap",
 		"audit policy restored: Filtering Platform Connection back to Success; Filtering Platform Packet Drop back to No Auditing",
 	} {
@@ -260,5 +267,80 @@ func TestAuditRestoreRefusesRunningWatch(t *testing.T) {
 	}
 	if err := runAudit(context.Background(), []string{"restore", "--force", "--state", state}, &out, &errb); err != nil || h.m[audit.Connection] != 0 {
 		t.Fatalf("forced restore: %v %v", err, h.m)
+	}
+}
+
+// netEventLike returns a net event for the block of fixture record 1010
+// (agent.exe, 192.0.2.10:50123 → 198.51.100.80:443/tcp, filter 92001 at
+// ALE_AUTH_CONNECT_V4).
+func netEventLike1010() event.Event {
+	e := event.Event{
+		Time: time.Date(2026, 3, 2, 9, 15, 10, 250_000_000, time.UTC), Sources: event.SourceNetevent,
+		NetEventType: event.NetEventClassifyDrop, HasProtocol: true, Protocol: 6,
+		LocalIP: netip.MustParseAddr("192.0.2.10"), LocalPort: 50123, HasLocalPort: true,
+		RemoteIP: netip.MustParseAddr("198.51.100.80"), RemotePort: 443, HasRemotePort: true,
+		HasFilterID: true, FilterID: 92001, HasLayerID: true, LayerID: 48, LayerName: "ALE_AUTH_CONNECT_V4",
+		FilterName: "Block agent", Direction: event.DirectionOutbound, ICMPType: -1, ICMPCode: -1,
+		UserID: "S-1-5-21-1-2-3-1001",
+	}
+	event.Classify(&e)
+	return e
+}
+
+func TestWatchMergesBothSources(t *testing.T) {
+	h := fakeHost(t, audit.Failure, audit.Failure, nil)
+	feedFixture(t, h, nil)
+	netStream = func(ctx context.Context, cfg netevent.Config, emit func(*event.Event)) error {
+		e := netEventLike1010()
+		emit(&e)
+		return nil
+	}
+	var out, errb bytes.Buffer
+	if err := runWatch(context.Background(), []string{"--format", "json", "--packets"}, &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 11 {
+		t.Errorf("%d events, want the fixture's 11 blocks and drops (the net event merged into one)\n%s", len(lines), out.String())
+	}
+	var merged string
+	for _, l := range lines {
+		if strings.Contains(l, `"record_id":1010`) {
+			merged = l
+		}
+	}
+	for _, want := range []string{`"source":["evtlog","netevent"]`, `"net_event_type":"CLASSIFY_DROP"`, `"pid":2212`, `"id":"S-1-5-21-1-2-3-1001"`} {
+		if !strings.Contains(merged, want) {
+			t.Errorf("merged event lacks %s: %s", want, merged)
+		}
+	}
+	if !strings.Contains(errb.String(), "1 seen by both sources") {
+		t.Errorf("summary: %s", errb.String())
+	}
+}
+
+func TestWatchNetEventsOnly(t *testing.T) {
+	h := fakeHost(t, 0, 0, nil)
+	evtSubscribe = func(context.Context, evtlog.Options, evtlog.Handler) (evtlog.Stats, error) {
+		t.Error("the Security log was subscribed with --source netevent")
+		return evtlog.Stats{}, nil
+	}
+	netStream = func(ctx context.Context, cfg netevent.Config, emit func(*event.Event)) error {
+		if !cfg.Filter.HasProtocol || cfg.Filter.Protocol != 6 || cfg.Filter.RemoteAddr.String() != "198.51.100.80" {
+			t.Errorf("filter not passed down: %+v", cfg.Filter)
+		}
+		e := netEventLike1010()
+		emit(&e)
+		return nil
+	}
+	var out, errb bytes.Buffer
+	if err := runWatch(context.Background(), []string{"--source", "netevent", "--format", "json", "--protocol", "tcp", "--remote", "198.51.100.80"}, &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	if h.writes != 0 {
+		t.Error("--source netevent changed the audit policy")
+	}
+	if n := strings.Count(out.String(), "\n"); n != 1 || !strings.Contains(out.String(), `"source":["netevent"]`) {
+		t.Errorf("output: %s", out.String())
 	}
 }

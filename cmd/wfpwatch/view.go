@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
 	"github.com/wfpwatch/wfpwatch/internal/output"
+	"github.com/wfpwatch/wfpwatch/internal/source/netevent"
 )
 
 // viewFlags are the flags shared by the commands that show events
@@ -25,6 +27,12 @@ type viewFlags struct {
 	port      uint
 	direction string
 	verdict   string
+	protocol  string
+	remote    string
+
+	proto     uint8 // parsed protocol
+	hasProto  bool
+	remoteNet netip.Prefix // parsed --remote
 }
 
 func (v *viewFlags) register(fs *flag.FlagSet) {
@@ -34,6 +42,8 @@ func (v *viewFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&v.app, "app", "", "only events whose process name or path contains `text` (case-insensitive)")
 	fs.UintVar(&v.port, "port", 0, "only events with this local or remote `port`")
 	fs.StringVar(&v.direction, "direction", "", "only `inbound` or outbound events")
+	fs.StringVar(&v.protocol, "protocol", "", "only events of this `protocol`: tcp, udp, icmp, icmpv6 or a number")
+	fs.StringVar(&v.remote, "remote", "", "only events with this remote `address` or CIDR range (e.g. 203.0.113.7 or 10.0.0.0/8)")
 	fs.StringVar(&v.verdict, "verdict", "", "only events with this `verdict`: block, drop or permit (implies --packets/--permits as needed)")
 }
 
@@ -58,6 +68,24 @@ func (v *viewFlags) check() error {
 		v.permits = true
 	default:
 		return fmt.Errorf("%w: --verdict %q: want block, drop or permit", errUsage, v.verdict)
+	}
+	if v.protocol != "" {
+		p, ok := event.ParseProtocol(v.protocol)
+		if !ok {
+			return fmt.Errorf("%w: --protocol %q: want tcp, udp, icmp, icmpv6 or a number 0-255", errUsage, v.protocol)
+		}
+		v.proto, v.hasProto = p, true
+	}
+	if v.remote != "" {
+		pfx, err := netip.ParsePrefix(v.remote)
+		if err != nil {
+			a, err2 := netip.ParseAddr(v.remote)
+			if err2 != nil {
+				return fmt.Errorf("%w: --remote %q: want an IP address or a CIDR range", errUsage, v.remote)
+			}
+			pfx = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		v.remoteNet = pfx.Masked()
 	}
 	if v.port > 65535 {
 		return fmt.Errorf("%w: --port %d: not a port", errUsage, v.port)
@@ -88,7 +116,27 @@ func (v *viewFlags) match(e *event.Event) bool {
 	if v.direction != "" && e.Direction != event.ParseDirection(v.direction) {
 		return false
 	}
+	if v.hasProto && (!e.HasProtocol || e.Protocol != v.proto) {
+		return false
+	}
+	if v.remoteNet.IsValid() && (!e.RemoteIP.IsValid() || !v.remoteNet.Contains(e.RemoteIP.Unmap())) {
+		return false
+	}
 	return true
+}
+
+// netFilter returns the part of the view that the WFP engine can apply
+// itself, as net-event template conditions (they are ANDed): the
+// protocol, and a single remote address. The rest is matched here.
+func (v *viewFlags) netFilter() netevent.Filter {
+	var f netevent.Filter
+	if v.hasProto {
+		f.Protocol, f.HasProtocol = v.proto, true
+	}
+	if v.remoteNet.IsValid() && v.remoteNet.IsSingleIP() {
+		f.RemoteAddr = v.remoteNet.Addr()
+	}
+	return f
 }
 
 // writer returns the output writer for w, sized to the terminal when w is
