@@ -184,9 +184,11 @@ func mergeSources(sources []selftestSource) <-chan event.Event {
 	return ch
 }
 
-// selftestEvtlog, when set (by the live Security-log source's file), starts
-// a Security-log subscription for the self-test and returns its events.
-var selftestEvtlog func(ctx context.Context) (<-chan event.Event, error)
+// selftestEvtlog, when set (by selftest_evtlog.go), starts a Security-log
+// subscription for the self-test and returns its events, and a channel that
+// yields once the subscription has ended and whatever it changed on the
+// host (the audit policy) is put back.
+var selftestEvtlog func(ctx context.Context, say func(string, ...any)) (events <-chan event.Event, done <-chan error, err error)
 
 // record notes the first event of each source that names a case's filter.
 // Only the case's own trigger can produce it (the filter matches this

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -342,5 +343,41 @@ func TestWatchNetEventsOnly(t *testing.T) {
 	}
 	if n := strings.Count(out.String(), "\n"); n != 1 || !strings.Contains(out.String(), `"source":["netevent"]`) {
 		t.Errorf("output: %s", out.String())
+	}
+}
+
+// TestSelftestEvtlog checks the self-test's Security-log source: policy on
+// while it runs, events handed on, policy back exactly when it ends.
+func TestSelftestEvtlog(t *testing.T) {
+	h := fakeHost(t, 0, audit.Success, nil)
+	t.Setenv("XDG_CACHE_HOME", wbtest.TempDir(t)) // the default state file lives there
+	t.Setenv("LOCALAPPDATA", wbtest.TempDir(t))
+	feedFixture(t, h, func(o evtlog.Options) {
+		if o.Since <= 0 {
+			t.Error("no history: a trigger fired before the subscription would be missed")
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	var msgs []string
+	ch, done, err := startSelftestEvtlog(ctx, func(f string, a ...any) { msgs = append(msgs, fmt.Sprintf(f, a...)) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for e := range ch {
+		if e.Sources != event.SourceEvtlog {
+			t.Errorf("source %v", e.Sources)
+		}
+		n++
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Error("no events handed on")
+	}
+	if h.m[audit.Connection] != 0 || h.m[audit.PacketDrop] != audit.Success {
+		t.Errorf("policy not restored: %v; messages %q", h.m, msgs)
 	}
 }

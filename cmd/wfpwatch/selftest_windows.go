@@ -195,7 +195,12 @@ func selftest(ctx context.Context, o selftestOptions, w io.Writer) (bool, error)
 				sources = append(sources, selftestSource{name: name, err: errors.New("the live Security-log source is not part of this build")})
 				continue
 			}
-			ch, err := selftestEvtlog(ctx)
+			ch, done, err := selftestEvtlog(ctx, func(f string, a ...any) { fmt.Fprintf(w, f+"\n", a...) })
+			if done != nil {
+				d := make(chan error, 1)
+				wait = append(wait, d)
+				go func() { d <- <-done }()
+			}
 			sources = append(sources, selftestSource{name: name, events: ch, err: err})
 		default:
 			return false, fmt.Errorf("%w: unknown source %q (netevent, evtlog)", errUsage, name)
