@@ -366,7 +366,7 @@ func (db *DB) Top(ctx context.Context, f Filter, dim int, n int) (TopResult, err
 	lo, hi := f.bounds()
 	res := TopResult{}
 	d := newDictReader()
-	if _, hasReason := finestLevel(dim); f.usesEventColumns() || (len(f.Reasons) > 0 && !hasReason) {
+	if _, hasReason := finestLevel(dim, false); f.usesEventColumns() || (len(f.Reasons) > 0 && !hasReason) {
 		if err := loadDict(ctx, tx, d); err != nil {
 			return res, err
 		}
@@ -444,7 +444,7 @@ func topFromRollups(ctx context.Context, tx *sql.Tx, d *dictReader, f *Filter, d
 	if err := tx.QueryRowContext(ctx, "SELECT EXISTS(SELECT 1 FROM events WHERE id > ?)", upto).Scan(&tail); err != nil {
 		return fmt.Errorf("query history: %w", err)
 	}
-	fine, _ := finestLevel(dim)
+	fine, _ := finestLevel(dim, len(f.Directions)+len(f.Verdicts)+len(f.Reasons) > 0)
 	unit := fine * int64(time.Second)
 	sm, um := ceilTo(lo, unit), floorTo(hi, unit)
 	var edges [][2]int64

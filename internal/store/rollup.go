@@ -11,12 +11,15 @@ import (
 	"github.com/wfpwatch/wfpwatch/internal/event"
 )
 
-// Rollup levels: bucket widths in seconds. Top-N queries sum whole hours
-// from the hourly rollup, the minutes at the edges from the minute rollup,
-// and the seconds at the very edges from the events themselves, so the
-// answer is exact for any time range. The remote-address dimension, whose
-// values are many, is rolled up by the hour only and without the reason:
-// its edges are partial hours counted from the events.
+// Rollup levels: bucket widths in seconds.
+//
+// The hourly rollup counts every dimension by verdict, direction and
+// reason (remote addresses, which are many, without the reason). The
+// minute rollup counts app, port and rule totals only (verdict, direction
+// and reason stored as 0, 0, ""), so that it stays small however rich the
+// traffic. Top-N queries sum whole hours, then whole minutes when no
+// verdict/direction/reason filter is given, and count the rest at the
+// edges from the events themselves: the answer is exact for any range.
 const (
 	levelMinute = 60
 	levelHour   = 3600
@@ -37,10 +40,9 @@ type rollKey struct {
 // rollupAcc accumulates rollup deltas of a batch in memory; flush adds them
 // to the rollup table inside the batch's transaction.
 type rollupAcc struct {
-	m     map[rollKey]int64
-	args  []any
-	keys  []rollKey
-	hours []rollCount
+	m    map[rollKey]int64
+	args []any
+	keys []rollKey
 }
 
 func newRollupAcc() *rollupAcc { return &rollupAcc{m: make(map[rollKey]int64)} }
@@ -53,47 +55,35 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// add counts e in every dimension. Only the finest level is counted here
-// (four map updates per event); flush derives the hourly counts.
-func (a *rollupAcc) add(e *event.Event) {
+// add counts e in every dimension at both levels.
+func (a *rollupAcc) add(e *event.Event) { addRollup(a.m, e) }
+
+// addRollup counts e in m: seven map updates.
+func addRollup(m map[rollKey]int64, e *event.Event) {
 	sec := floorDiv(tsOf(e.Time), 1e9)
 	v, d := verdictCode(e.Verdict), directionCode(e.Direction)
 	minute := floorDiv(sec, levelMinute) * levelMinute
+	hour := floorDiv(sec, levelHour) * levelHour
 	for dim := DimApp; dim <= DimRule; dim++ {
+		val := dimValue(e, dim)
 		if dim == DimRemote {
-			// Remote addresses are many: hourly only and without the
-			// reason, to keep ingest fast (see finestLevel).
-			a.m[rollKey{levelHour, dim, floorDiv(sec, levelHour) * levelHour, v, d, "", dimValue(e, dim)}]++
+			m[rollKey{levelHour, dim, hour, v, d, "", val}]++
 			continue
 		}
-		a.m[rollKey{levelMinute, dim, minute, v, d, e.Reason, dimValue(e, dim)}]++
+		m[rollKey{levelHour, dim, hour, v, d, e.Reason, val}]++
+		m[rollKey{levelMinute, dim, minute, 0, 0, "", val}]++
 	}
 }
 
-// deriveHours adds the hourly counts of the minute counts.
-func (a *rollupAcc) deriveHours() {
-	for k, c := range a.m {
-		if k.level == levelMinute {
-			k.level, k.bucket = levelHour, floorDiv(k.bucket, levelHour)*levelHour
-			a.hours = append(a.hours, rollCount{k, c})
-		}
-	}
-	for _, h := range a.hours {
-		a.m[h.k] += h.n
-	}
-	a.hours = a.hours[:0]
-}
-
-type rollCount struct {
-	k rollKey
-	n int64
-}
-
-// finestLevel is the finest rollup level kept for a dimension, and whether
-// the rollups of the dimension carry the reason.
-func finestLevel(dim int) (level int64, hasReason bool) {
+// finestLevel is the finest rollup level that can answer a top-N over dim
+// with or without verdict/direction/reason filters, and whether the
+// rollups of dim carry the reason at all.
+func finestLevel(dim int, enumFiltered bool) (level int64, hasReason bool) {
 	if dim == DimRemote {
 		return levelHour, false
+	}
+	if enumFiltered {
+		return levelHour, true
 	}
 	return levelMinute, true
 }
@@ -105,7 +95,6 @@ func (a *rollupAcc) flush(ctx context.Context, tx *sql.Tx) error {
 	if len(a.m) == 0 {
 		return nil
 	}
-	a.deriveHours()
 	var full *sql.Stmt
 	args := a.args[:0]
 	n := 0

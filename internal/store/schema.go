@@ -61,9 +61,9 @@ CREATE TABLE rollup(
 	level     INTEGER NOT NULL, -- bucket width in seconds: 60 or 3600
 	dim       INTEGER NOT NULL, -- 1 app, 2 port, 3 remote, 4 rule
 	bucket    INTEGER NOT NULL, -- Unix seconds of the bucket start
-	verdict   INTEGER NOT NULL,
-	direction INTEGER NOT NULL,
-	reason    TEXT NOT NULL,
+	verdict   INTEGER NOT NULL, -- minute rows: 0 (all)
+	direction INTEGER NOT NULL, -- minute rows: 0 (all)
+	reason    TEXT NOT NULL,    -- minute rows and remote rows: '' (all)
 	value     TEXT NOT NULL,
 	n         INTEGER NOT NULL,
 	PRIMARY KEY(level, dim, bucket, verdict, direction, reason, value)

@@ -139,8 +139,11 @@ func Open(path string, opt Options) (*DB, error) {
 	if opt.Durable {
 		sync = "FULL"
 	}
-	dsn := path + "?_busy_timeout=10000&_auto_vacuum=INCREMENTAL&_journal_mode=WAL&_synchronous=" + sync +
-		"&_txlock=immediate&_pragma=cache_size(-16000)&_pragma=temp_store(MEMORY)"
+	// WAL is set by Open (below), after the page size of a new file: the
+	// page size cannot change once a file is in WAL mode. Both persist in
+	// the file.
+	dsn := path + "?_busy_timeout=10000&_synchronous=" + sync +
+		"&_txlock=immediate&_pragma=cache_size(-32000)&_pragma=temp_store(MEMORY)"
 	if opt.ReadOnly {
 		dsn += "&_query_only=1"
 	}
@@ -169,6 +172,13 @@ func Open(path string, opt Options) (*DB, error) {
 			return nil, fmt.Errorf("history database %s has schema version %d, this wfpwatch reads %d: open it once for writing (analyze --db) to migrate it, or upgrade wfpwatch", path, v, SchemaVersion)
 		}
 		return db, nil
+	}
+	for _, p := range []string{"PRAGMA page_size = 16384", "PRAGMA auto_vacuum = INCREMENTAL", "PRAGMA journal_mode = WAL"} {
+		// The first two only take effect on a new, empty file.
+		if _, err := sdb.ExecContext(ctx, p); err != nil {
+			sdb.Close()
+			return nil, fmt.Errorf("open history database %s: %s: %w", path, p, err)
+		}
 	}
 	if err := migrate(ctx, sdb); err != nil {
 		sdb.Close()

@@ -225,7 +225,7 @@ func TestTopMatchesScan(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, hasReason := finestLevel(dim); !res.FromRollups && (hasReason || len(f.Reasons) == 0) {
+				if _, hasReason := finestLevel(dim, false); !res.FromRollups && (hasReason || len(f.Reasons) == 0) {
 					t.Errorf("top with %+v did not use the rollups", f)
 				}
 				want := map[string]int64{}

@@ -51,6 +51,10 @@ type batch struct {
 	flows  []flowRow
 	done   chan error // Flush and Close wait on it; nil otherwise
 	final  bool       // Close: write the pending rollups too
+	// roll counts the batch's events for the rollups. Write fills it (on
+	// the caller's goroutine, in parallel with the committer); the
+	// committer merges it into the Writer's counts once the batch commits.
+	roll map[rollKey]int64
 }
 
 // flowRow is what is recorded of a flow; its strings are owned.
@@ -140,7 +144,7 @@ func (w *Writer) newBatch() *batch {
 	case b := <-w.free:
 		return b
 	default:
-		return &batch{events: make([]event.Event, 0, w.opt.BatchSize)}
+		return &batch{events: make([]event.Event, 0, w.opt.BatchSize), roll: make(map[rollKey]int64)}
 	}
 }
 
@@ -191,6 +195,7 @@ func (w *Writer) Write(e *event.Event) error {
 	b.events = append(b.events, *e)
 	c := &b.events[len(b.events)-1]
 	w.own(c)
+	addRollup(b.roll, c)
 	if len(b.events)+len(b.flows) == 1 {
 		w.born = time.Now()
 	}
@@ -338,6 +343,7 @@ func (w *Writer) commitAndRecycle(b *batch) {
 	}
 	clear(b.events) // drop string references
 	clear(b.flows)
+	clear(b.roll)
 	b.events, b.flows, b.done, b.final = b.events[:0], b.flows[:0], nil, false
 	select {
 	case w.free <- b:
@@ -419,7 +425,6 @@ func (w *Writer) commit(b *batch) (err error) {
 			if args, w.extra, err = appendArgs(args, &evs[i], &w.dict, w.extra); err != nil {
 				return err
 			}
-			w.acc.add(&evs[i])
 		}
 		st := full
 		if n < rowsPerInsert {
@@ -445,6 +450,9 @@ func (w *Writer) commit(b *batch) (err error) {
 	}
 	if err = tx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
+	}
+	for k, n := range b.roll {
+		w.acc.m[k] += n
 	}
 	return nil
 }
