@@ -163,3 +163,15 @@ func TestParseQueryTime(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseQueryTime(f *testing.F) {
+	for _, s := range []string{"", "10m", "7d", "1d12h", "2026-11-26T08:00:00Z", "2026-11-25", "-5m", "99999999d", "1d-1h"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := parseQueryTime(s, qNow)
+		if err == nil && strings.TrimSpace(s) != "" && got.IsZero() {
+			t.Errorf("%q parsed to the zero time without an error", s)
+		}
+	})
+}

@@ -5,25 +5,36 @@
 //
 // # Wiring
 //
-// A command that records history opens the database and adds a Writer to
-// its pipeline:
+// analyze and watch record history in three steps:
 //
-//	db, err := store.Open(path, store.Options{}) // path from --db, or store.DefaultPath()
-//	if err != nil { … }
-//	defer db.Close()
-//	w := db.NewWriter(store.WriterOptions{})
-//	p.Events(w)          // pipeline: every event that passed suppression
-//	p.Flows(w)           // and the flows
-//	… run …
-//	p.Close()            // closes the open flows (the Writer records them)
-//	if err := w.Close(); err != nil { … } // commits what is buffered
+//	dbf := store.RegisterFlags(fs)        // --db, --db-keep, --db-max-size
+//	pf := pipeline.RegisterFlags(fs)      // --suppress…, --window, --max-flows
+//	… parse …
+//	path, err := dbf.Path(false)          // analyze: "" unless --db; watch: dbf.Path(true), the default location
+//	opt, err := dbf.Options()
+//	cfg, err := pf.Config()
+//	p := pipeline.New(cfg)
+//	p.FirstSight(out)                     // the table/json/csv output.Writer
+//	if path != "" {
+//		w, err := store.OpenWriter(path, opt, store.WriterOptions{})
+//		if err != nil { return err }      // says which file and what to do
+//		defer w.Close()                   // commits the rest; closes the DB
+//		p.Events(w)                       // every event that passed suppression
+//		p.Flows(w)                        // and the flows
+//	}
+//	… for each event: event.Classify(e); if sel.Includes(e) { p.Process(e) } …
+//	p.Close()                             // closes the open flows first,
+//	err = w.Close()                       // then the Writer (check its error)
 //
 // A Writer is an output.Writer (Write, Close) and a pipeline.FlowSink
-// (WriteFlow). Writes are buffered and committed in batches (a prepared
-// multi-row INSERT inside one transaction per batch) by a background
-// goroutine, at BatchSize events or every FlushInterval, whichever comes
-// first. A committed batch survives the process being killed; a batch that
-// was being written when it died is rolled back as a whole.
+// (WriteFlow), so it can also be used without a pipeline. Writes are
+// buffered and committed in batches (a prepared multi-row INSERT inside one
+// transaction per batch) by a background goroutine, at BatchSize events or
+// every FlushInterval, whichever comes first. A committed batch survives the
+// process being killed; a batch that was being written when it died is
+// rolled back as a whole. A Writer that fails stops recording and returns
+// the error from every later call: a live view should report it once and
+// carry on showing events.
 //
 // Readers (wfpwatch query, the dashboard) open the same file with Open and
 // use Events and Top; WAL lets them read while a writer writes.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"flag"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
@@ -571,6 +572,9 @@ func TestDefaultPath(t *testing.T) {
 		{"darwin", nil, filepath.Join("/home/u", "Library", "Application Support", "wfpwatch", "wfpwatch.db")},
 	}
 	for _, tt := range tests {
+		if tt.env["XDG_DATA_HOME"] != "" && !filepath.IsAbs("/data") {
+			continue // the host (Windows) does not take /data as absolute
+		}
 		got, err := defaultPath(tt.goos, env(tt.env), home)
 		if err != nil || got != tt.want {
 			t.Errorf("%s %v: %q, %v; want %q", tt.goos, tt.env, got, err, tt.want)
@@ -653,4 +657,57 @@ func TestTopCountsUnfoldedTail(t *testing.T) {
 		t.Errorf("after Close rollups count up to %d, want 3000", upto)
 	}
 	check("folded")
+}
+
+func TestFlagsAndOpenWriter(t *testing.T) {
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	f := RegisterFlags(fs)
+	path := filepath.Join(t.TempDir(), "w.db")
+	if err := fs.Parse([]string{"--db", path, "--db-keep", "48h", "--db-max-size", "500 MiB"}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := f.Path(false)
+	if err != nil || p != path {
+		t.Fatalf("path %q %v", p, err)
+	}
+	opt, err := f.Options()
+	if err != nil || opt.MaxAge != 48*time.Hour || opt.MaxBytes != 500<<20 {
+		t.Fatalf("options %+v %v", opt, err)
+	}
+	w, err := OpenWriter(p, opt, WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e event.Event
+	genEvent(rand.New(rand.NewPCG(1, 1)), &e, base)
+	w.Write(&e)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.DB().SQL().Ping(); err == nil {
+		t.Error("OpenWriter's Close left the database open")
+	}
+	f2 := &Flags{Keep: 0, MaxSize: "0"}
+	if o, err := f2.Options(); err != nil || o.MaxAge != -1 || o.MaxBytes != -1 {
+		t.Errorf("no retention: %+v %v", o, err)
+	}
+	if p, err := (&Flags{}).Path(false); p != "" || err != nil {
+		t.Errorf("analyze without --db records to %q", p)
+	}
+	if p, err := (&Flags{}).Path(true); p == "" || err != nil {
+		t.Errorf("watch without --db: %q %v", p, err)
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"0": 0, "1024": 1024, "2GiB": 2 << 30, "500MB": 500e6, "1.5 kib": 1536, "3 gb": 3e9, "7B": 7} {
+		if got, err := ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "MB", "-1", "5 parsecs", "1e30GB", "1.2.3"} {
+		if _, err := ParseSize(bad); err == nil {
+			t.Errorf("ParseSize(%q) accepted", bad)
+		}
+	}
 }

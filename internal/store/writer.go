@@ -88,6 +88,7 @@ type Writer struct {
 	errMu  sync.Mutex
 	err    error
 	closed bool
+	ownsDB bool // made by OpenWriter: Close closes the DB
 
 	// committer state (its goroutine only)
 	dict      dictWriter
@@ -276,8 +277,9 @@ func (w *Writer) Flush() error {
 	return w.failed()
 }
 
-// Close commits what is buffered, stops the committer and returns the first
-// error the Writer met. It does not close the DB.
+// Close commits what is buffered (events, flows and the pending rollups),
+// stops the committer and returns the first error the Writer met. It
+// closes the DB only when the Writer came from OpenWriter.
 func (w *Writer) Close() error {
 	w.mu.Lock()
 	if w.closed {
@@ -292,8 +294,17 @@ func (w *Writer) Close() error {
 	<-done
 	close(w.stop)
 	w.wg.Wait()
-	return w.failed()
+	err := w.failed()
+	if w.ownsDB {
+		if cerr := w.db.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
 }
+
+// DB returns the database the Writer writes to.
+func (w *Writer) DB() *DB { return w.db }
 
 func (w *Writer) commitLoop() {
 	defer w.wg.Done()
