@@ -711,3 +711,31 @@ func TestParseSize(t *testing.T) {
 		}
 	}
 }
+
+// TestIdleWriterFolds checks that a writer that receives nothing more still
+// commits its last events and folds them into the rollups on its own.
+func TestIdleWriterFolds(t *testing.T) {
+	db, _ := openTemp(t, Options{})
+	w := db.NewWriter(WriterOptions{FlushInterval: 20 * time.Millisecond, RollupInterval: 50 * time.Millisecond, PruneInterval: -1})
+	defer w.Close()
+	r := rand.New(rand.NewPCG(19, 20))
+	var e event.Event
+	for i := range 10 {
+		genEvent(r, &e, base.Add(time.Duration(i)*time.Second))
+		w.Write(&e)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		upto, err := rollupUpto(context.Background(), db.SQL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if upto == 10 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 30 s the rollups count up to event %d of 10", upto)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

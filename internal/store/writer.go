@@ -328,6 +328,12 @@ func (w *Writer) commitLoop() {
 			} else {
 				w.mu.Unlock()
 			}
+			// Idle: fold what is pending so that queries need not count it.
+			if w.failed() == nil && w.lastID != w.rolledUpto && time.Since(w.lastRollup) >= w.opt.RollupInterval {
+				if err := w.flushRollups(); err != nil {
+					w.setErr(err)
+				}
+			}
 			w.maybePrune()
 		case <-w.stop:
 			return
