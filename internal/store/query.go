@@ -145,6 +145,15 @@ func (f *Filter) enumConds() ([]string, []any) {
 	return conds, args
 }
 
+// allCodes returns the codes 0..n-1.
+func allCodes(n int) []int64 {
+	out := make([]int64, n)
+	for i := range out {
+		out[i] = int64(i)
+	}
+	return out
+}
+
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }
@@ -366,7 +375,7 @@ func (db *DB) Top(ctx context.Context, f Filter, dim int, n int) (TopResult, err
 	lo, hi := f.bounds()
 	res := TopResult{}
 	d := newDictReader()
-	if _, hasReason := finestLevel(dim, false); f.usesEventColumns() || (len(f.Reasons) > 0 && !hasReason) {
+	if f.usesEventColumns() || !canUseRollups(dim, len(f.Reasons) > 0) {
 		if err := loadDict(ctx, tx, d); err != nil {
 			return res, err
 		}
@@ -444,8 +453,16 @@ func topFromRollups(ctx context.Context, tx *sql.Tx, d *dictReader, f *Filter, d
 	if err := tx.QueryRowContext(ctx, "SELECT EXISTS(SELECT 1 FROM events WHERE id > ?)", upto).Scan(&tail); err != nil {
 		return fmt.Errorf("query history: %w", err)
 	}
-	fine, _ := finestLevel(dim, len(f.Directions)+len(f.Verdicts)+len(f.Reasons) > 0)
-	unit := fine * int64(time.Second)
+	filtered := len(f.Directions)+len(f.Verdicts)+len(f.Reasons) > 0
+	hourLevel := int64(levelHour)
+	if filtered {
+		hourLevel = levelHourDetail
+	}
+	useMinutes := !filtered && dim != DimRemote
+	unit := hour
+	if useMinutes {
+		unit = int64(time.Minute)
+	}
 	sm, um := ceilTo(lo, unit), floorTo(hi, unit)
 	var edges [][2]int64
 	switch {
@@ -477,8 +494,8 @@ func topFromRollups(ctx context.Context, tx *sql.Tx, d *dictReader, f *Filter, d
 	if sm >= um {
 		return nil
 	}
-	if fine == levelHour {
-		return sumRollup(ctx, tx, f, dim, levelHour, sm, um, counts)
+	if !useMinutes {
+		return sumRollup(ctx, tx, f, dim, hourLevel, sm, um, counts)
 	}
 	sh, uh := ceilTo(sm, hour), floorTo(um, hour)
 	if sh >= uh {
@@ -490,7 +507,7 @@ func topFromRollups(ctx context.Context, tx *sql.Tx, d *dictReader, f *Filter, d
 	if err := sumRollup(ctx, tx, f, dim, levelMinute, uh, um, counts); err != nil {
 		return err
 	}
-	return sumRollup(ctx, tx, f, dim, levelHour, sh, uh, counts)
+	return sumRollup(ctx, tx, f, dim, hourLevel, sh, uh, counts)
 }
 
 // sumRollup adds the rollup counts of buckets in [lo, hi) (nanoseconds,
@@ -505,13 +522,40 @@ func sumRollup(ctx context.Context, tx *sql.Tx, f *Filter, dim int, level int64,
 		}
 		return t / int64(time.Second)
 	}
-	conds, args := f.enumConds()
-	q := "SELECT value, SUM(n) FROM rollup WHERE level = ? AND dim = ? AND bucket >= ? AND bucket < ?"
-	for _, c := range conds {
-		q += " AND " + c
+	// Verdict and direction come before the bucket in the primary key:
+	// constrain them (all codes when not filtered) so that each pair is one
+	// range scan over the buckets.
+	q := "SELECT value, SUM(n) FROM rollup WHERE level = ? AND dim = ?"
+	args := []any{level, dim}
+	if level == levelHourDetail {
+		vs, ds := f.Verdicts, f.Directions
+		if len(vs) == 0 {
+			vs = allCodes(len(verdicts))
+		}
+		if len(ds) == 0 {
+			ds = allCodes(len(directions))
+		}
+		q += " AND verdict IN (" + placeholders(len(vs)) + ") AND direction IN (" + placeholders(len(ds)) + ")"
+		for _, v := range vs {
+			args = append(args, v)
+		}
+		for _, d := range ds {
+			args = append(args, d)
+		}
+	} else {
+		q += " AND verdict = 0 AND direction = 0"
+	}
+	q += " AND bucket >= ? AND bucket < ?"
+	args = append(args, toSec(lo), toSec(hi))
+	if level == levelHourDetail && len(f.Reasons) > 0 {
+		var ors []string
+		for _, r := range f.Reasons {
+			ors = append(ors, `reason LIKE ? ESCAPE '\'`)
+			args = append(args, globToLike(strings.ToLower(r)))
+		}
+		q += " AND (" + strings.Join(ors, " OR ") + ")"
 	}
 	q += " GROUP BY value"
-	args = append([]any{level, dim, toSec(lo), toSec(hi)}, args...)
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("query rollups: %w", err)

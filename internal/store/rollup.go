@@ -11,21 +11,34 @@ import (
 	"github.com/wfpwatch/wfpwatch/internal/event"
 )
 
-// Rollup levels: bucket widths in seconds.
+// Rollup levels (the level column).
 //
-// The hourly rollup counts every dimension by verdict, direction and
-// reason (remote addresses, which are many, without the reason). The
-// minute rollup counts app, port and rule totals only (verdict, direction
-// and reason stored as 0, 0, ""), so that it stays small however rich the
-// traffic. Top-N queries sum whole hours, then whole minutes when no
-// verdict/direction/reason filter is given, and count the rest at the
-// edges from the events themselves: the answer is exact for any range.
+//   - levelMinute: per-minute totals of app, port and rule (verdict,
+//     direction and reason stored as 0, 0, "").
+//   - levelHour: per-hour totals of every dimension (0, 0, "" too).
+//   - levelHourDetail: per-hour counts of every dimension by verdict,
+//     direction and reason (remote addresses, which are many, without the
+//     reason).
+//
+// A top-N without verdict/direction/reason filters sums hour totals for
+// whole hours and minute totals at the edges; with those filters it sums
+// hour details for whole hours. What is left at the edges is counted from
+// the events themselves, so the answer is exact for any range. The primary
+// key puts verdict and direction before the bucket, so that each
+// (verdict, direction) pair asked for is one contiguous range of buckets.
 const (
-	levelMinute = 60
-	levelHour   = 3600
+	levelMinute     = 60
+	levelHour       = 3600
+	levelHourDetail = 3601
 )
 
-var levels = [...]int64{levelMinute, levelHour}
+// levelWidth returns the bucket width of a level in seconds.
+func levelWidth(level int64) int64 {
+	if level == levelMinute {
+		return 60
+	}
+	return 3600
+}
 
 type rollKey struct {
 	level     int64
@@ -40,9 +53,10 @@ type rollKey struct {
 // rollupAcc accumulates rollup deltas of a batch in memory; flush adds them
 // to the rollup table inside the batch's transaction.
 type rollupAcc struct {
-	m    map[rollKey]int64
-	args []any
-	keys []rollKey
+	m       map[rollKey]int64
+	args    []any
+	keys    []rollKey
+	derived []rollCount
 }
 
 func newRollupAcc() *rollupAcc { return &rollupAcc{m: make(map[rollKey]int64)} }
@@ -55,37 +69,57 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// add counts e in every dimension at both levels.
+// add counts e in every dimension.
 func (a *rollupAcc) add(e *event.Event) { addRollup(a.m, e) }
 
-// addRollup counts e in m: seven map updates.
+// addRollup counts e in m: minute totals and hour details (seven map
+// updates). The hour totals are derived from them when the counts are
+// written.
 func addRollup(m map[rollKey]int64, e *event.Event) {
 	sec := floorDiv(tsOf(e.Time), 1e9)
 	v, d := verdictCode(e.Verdict), directionCode(e.Direction)
-	minute := floorDiv(sec, levelMinute) * levelMinute
-	hour := floorDiv(sec, levelHour) * levelHour
+	minute := floorDiv(sec, 60) * 60
+	hour := floorDiv(sec, 3600) * 3600
 	for dim := DimApp; dim <= DimRule; dim++ {
 		val := dimValue(e, dim)
 		if dim == DimRemote {
-			m[rollKey{levelHour, dim, hour, v, d, "", val}]++
+			m[rollKey{levelHourDetail, dim, hour, v, d, "", val}]++
 			continue
 		}
-		m[rollKey{levelHour, dim, hour, v, d, e.Reason, val}]++
+		m[rollKey{levelHourDetail, dim, hour, v, d, e.Reason, val}]++
 		m[rollKey{levelMinute, dim, minute, 0, 0, "", val}]++
 	}
 }
 
-// finestLevel is the finest rollup level that can answer a top-N over dim
-// with or without verdict/direction/reason filters, and whether the
-// rollups of dim carry the reason at all.
-func finestLevel(dim int, enumFiltered bool) (level int64, hasReason bool) {
-	if dim == DimRemote {
-		return levelHour, false
+// deriveHourTotals adds the hour totals: from the minute totals for app,
+// port and rule, from the hour details for remote addresses.
+func (a *rollupAcc) deriveHourTotals() {
+	for k, c := range a.m {
+		switch {
+		case k.level == levelMinute:
+			k.bucket = floorDiv(k.bucket, 3600) * 3600
+		case k.level == levelHourDetail && k.dim == DimRemote:
+		default:
+			continue
+		}
+		k.level, k.verdict, k.direction, k.reason = levelHour, 0, 0, ""
+		a.derived = append(a.derived, rollCount{k, c})
 	}
-	if enumFiltered {
-		return levelHour, true
+	for _, r := range a.derived {
+		a.m[r.k] += r.n
 	}
-	return levelMinute, true
+	a.derived = a.derived[:0]
+}
+
+type rollCount struct {
+	k rollKey
+	n int64
+}
+
+// canUseRollups reports whether the rollups can count dim under the
+// verdict/direction/reason filters (remote addresses carry no reason).
+func canUseRollups(dim int, hasReasonFilter bool) bool {
+	return !(dim == DimRemote && hasReasonFilter)
 }
 
 const rollupRowsPerStmt = 64
@@ -95,6 +129,7 @@ func (a *rollupAcc) flush(ctx context.Context, tx *sql.Tx) error {
 	if len(a.m) == 0 {
 		return nil
 	}
+	a.deriveHourTotals()
 	var full *sql.Stmt
 	args := a.args[:0]
 	n := 0
@@ -132,8 +167,8 @@ func (a *rollupAcc) flush(ctx context.Context, tx *sql.Tx) error {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(x, y rollKey) int {
-		return cmp.Or(cmp.Compare(x.level, y.level), cmp.Compare(x.dim, y.dim), cmp.Compare(x.bucket, y.bucket),
-			cmp.Compare(x.verdict, y.verdict), cmp.Compare(x.direction, y.direction),
+		return cmp.Or(cmp.Compare(x.level, y.level), cmp.Compare(x.dim, y.dim),
+			cmp.Compare(x.verdict, y.verdict), cmp.Compare(x.direction, y.direction), cmp.Compare(x.bucket, y.bucket),
 			strings.Compare(x.reason, y.reason), strings.Compare(x.value, y.value))
 	})
 	a.keys = keys[:0]
@@ -167,6 +202,6 @@ func rollupInsertSQL(rows int) string {
 		}
 		b.WriteString("(?,?,?,?,?,?,?,?)")
 	}
-	b.WriteString(" ON CONFLICT(level, dim, bucket, verdict, direction, reason, value) DO UPDATE SET n = n + excluded.n")
+	b.WriteString(" ON CONFLICT(level, dim, verdict, direction, bucket, reason, value) DO UPDATE SET n = n + excluded.n")
 	return b.String()
 }

@@ -58,15 +58,15 @@ CREATE INDEX events_app_ts ON events(app, ts);
 	// events already stored.
 	{sql: `
 CREATE TABLE rollup(
-	level     INTEGER NOT NULL, -- bucket width in seconds: 60 or 3600
+	level     INTEGER NOT NULL, -- 60 minute totals, 3600 hour totals, 3601 hour details (see rollup.go)
 	dim       INTEGER NOT NULL, -- 1 app, 2 port, 3 remote, 4 rule
+	verdict   INTEGER NOT NULL, -- totals: 0
+	direction INTEGER NOT NULL, -- totals: 0
 	bucket    INTEGER NOT NULL, -- Unix seconds of the bucket start
-	verdict   INTEGER NOT NULL, -- minute rows: 0 (all)
-	direction INTEGER NOT NULL, -- minute rows: 0 (all)
-	reason    TEXT NOT NULL,    -- minute rows and remote rows: '' (all)
+	reason    TEXT NOT NULL,    -- totals and remote details: ''
 	value     TEXT NOT NULL,
 	n         INTEGER NOT NULL,
-	PRIMARY KEY(level, dim, bucket, verdict, direction, reason, value)
+	PRIMARY KEY(level, dim, verdict, direction, bucket, reason, value)
 ) WITHOUT ROWID;
 CREATE TABLE flows(
 	id          INTEGER PRIMARY KEY,

@@ -366,10 +366,8 @@ func deleteBefore(ctx context.Context, sdb *sql.DB, cut int64) (events, flows in
 		return 0, 0, fmt.Errorf("prune flows: %w", err)
 	}
 	flows, _ = r.RowsAffected()
-	for _, l := range levels {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM rollup WHERE level = ? AND dim BETWEEN 1 AND 4 AND bucket < ?", l, cut); err != nil {
-			return 0, 0, fmt.Errorf("prune rollups: %w", err)
-		}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM rollup WHERE bucket < ?", cut); err != nil {
+		return 0, 0, fmt.Errorf("prune rollups: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, 0, fmt.Errorf("prune: commit: %w", err)

@@ -218,7 +218,7 @@ func TestTopMatchesScan(t *testing.T) {
 	drop, _ := VerdictCode("drop")
 	out, _ := DirectionCode("out")
 	for _, rg := range ranges {
-		for _, extra := range []Filter{{}, {Verdicts: []int64{drop}, Directions: []int64{out}, Reasons: []string{"d*"}}} {
+		for _, extra := range []Filter{{}, {Verdicts: []int64{drop}, Directions: []int64{out}, Reasons: []string{"d*"}}, {Directions: []int64{out}}} {
 			f := extra
 			f.Since, f.Until = rg[0], rg[1]
 			for dim := DimApp; dim <= DimRule; dim++ {
@@ -226,7 +226,7 @@ func TestTopMatchesScan(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, hasReason := finestLevel(dim, false); !res.FromRollups && (hasReason || len(f.Reasons) == 0) {
+				if !res.FromRollups && canUseRollups(dim, len(f.Reasons) > 0) {
 					t.Errorf("top with %+v did not use the rollups", f)
 				}
 				want := map[string]int64{}
@@ -235,7 +235,9 @@ func TestTopMatchesScan(t *testing.T) {
 					if (!f.Since.IsZero() && e.Time.Before(f.Since)) || (!f.Until.IsZero() && !e.Time.Before(f.Until)) {
 						continue
 					}
-					if len(f.Verdicts) > 0 && (e.Verdict != event.VerdictDrop || e.Direction != event.DirectionOutbound || !strings.HasPrefix(e.Reason, "d")) {
+					if len(f.Verdicts) > 0 && e.Verdict != event.VerdictDrop ||
+						len(f.Directions) > 0 && e.Direction != event.DirectionOutbound ||
+						len(f.Reasons) > 0 && !strings.HasPrefix(e.Reason, "d") {
 						continue
 					}
 					want[dimValue(e, dim)]++
@@ -245,7 +247,7 @@ func TestTopMatchesScan(t *testing.T) {
 					got[row.Value] = row.Count
 				}
 				if !reflect.DeepEqual(got, want) && !(len(got) == 0 && len(want) == 0) {
-					t.Errorf("top dim %d range %v..%v extra %v:\n got %v\nwant %v", dim, rg[0], rg[1], len(extra.Verdicts) > 0, got, want)
+					t.Errorf("top dim %d range %v..%v extra %+v:\n got %v\nwant %v", dim, rg[0], rg[1], extra, got, want)
 				}
 				// The scanning path agrees too.
 				f2 := f
