@@ -1,5 +1,240 @@
 package main
 
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/wfpwatch/wfpwatch/internal/audit"
+)
+
 func init() {
-	register(&command{name: "audit", summary: "show, enable, disable or restore the Filtering Platform audit policy (Windows) (not built yet)", run: notBuilt("audit")})
+	register(&command{
+		name:    "audit",
+		summary: "show, enable, disable or restore the Filtering Platform audit policy (Windows)",
+		run:     func(ctx context.Context, args []string) error { return runAudit(ctx, args, os.Stdout, os.Stderr) },
+	})
+}
+
+// The host bindings, replaced by tests.
+var (
+	auditSystem = audit.System
+	auditAlive  = audit.Alive
+	auditSelf   = audit.Self
+)
+
+const auditHelp = `
+Shows and changes the two audit subcategories that make Windows write the
+Filtering Platform events to the Security log, by GUID (never by localized
+name), through AuditQuerySystemPolicy/AuditSetSystemPolicy:
+
+  Filtering Platform Connection  {0CCE9226-69AE-11D9-BED3-505054503030}
+      failure: blocks (5031, 5155, 5157, 5159); success: permits (5154, 5156, 5158)
+  Filtering Platform Packet Drop {0CCE9225-69AE-11D9-BED3-505054503030}
+      failure: packet drops (5150-5153)
+
+Subcommands:
+  status                       the current settings and any outstanding change
+  enable [--packets] [--permits]
+                               turn on what blocks (and drops, permits) need,
+                               until 'audit restore'; only bits that are off
+                               are turned on
+  disable                      switch both subcategories off (No Auditing)
+  restore [--force]            put back what was there before wfpwatch changed it
+
+Before any change the previous settings are saved to a state file
+(--state); 'restore' writes them back exactly ("No Auditing" as NONE) and
+removes the file. A subcategory someone else changed after wfpwatch is left
+alone unless --force. 'wfpwatch watch' makes the same change for its own
+lifetime and puts it back on exit. Needs an elevated prompt
+(SeSecurityPrivilege).`
+
+func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fs := newFlagSet("audit", "status|enable|disable|restore [flags]", auditHelp)
+		fs.SetOutput(stdout)
+		fs.Usage()
+		if len(args) == 0 {
+			return fmt.Errorf("%w: give a subcommand: status, enable, disable or restore", errUsage)
+		}
+		return nil
+	}
+	sub, rest := args[0], args[1:]
+	var (
+		state   string
+		packets bool
+		permits bool
+		force   bool
+		format  string
+	)
+	fs := newFlagSet("audit "+sub, "[flags]", auditHelp)
+	fs.StringVar(&state, "state", audit.DefaultStatePath(), "the snapshot `file` that records the settings before wfpwatch changed them")
+	switch sub {
+	case "status":
+		fs.StringVar(&format, "format", "table", "output `format`: table or json")
+	case "enable":
+		fs.BoolVar(&packets, "packets", false, "also audit packet drops (Packet Drop failure: 5150-5153; high volume)")
+		fs.BoolVar(&permits, "permits", false, "also audit permits (Connection success: 5154, 5156, 5158; high volume)")
+	case "disable":
+	case "restore":
+		fs.BoolVar(&force, "force", false, "write back the saved settings even where someone else changed them since, or while the watch that owns the change still runs")
+	default:
+		return fmt.Errorf("%w: unknown subcommand %q: want status, enable, disable or restore", errUsage, sub)
+	}
+	if err := parseFlags(fs, rest); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	m, err := auditManager(state, "audit "+sub)
+	if err != nil {
+		return err
+	}
+	m.Self = audit.Owner{Command: "audit " + sub}
+	switch sub {
+	case "status":
+		st, err := m.Status()
+		if err != nil {
+			return err
+		}
+		if strings.EqualFold(format, "json") {
+			return writeAuditStatusJSON(stdout, st, state)
+		}
+		writeAuditStatus(stdout, st, state)
+		return nil
+	case "enable", "disable":
+		var c *audit.Change
+		if sub == "enable" {
+			c, err = m.Enable(audit.WantFor(packets, permits))
+		} else {
+			c, err = m.Disable()
+		}
+		if c != nil && c.Repaired != nil {
+			fmt.Fprintf(stderr, "note: %s had ended without restoring the audit policy; %s\n", c.Repaired.Owner, c.Repaired.Summary())
+		}
+		if err != nil {
+			return err
+		}
+		if len(c.Changed) == 0 {
+			fmt.Fprintln(stdout, "audit policy: nothing to change")
+			return nil
+		}
+		fmt.Fprintln(stdout, c.Summary("'wfpwatch audit restore' puts it back"))
+		return nil
+	case "restore":
+		r, err := m.Restore(force)
+		if err != nil {
+			return err
+		}
+		if r == nil {
+			fmt.Fprintln(stdout, "audit policy: no change by wfpwatch is outstanding, nothing to restore")
+			return nil
+		}
+		fmt.Fprintln(stdout, r.Summary())
+		return nil
+	}
+	return nil
+}
+
+// auditManager returns a Manager for this host's audit policy.
+func auditManager(state, command string) (*audit.Manager, error) {
+	p, err := auditSystem()
+	if err != nil {
+		if errors.Is(err, audit.ErrNeedsWindows) {
+			return nil, fmt.Errorf("%w: the audit policy exists only on Windows", err)
+		}
+		return nil, err
+	}
+	return &audit.Manager{Policy: p, State: state, Self: auditSelf(command), Alive: auditAlive}, nil
+}
+
+func ownerState(st *audit.Status) string {
+	switch {
+	case st.Snapshot == nil:
+		return ""
+	case st.Snapshot.Owner.Lasting():
+		return "lasting until 'wfpwatch audit restore'"
+	case st.OwnerAlive:
+		return "running; it puts the policy back when it exits"
+	}
+	return "ended without restoring: the next watch or 'wfpwatch audit restore' puts it back"
+}
+
+func writeAuditStatus(w io.Writer, st *audit.Status, state string) {
+	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "SUBCATEGORY\tGUID\tSETTING\tBEFORE WFPWATCH")
+	for _, s := range st.Subcategories {
+		before := "-"
+		if s.Entry != nil && s.Entry.Changed {
+			before = s.Entry.Before.String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.Subcategory, s.Current, before)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	var blocks, drops, permits bool
+	for _, s := range st.Subcategories {
+		switch s.Subcategory {
+		case audit.Connection:
+			blocks, permits = s.Current.Has(audit.Failure), s.Current.Has(audit.Success)
+		case audit.PacketDrop:
+			drops = s.Current.Has(audit.Failure)
+		}
+	}
+	fmt.Fprintf(w, "Events written: blocks %s, packet drops %s, permits %s\n", yesNo(blocks), yesNo(drops), yesNo(permits))
+	if st.LegacyMayOverride != nil && *st.LegacyMayOverride {
+		fmt.Fprintln(w, "Legacy policy: SCENoApplyLegacyAuditPolicy is not set, so a category-level (legacy) audit policy from Group Policy can override these settings")
+	}
+	if st.Snapshot == nil {
+		fmt.Fprintln(w, "Changed by wfpwatch: no")
+		return
+	}
+	fmt.Fprintf(w, "Changed by wfpwatch: yes, by %s at %s (%s)\nSnapshot: %s\n",
+		st.Snapshot.Owner, st.Snapshot.Created.Local().Format(time.DateTime), ownerState(st), state)
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func writeAuditStatusJSON(w io.Writer, st *audit.Status, state string) error {
+	type sub struct {
+		Name    string  `json:"name"`
+		GUID    string  `json:"guid"`
+		Setting string  `json:"setting"`
+		Value   uint32  `json:"value"`
+		Before  string  `json:"before_wfpwatch,omitempty"`
+		BeforeV *uint32 `json:"before_wfpwatch_value,omitempty"`
+	}
+	out := struct {
+		Subcategories     []sub  `json:"subcategories"`
+		LegacyMayOverride *bool  `json:"legacy_may_override,omitempty"`
+		ChangedBy         string `json:"changed_by,omitempty"`
+		OwnerState        string `json:"owner_state,omitempty"`
+		Snapshot          string `json:"snapshot,omitempty"`
+	}{LegacyMayOverride: st.LegacyMayOverride}
+	for _, s := range st.Subcategories {
+		o := sub{Name: s.Name, GUID: s.Subcategory.String(), Setting: s.Current.String(), Value: uint32(s.Current)}
+		if s.Entry != nil && s.Entry.Changed {
+			v := uint32(s.Entry.Before)
+			o.Before, o.BeforeV = s.Entry.Before.String(), &v
+		}
+		out.Subcategories = append(out.Subcategories, o)
+	}
+	if st.Snapshot != nil {
+		out.ChangedBy, out.OwnerState, out.Snapshot = st.Snapshot.Owner.String(), ownerState(st), state
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
 }

@@ -36,12 +36,32 @@ const (
 // an ALE block is a policy decision even when an older Windows did not say
 // which filter made it, and hiding it would hide the very events
 // administrators ask about.
+//
+// For a permit the reason is set only when the Filter Origin or a resolved
+// rule says which rule allowed it; "unresolved" would say nothing useful.
+//
+// Classify also normalizes ICMP: WFP carries the ICMP type in the local-port
+// field and the code in the remote-port field (fwpmu.h defines
+// FWPM_CONDITION_ICMP_TYPE as FWPM_CONDITION_IP_LOCAL_PORT and ICMP_CODE as
+// IP_REMOTE_PORT), so for ICMP and ICMPv6 events those ports move to
+// ICMPType and ICMPCode.
 func Classify(e *Event) {
+	if e.HasProtocol && (e.Protocol == 1 || e.Protocol == 58) {
+		if e.HasLocalPort && e.ICMPType < 0 {
+			e.ICMPType, e.LocalPort, e.HasLocalPort = int16(e.LocalPort), 0, false
+		}
+		if e.HasRemotePort && e.ICMPCode < 0 {
+			e.ICMPCode, e.RemotePort, e.HasRemotePort = int16(e.RemotePort), 0, false
+		}
+	}
 	if e.Kind == "" {
 		e.Kind = kindOf(e)
 	}
 	e.Reason = reasonOf(e)
 	if e.Verdict == VerdictPermit {
+		if e.Reason != ReasonRule && !strings.HasPrefix(e.Reason, ReasonDefault) {
+			e.Reason = ""
+		}
 		return
 	}
 	switch {
@@ -110,7 +130,7 @@ func reasonOf(e *Event) string {
 			return ReasonDiscard
 		}
 	}
-	if strings.HasSuffix(strings.ToUpper(e.LayerName), "_DISCARD") {
+	if n := len(e.LayerName); n > 8 && strings.EqualFold(e.LayerName[n-8:], "_DISCARD") {
 		return ReasonDiscard
 	}
 	if e.Kind == KindPacket && e.HasFilterID && e.FilterID == 0 {

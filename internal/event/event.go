@@ -152,7 +152,7 @@ type Event struct {
 	RemoteIP      netip.Addr
 	RemotePort    uint16
 	HasRemotePort bool
-	ICMPType      int16 // -1 when unknown (firewall log, net events)
+	ICMPType      int16 // -1 when unknown; decoders must set -1 (see Classify)
 	ICMPCode      int16 // -1 when unknown
 
 	PID        uint32 // process.pid

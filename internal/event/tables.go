@@ -84,6 +84,12 @@ func MessageCode(s string) (name string, ok bool) {
 // ParseDirection maps a direction as sources give it ("%%14592", "Inbound",
 // "in", "RECEIVE", "MS_FWP_DIRECTION_IN", "0x3900"…) to a Direction.
 func ParseDirection(s string) Direction {
+	switch s { // the raw codes, without allocating
+	case "%%14592":
+		return DirectionInbound
+	case "%%14593":
+		return DirectionOutbound
+	}
 	s = strings.TrimSpace(s)
 	if name, ok := MessageCode(s); ok {
 		s = name

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
 )
@@ -30,6 +31,9 @@ type Options struct {
 	Width int
 	// FlushEach flushes after every event, for live streams.
 	FlushEach bool
+	// Location is the time zone of times in the table; nil means local
+	// time. JSON and CSV are always UTC.
+	Location *time.Location
 }
 
 // New returns a Writer of the named format writing to w.

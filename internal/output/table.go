@@ -5,6 +5,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
@@ -17,17 +18,13 @@ type tableColumn struct {
 	width  int
 	min    int // shrinkable down to min; equal to width when fixed
 	value  func(e *event.Event) string
+	hide   int // when even the minimum widths do not fit, columns are hidden in this order (0: never)
 }
 
 var tableColumns = []tableColumn{
-	{"TIME", 19, 19, func(e *event.Event) string {
-		if e.Time.IsZero() {
-			return "-"
-		}
-		return e.Time.Local().Format("2006-01-02 15:04:05")
-	}},
-	{"VERDICT", 7, 7, func(e *event.Event) string { return string(e.Verdict) }},
-	{"KIND", 10, 6, func(e *event.Event) string { return string(e.Kind) }},
+	{"TIME", 19, 8, nil, 0}, // filled by tableWriter.Write: the date goes first when narrow
+	{"VERDICT", 7, 7, func(e *event.Event) string { return string(e.Verdict) }, 0},
+	{"KIND", 10, 6, func(e *event.Event) string { return string(e.Kind) }, 1},
 	{"DIR", 3, 3, func(e *event.Event) string {
 		switch e.Direction {
 		case event.DirectionInbound:
@@ -38,28 +35,28 @@ var tableColumns = []tableColumn{
 			return "fwd"
 		}
 		return "-"
-	}},
-	{"PROTO", 5, 4, func(e *event.Event) string { return dashIfEmpty(protoName(e)) }},
+	}, 0},
+	{"PROTO", 5, 4, func(e *event.Event) string { return dashIfEmpty(protoName(e)) }, 3},
 	{"LOCAL", 21, 12, func(e *event.Event) string {
 		return endpoint(e.LocalIP.IsValid(), e.LocalIP.String, e.HasLocalPort, e.LocalPort)
-	}},
+	}, 0},
 	{"REMOTE", 21, 12, func(e *event.Event) string {
 		return endpoint(e.RemoteIP.IsValid(), e.RemoteIP.String, e.HasRemotePort, e.RemotePort)
-	}},
+	}, 0},
 	{"PID", 6, 5, func(e *event.Event) string {
 		if !e.HasPID {
 			return "-"
 		}
 		return strconv.FormatUint(uint64(e.PID), 10)
-	}},
+	}, 2},
 	{"PROCESS", 18, 8, func(e *event.Event) string {
 		if len(e.Services) > 0 {
 			return e.Name + " (" + strings.Join(e.Services, ",") + ")"
 		}
 		return dashIfEmpty(e.Name)
-	}},
-	{"REASON", 16, 8, func(e *event.Event) string { return dashIfEmpty(e.Reason) }},
-	{"FILTER/RULE", 24, 0, func(e *event.Event) string { return filterText(e) }},
+	}, 0},
+	{"REASON", 16, 8, func(e *event.Event) string { return dashIfEmpty(e.Reason) }, 0},
+	{"FILTER/RULE", 24, 10, func(e *event.Event) string { return filterText(e) }, 0},
 }
 
 // filterText says who made the decision, from the most to the least human
@@ -113,6 +110,7 @@ func dashIfEmpty(s string) string {
 }
 
 type tableWriter struct {
+	loc    *time.Location
 	w      *bufio.Writer
 	widths []int
 	header bool
@@ -124,12 +122,16 @@ type tableWriter struct {
 // long values are cut with "…") to fit opt.Width when it is set; the last
 // column takes the rest of the line.
 func NewTable(w io.Writer, opt Options) Writer {
-	t := &tableWriter{w: bufio.NewWriter(w), each: opt.FlushEach}
+	t := &tableWriter{w: bufio.NewWriter(w), each: opt.FlushEach, loc: opt.Location}
+	if t.loc == nil {
+		t.loc = time.Local
+	}
 	t.widths = fitColumns(opt.Width)
 	return t
 }
 
 // fitColumns returns each column's width for a terminal width (0: none).
+// A width of -1 hides the column; 0 leaves it unlimited.
 func fitColumns(width int) []int {
 	ws := make([]int, len(tableColumns))
 	total := 0
@@ -141,19 +143,32 @@ func fitColumns(width int) []int {
 		ws[len(ws)-1] = 0 // unlimited
 		return ws
 	}
-	// Shrink shrinkable columns, the widest first, until the line fits.
-	for total > width {
-		best := -1
+	// Hide the optional columns, in order, while the preferred widths do
+	// not fit: better to lose the kind or pid than to cut addresses.
+	for order := 1; total > width; order++ {
+		found := false
 		for i, c := range tableColumns {
-			if ws[i] > c.min && (best < 0 || ws[i]-c.min > ws[best]-tableColumns[best].min) {
-				best = i
+			if c.hide == order {
+				ws[i] = -1
+				total -= c.width + 1
+				found = true
 			}
 		}
-		if best < 0 {
+		if !found {
 			break
 		}
-		ws[best]--
-		total--
+	}
+	// Shrink columns in the order of least loss (rule text and reason
+	// first, addresses last) until the line fits.
+	for _, name := range []string{"FILTER/RULE", "REASON", "PROCESS", "TIME", "KIND", "LOCAL", "REMOTE"} {
+		for i, c := range tableColumns {
+			if c.header != name || ws[i] < 0 || total <= width {
+				continue
+			}
+			cut := min(total-width, ws[i]-c.min)
+			ws[i] -= cut
+			total -= cut
+		}
 	}
 	// Give the last column whatever is left.
 	last := len(ws) - 1
@@ -166,8 +181,11 @@ func fitColumns(width int) []int {
 func (t *tableWriter) writeRow(cells func(i int) string) error {
 	t.line = t.line[:0]
 	for i := range tableColumns {
-		s := cells(i)
 		w := t.widths[i]
+		if w < 0 {
+			continue
+		}
+		s := cells(i)
 		last := i == len(tableColumns)-1
 		if w > 0 {
 			s = cut(s, w)
@@ -191,7 +209,18 @@ func (t *tableWriter) Write(e *event.Event) error {
 			return err
 		}
 	}
-	if err := t.writeRow(func(i int) string { return sanitize(tableColumns[i].value(e)) }); err != nil {
+	if err := t.writeRow(func(i int) string {
+		if i == 0 {
+			if e.Time.IsZero() {
+				return "-"
+			}
+			if t.widths[0] > 0 && t.widths[0] < 19 {
+				return e.Time.In(t.loc).Format("15:04:05")
+			}
+			return e.Time.In(t.loc).Format("2006-01-02 15:04:05")
+		}
+		return sanitize(tableColumns[i].value(e))
+	}); err != nil {
 		return err
 	}
 	if t.each {

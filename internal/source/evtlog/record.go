@@ -76,14 +76,24 @@ func (e *FieldError) Error() string {
 	return fmt.Sprintf("event %d record %d: %s", e.EventID, e.RecordID, strings.Join(e.Problems, "; "))
 }
 
-// knownFields lists, in lower case, every EventData field documented for the
-// Filtering Platform events, across Windows releases.
-var knownFields = map[string]bool{
-	"processid": true, "application": true, "direction": true,
-	"sourceaddress": true, "sourceport": true, "destaddress": true, "destport": true,
-	"protocol": true, "filterrtid": true, "layername": true, "layerrtid": true,
-	"remoteuserid": true, "remotemachineid": true, "filterorigin": true,
-	"interfaceindex": true, "profiles": true,
+// knownFields lists every EventData field documented for the Filtering
+// Platform events, across Windows releases, in Windows' usual spelling.
+var knownFields = [...]string{
+	"ProcessId", "Application", "Direction", "SourceAddress", "SourcePort",
+	"DestAddress", "DestPort", "Protocol", "FilterRTID", "LayerName", "LayerRTID",
+	"RemoteUserID", "RemoteMachineID", "FilterOrigin", "InterfaceIndex", "Profiles",
+}
+
+// CanonicalField returns the spelling of knownFields that name matches
+// case-insensitively, or "" when name is not a known field. It allocates
+// nothing, so parsers use it to intern field names.
+func CanonicalField(name string) string {
+	for _, k := range knownFields {
+		if len(k) == len(name) && (k == name || strings.EqualFold(k, name)) {
+			return k
+		}
+	}
+	return ""
 }
 
 // UnknownFields returns the names of r's EventData fields that Decode does
@@ -92,7 +102,7 @@ var knownFields = map[string]bool{
 func UnknownFields(r *Record) []string {
 	var out []string
 	for _, f := range r.Data {
-		if !knownFields[strings.ToLower(f.Name)] {
+		if CanonicalField(f.Name) == "" {
 			out = append(out, f.Name)
 		}
 	}
@@ -108,9 +118,11 @@ func UnknownFields(r *Record) []string {
 // traffic the source is the remote peer and the destination is this host;
 // for outbound traffic, the reverse. Listen and bind events (5154/5155,
 // 5158/5159) carry only the local Source. Decode makes local and remote
-// explicit. (Checked on real exports: inbound 5156 events have DestPort 53,
-// 135, 389, 445 on a domain controller; outbound ones have ephemeral
-// SourcePorts.)
+// explicit. Checked on real exports: a workstation at .39.6 logs an inbound
+// 5157 from .39.5:54359 to .39.6:50115 while .39.5 logs the matching
+// outbound 5157 from .39.5:54359; inbound 5156 events on domain controllers
+// have DestPort 53/135/389/445. The one exception seen, inbound ICMP in an
+// older log, is handled by plausibleICMP.
 func Decode(r *Record, e *event.Event) error {
 	a, ok := event.AuditIDs[r.EventID]
 	if !ok || (r.Provider != "" && !strings.EqualFold(r.Provider, ProviderName)) {
@@ -122,6 +134,8 @@ func Decode(r *Record, e *event.Event) error {
 		RecordID: r.RecordID,
 		Host:     r.Computer,
 		Kind:     a.Kind,
+		ICMPType: -1,
+		ICMPCode: -1,
 	}
 	if a.Permit {
 		e.Verdict = event.VerdictPermit
@@ -136,8 +150,8 @@ func Decode(r *Record, e *event.Event) error {
 	var hasSrcPort, hasDstPort bool
 	for _, f := range r.Data {
 		v := strings.TrimSpace(f.Value)
-		switch strings.ToLower(f.Name) {
-		case "processid":
+		switch CanonicalField(f.Name) {
+		case "ProcessId":
 			if v == "" || v == "-" {
 				break
 			}
@@ -146,9 +160,9 @@ func Decode(r *Record, e *event.Event) error {
 			} else {
 				bad(f.Name, v, "is not a process id")
 			}
-		case "application":
+		case "Application":
 			e.SetExecutable(v)
-		case "direction":
+		case "Direction":
 			if v == "" || v == "-" {
 				break
 			}
@@ -156,15 +170,15 @@ func Decode(r *Record, e *event.Event) error {
 			if e.Direction == event.DirectionUnknown {
 				bad(f.Name, v, "is not a known direction code")
 			}
-		case "sourceaddress":
+		case "SourceAddress":
 			srcIP = parseAddr(f.Name, v, bad)
-		case "destaddress":
+		case "DestAddress":
 			dstIP = parseAddr(f.Name, v, bad)
-		case "sourceport":
+		case "SourcePort":
 			srcPort, hasSrcPort = parsePort(f.Name, v, bad)
-		case "destport":
+		case "DestPort":
 			dstPort, hasDstPort = parsePort(f.Name, v, bad)
-		case "protocol":
+		case "Protocol":
 			if v == "" || v == "-" {
 				break
 			}
@@ -173,7 +187,7 @@ func Decode(r *Record, e *event.Event) error {
 			} else {
 				bad(f.Name, v, "is not an IP protocol number")
 			}
-		case "filterrtid":
+		case "FilterRTID":
 			if v == "" || v == "-" {
 				break
 			}
@@ -182,7 +196,7 @@ func Decode(r *Record, e *event.Event) error {
 			} else {
 				bad(f.Name, v, "is not a filter id")
 			}
-		case "layername":
+		case "LayerName":
 			if v == "" || v == "-" {
 				break
 			}
@@ -191,7 +205,7 @@ func Decode(r *Record, e *event.Event) error {
 				bad(f.Name, v, "is not a known layer-name code")
 			}
 			e.LayerName = name
-		case "layerrtid":
+		case "LayerRTID":
 			if v == "" || v == "-" {
 				break
 			}
@@ -200,13 +214,13 @@ func Decode(r *Record, e *event.Event) error {
 			} else {
 				bad(f.Name, v, "is not a layer id")
 			}
-		case "remoteuserid":
+		case "RemoteUserID":
 			e.RemoteUserID = dash(v)
-		case "remotemachineid":
+		case "RemoteMachineID":
 			e.RemoteMachineID = dash(v)
-		case "filterorigin":
+		case "FilterOrigin":
 			e.FilterOrigin = dash(v)
-		case "interfaceindex":
+		case "InterfaceIndex":
 			if v == "" || v == "-" {
 				break
 			}
@@ -215,7 +229,7 @@ func Decode(r *Record, e *event.Event) error {
 			} else {
 				bad(f.Name, v, "is not an interface index")
 			}
-		case "profiles":
+		case "Profiles":
 			e.Profiles = dash(v)
 		}
 	}
@@ -223,7 +237,18 @@ func Decode(r *Record, e *event.Event) error {
 	// Listen and bind events have only the local Source; so does an event
 	// whose direction is outbound. Inbound traffic has the remote peer as
 	// Source.
-	if e.Direction == event.DirectionInbound {
+	inboundOrder := e.Direction == event.DirectionInbound
+	if inboundOrder && e.HasProtocol && isICMP(e.Protocol) && hasSrcPort && hasDstPort &&
+		!plausibleICMP(e.Protocol, dstPort, srcPort) && plausibleICMP(e.Protocol, srcPort, dstPort) {
+		// Older Windows wrote some inbound ICMP 5156/5157 events with the
+		// local end as Source (seen in a 2016 log: an echo request's 5152
+		// has Source=sender, DestPort=8, while the 5157 for the same packet,
+		// filter and layer has Source=this host, SourcePort=8). WFP keeps
+		// the ICMP type in the local port and the code in the remote port,
+		// so the orientation that yields a valid type/code pair wins.
+		inboundOrder = false
+	}
+	if inboundOrder {
 		e.RemoteIP, e.RemotePort, e.HasRemotePort = srcIP, srcPort, hasSrcPort
 		e.LocalIP, e.LocalPort, e.HasLocalPort = dstIP, dstPort, hasDstPort
 	} else {
@@ -236,12 +261,29 @@ func Decode(r *Record, e *event.Event) error {
 	if e.Kind == event.KindAccept {
 		e.Direction = event.DirectionInbound
 	}
-	e.ICMPType, e.ICMPCode = -1, -1
 	event.Classify(e)
 	if problems != nil {
 		return &FieldError{EventID: r.EventID, RecordID: r.RecordID, Problems: problems}
 	}
 	return nil
+}
+
+func isICMP(p uint8) bool { return p == 1 || p == 58 }
+
+// plausibleICMP reports whether typ/code is a possible ICMP (protocol 1) or
+// ICMPv6 (58) type and code: codes are small, and echo request and reply
+// have code 0.
+func plausibleICMP(proto uint8, typ, code uint16) bool {
+	if typ > 255 || code > 15 {
+		return false
+	}
+	switch {
+	case proto == 1 && (typ == 0 || typ == 8), proto == 58 && (typ == 128 || typ == 129):
+		return code == 0
+	case proto == 58 && typ == 0:
+		return false // reserved
+	}
+	return true
 }
 
 func dash(v string) string {

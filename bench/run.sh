@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Whole-process throughput of wfpwatch's .evtx reader, side by side with the
+# other parsers available on the machine. See bench/README.md.
+#
+# Usage: bench/run.sh [FILE.evtx ...]
+#   Default files: the two large Security.evtx samples of shared/samples
+#   ($WFPWATCH_SAMPLES, else ../shared/samples beside the checkout).
+#   RUNS=n      runs per measurement (default 10; means are reported)
+#   EVTX_DUMP=/path/to/evtx_dump      also time the Rust evtx crate's tool
+#   VELOCIDEX_DUMP=/path/to/dumpevtx  also time Velocidex's Go parser
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-10}
+samples=${WFPWATCH_SAMPLES:-../shared/samples}
+if [ $# -eq 0 ]; then
+  set -- "$samples/evtx/omerbenamram-evtx_security.evtx" \
+         "$samples/evtx/EVTX-to-MITRE-Attack_ID4688-5447-4950-Firewall_disabled_command.evtx"
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+go build -o "$tmp/wfpwatch" ./cmd/wfpwatch
+TIME=/usr/bin/time
+[ -x "$TIME" ] || { echo "needs GNU time (apt-get install time)" >&2; exit 1; }
+command -v bc > /dev/null || { echo "needs bc (apt-get install bc)" >&2; exit 1; }
+
+# measure LABEL THREADS CMD...: runs CMD $RUNS times back to back under one
+# GNU time and reports the mean wall time and the mean CPU time (user+sys)
+# per run. The CPU figure is what matters on a shared machine: it does not
+# grow with other people's load the way wall time does.
+measure() {
+  local label=$1 threads=$2; shift 2
+  if ! $TIME -f '%e %U %S' -o "$tmp/t" bash -c \
+      'for _ in $(seq "$0"); do "$@" > /dev/null 2> "'"$tmp"'/err" || exit 1; done' "$RUNS" "$@"; then
+    echo "| $label | $threads | failed: $(head -c 200 "$tmp/err" | tr '\n' ' ') | | |"
+    return
+  fi
+  read -r wall user sys < <(tail -1 "$tmp/t")
+  local mb; mb=$(echo "$size / 1000000" | bc -l)
+  local w c
+  w=$(echo "$wall / $RUNS" | bc -l); c=$(echo "($user + $sys) / $RUNS" | bc -l)
+  printf '| %s | %s | %.1f ms | %.1f MB/s | %.1f ms | %.1f MB/s |\n' "$label" "$threads" \
+    "$(echo "$w * 1000" | bc -l)" "$(echo "$mb / ($w + 0.00001)" | bc -l)" \
+    "$(echo "$c * 1000" | bc -l)" "$(echo "$mb / ($c + 0.00001)" | bc -l)"
+}
+
+echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load average before: $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%Y-%m-%dT%H:%MZ); mean of $RUNS runs"
+for f in "$@"; do
+  size=$(stat -c %s "$f")
+  echo
+  echo "### $(basename "$f") ($size bytes)"
+  echo
+  echo "| command | threads | wall per run | MB/s (wall) | CPU per run | MB per CPU-second |"
+  echo "|---|---|---|---|---|---|"
+  measure "wfpwatch evtx dump (XML, every record)" 1 env GOMAXPROCS=1 "$tmp/wfpwatch" evtx dump "$f"
+  measure "wfpwatch evtx dump (XML, every record)" "$(nproc)" "$tmp/wfpwatch" evtx dump "$f"
+  measure "wfpwatch evtx dump --format json" "$(nproc)" "$tmp/wfpwatch" evtx dump --format json "$f"
+  if "$tmp/wfpwatch" analyze --help > /dev/null 2>&1; then
+    measure "wfpwatch analyze --format json (WFP only)" 1 env GOMAXPROCS=1 "$tmp/wfpwatch" analyze --packets --permits --format json "$f"
+    measure "wfpwatch analyze --format json (WFP only)" "$(nproc)" "$tmp/wfpwatch" analyze --packets --permits --format json "$f"
+  fi
+  if command -v evtxexport > /dev/null; then
+    measure "libevtx evtxexport -f xml" 1 evtxexport -f xml "$f"
+  fi
+  if [ -n "${EVTX_DUMP:-}" ]; then
+    measure "Rust evtx_dump (XML)" 1 "$EVTX_DUMP" -t 1 -o xml "$f"
+    measure "Rust evtx_dump (XML)" "$(nproc)" "$EVTX_DUMP" -o xml "$f"
+  fi
+  if [ -n "${VELOCIDEX_DUMP:-}" ]; then
+    measure "Velocidex dumpevtx" "$(nproc)" "$VELOCIDEX_DUMP" parse "$f"
+  fi
+done

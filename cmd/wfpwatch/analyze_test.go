@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+const fixture = "../../testdata/security-wfp.xml"
+
+// golden compares got with testdata/<name>, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("output differs from %s (run go test -update after checking the change):\n got:\n%s\nwant:\n%s", path, got, want)
+	}
+}
+
+func TestAnalyzeGolden(t *testing.T) {
+	displayLocation = time.UTC
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"analyze-blocks.txt", []string{fixture}},
+		{"analyze-all.json", []string{"--format", "json", "--packets", "--permits", fixture}},
+		{"analyze-all.csv", []string{"--format", "csv", "--packets", "--permits", fixture}},
+		{"analyze-summary.txt", []string{"--summary", "--packets", fixture}},
+		{"analyze-filtered.txt", []string{"--app", "AGENT", "--direction", "outbound", "--packets", fixture}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			if err := runAnalyze(context.Background(), tt.args, &out, &errOut); err != nil {
+				t.Fatalf("%v\n%s", err, errOut.String())
+			}
+			if errOut.Len() > 0 {
+				t.Errorf("unexpected stderr: %s", errOut.String())
+			}
+			golden(t, tt.name, out.Bytes())
+		})
+	}
+}
+
+// TestAnalyzeJSONIsECS checks every NDJSON line is valid JSON with the ECS
+// fields a SIEM keys on.
+func TestAnalyzeJSONIsECS(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := runAnalyze(context.Background(), []string{"--format", "json", "--packets", "--permits", fixture}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 14 {
+		t.Fatalf("%d lines, want 14", len(lines))
+	}
+	for i, l := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("line %d: %v: %s", i+1, err, l)
+		}
+		for _, k := range []string{"@timestamp", "event", "network", "wfp", "host"} {
+			if _, ok := m[k]; !ok {
+				t.Errorf("line %d: no %q", i+1, k)
+			}
+		}
+	}
+}
+
+// tempDir is t.TempDir without failing the test when the directory cannot
+// be removed: under Wine 8, Go's RemoveAll fails with "Invalid function".
+func tempDir(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "wfpwatch-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+func TestAnalyzeProblems(t *testing.T) {
+	dir := tempDir(t)
+	good, _ := os.ReadFile(fixture)
+	broken := filepath.Join(dir, "broken.xml")
+	// A valid stream with one event damaged in the middle and a truncated
+	// tail: the rest must still come out, and the problems be named.
+	s := string(good)
+	s = strings.Replace(s, "<EventRecordID>1010</EventRecordID>", "<EventRecordID>1010</EventRecordI>", 1)
+	s = s[:len(s)-200]
+	os.WriteFile(broken, []byte(s), 0o644)
+	junk := filepath.Join(dir, "junk.bin")
+	os.WriteFile(junk, []byte("\x00\x01 not a log"), 0o644)
+
+	var out, errOut bytes.Buffer
+	err := runAnalyze(context.Background(), []string{"--format", "json", "--packets", "--permits", broken, junk}, &out, &errOut)
+	if ee, ok := err.(exitError); !ok || ee.code != 1 {
+		t.Errorf("err %v, want exit 1 for the unreadable file", err)
+	}
+	if n := strings.Count(out.String(), "\n"); n != 12 {
+		t.Errorf("%d events, want 12 (14 less one damaged, one truncated)", n)
+	}
+	msg := errOut.String()
+	for _, want := range []string{"broken.xml: offset ", "</EventRecordI> found where </EventRecordID> was expected", "truncated", "junk.bin: unrecognized format", "2 problem(s) reported"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, msg)
+		}
+	}
+}
+
+func TestAnalyzeUsage(t *testing.T) {
+	for _, args := range [][]string{{}, {"--format", "yaml", fixture}, {"--direction", "sideways", fixture}, {"testdata"}} {
+		var out, errOut bytes.Buffer
+		err := runAnalyze(context.Background(), args, &out, &errOut)
+		if err == nil || !strings.Contains(err.Error(), "usage") {
+			t.Errorf("%q: err %v, want a usage error", args, err)
+		}
+	}
+}

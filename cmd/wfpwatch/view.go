@@ -1,0 +1,118 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/wfpwatch/wfpwatch/internal/event"
+	"github.com/wfpwatch/wfpwatch/internal/output"
+)
+
+// viewFlags are the flags shared by the commands that show events
+// (analyze, watch, query): what to include and how to print it.
+type viewFlags struct {
+	format    string
+	packets   bool
+	permits   bool
+	app       string
+	port      uint
+	direction string
+	verdict   string
+}
+
+func (v *viewFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&v.format, "format", "table", "output `format`: table, json (NDJSON, ECS fields) or csv")
+	fs.BoolVar(&v.packets, "packets", false, "include packet drops and other routine drops (5152/5153, discards), not only blocks")
+	fs.BoolVar(&v.permits, "permits", false, "include permitted traffic (5154/5156/5158)")
+	fs.StringVar(&v.app, "app", "", "only events whose process name or path contains `text` (case-insensitive)")
+	fs.UintVar(&v.port, "port", 0, "only events with this local or remote `port`")
+	fs.StringVar(&v.direction, "direction", "", "only `inbound` or outbound events")
+	fs.StringVar(&v.verdict, "verdict", "", "only events with this `verdict`: block, drop or permit (implies --packets/--permits as needed)")
+}
+
+// check validates the flags after parsing.
+func (v *viewFlags) check() error {
+	switch strings.ToLower(v.format) {
+	case "table", "json", "ndjson", "csv":
+	default:
+		return fmt.Errorf("%w: --format %q: want table, json or csv", errUsage, v.format)
+	}
+	switch strings.ToLower(v.direction) {
+	case "", "inbound", "in", "outbound", "out":
+	default:
+		return fmt.Errorf("%w: --direction %q: want inbound or outbound", errUsage, v.direction)
+	}
+	switch strings.ToLower(v.verdict) {
+	case "":
+	case "block":
+	case "drop":
+		v.packets = true
+	case "permit":
+		v.permits = true
+	default:
+		return fmt.Errorf("%w: --verdict %q: want block, drop or permit", errUsage, v.verdict)
+	}
+	if v.port > 65535 {
+		return fmt.Errorf("%w: --port %d: not a port", errUsage, v.port)
+	}
+	v.app = strings.ToLower(v.app)
+	return nil
+}
+
+// selection returns the verdicts the view includes.
+func (v *viewFlags) selection() event.Selection {
+	return event.Selection{Drops: v.packets, Permits: v.permits}
+}
+
+// match reports whether e passes the view's selection and filters.
+func (v *viewFlags) match(e *event.Event) bool {
+	if !v.selection().Includes(e) {
+		return false
+	}
+	if v.verdict != "" && !strings.EqualFold(string(e.Verdict), v.verdict) {
+		return false
+	}
+	if v.app != "" && !strings.Contains(strings.ToLower(e.Executable), v.app) && !strings.Contains(strings.ToLower(e.Name), v.app) {
+		return false
+	}
+	if v.port != 0 && !((e.HasLocalPort && uint(e.LocalPort) == v.port) || (e.HasRemotePort && uint(e.RemotePort) == v.port)) {
+		return false
+	}
+	if v.direction != "" && e.Direction != event.ParseDirection(v.direction) {
+		return false
+	}
+	return true
+}
+
+// writer returns the output writer for w, sized to the terminal when w is
+// one.
+func (v *viewFlags) writer(w io.Writer, live bool) (output.Writer, error) {
+	return output.New(v.format, w, output.Options{Width: terminalWidth(w), FlushEach: live, Location: displayLocation})
+}
+
+// displayLocation is the time zone of table output: local time, as an
+// administrator reads it next to the Event Viewer. Tests set UTC.
+var displayLocation = time.Local
+
+// terminalWidth returns the width of w when it is a terminal, else 0.
+func terminalWidth(w io.Writer) int {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return 0
+	}
+	if cols, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && cols > 0 {
+		return cols
+	}
+	width, _, err := term.GetSize(int(f.Fd()))
+	if err != nil || width <= 0 {
+		return 120
+	}
+	return width
+}

@@ -1,0 +1,40 @@
+package enrich
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wfpwatch/wfpwatch/internal/winbench/wbtest"
+)
+
+// TestWinbenchLoaders runs the Windows loaders for real (under Wine in the
+// bench, or on Windows): volumes, this process, a well-known SID, casing.
+func TestWinbenchLoaders(t *testing.T) {
+	wbtest.Need(t)
+	maps, err := LoadMappings()
+	if err != nil || len(maps) == 0 {
+		t.Fatalf("LoadMappings: %v %v", maps, err)
+	}
+	hasC := false
+	for _, m := range maps {
+		hasC = hasC || strings.EqualFold(m.DOS, `C:\`)
+	}
+	if !hasC {
+		t.Errorf("no C: mapping in %v", maps)
+	}
+	x := New()
+	exe, _ := os.Executable()
+	pi, ok := x.Procs.Lookup(uint32(os.Getpid()), time.Now())
+	if !ok || !strings.EqualFold(pi.Image, exe) || pi.Start.IsZero() || pi.Start.After(time.Now()) {
+		t.Errorf("own process: %+v %v (exe %s)", pi, ok, exe)
+	}
+	if n := x.SIDs.Name("S-1-5-18"); n == "" {
+		t.Error("S-1-5-18 has no name")
+	}
+	if got := x.Casing.Fix(strings.ToLower(exe)); got != exe {
+		t.Errorf("casing: %q, want %q", got, exe)
+	}
+	t.Logf("%d mappings; own image %s; S-1-5-18 = %s", len(maps), pi.Image, x.SIDs.Name("S-1-5-18"))
+}

@@ -1,0 +1,263 @@
+package evtx
+
+import (
+	"bytes"
+	"fmt"
+	"hash/crc32"
+	"sync"
+	"time"
+)
+
+// Chunk is one 64 KiB chunk of a File, loaded and checked. Its records are
+// read with Records. A Chunk is used by one goroutine at a time.
+type Chunk struct {
+	// Index is the chunk number in file order; Offset its file offset.
+	Index  int
+	Offset int64
+	// FirstID and LastID are the record identifiers the chunk header
+	// claims; valid only when HeaderOK.
+	FirstID, LastID uint64
+	HeaderOK        bool
+
+	data     []byte // the chunk bytes (shorter than ChunkSize when truncated)
+	end      int    // end of the records area
+	hint     int    // free-space offset of an untrusted header: stop there if the records end there
+	carve    bool
+	buf      *[]byte // pooled backing of data, nil when data aliases File.mem
+	names    map[uint32]nameEntry
+	tmpls    map[uint32]*template
+	cache    *tcache // the File's templates, shared across chunks
+	canonBuf []byte
+	vals     []value                  // scratch for template instance values
+	vals2    []value                  // scratch for a nested EventData instance
+	nest     [maxNestedValues][]value // scratch for nested values, by depth
+	budget   int                      // nested BinXML values left for the current record
+	scratch  []byte                   // text decoding
+	outStart int                      // where the current record's output started (size limit)
+	probs    []Problem
+	skipped  int
+	nrec     int
+}
+
+// noTemplateCache turns off sharing templates across chunks (tests).
+var noTemplateCache bool
+
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, ChunkSize); return &b }}
+
+// loadChunk reads and checks chunk ref of f.
+func (f *File) loadChunk(ref chunkRef, carve bool) *Chunk {
+	c := &Chunk{Index: ref.index, Offset: ref.off, carve: carve, cache: &f.tcache}
+	if noTemplateCache {
+		c.cache = nil
+	}
+	if f.mem != nil {
+		end := min(ref.off+ChunkSize, int64(len(f.mem)))
+		c.data = f.mem[ref.off:end]
+	} else {
+		c.buf = chunkPool.Get().(*[]byte)
+		n, err := f.readAt(*c.buf, ref.off)
+		if err != nil {
+			c.problem(0, "read: %v", err)
+		}
+		c.data = (*c.buf)[:n]
+	}
+	c.check()
+	return c
+}
+
+// Release returns the chunk's buffer for reuse. The chunk and every Record
+// from it must not be used afterwards.
+func (c *Chunk) Release() {
+	if c.buf != nil {
+		chunkPool.Put(c.buf)
+		c.buf = nil
+	}
+	c.data = nil
+}
+
+// problem records a problem at chunk offset off.
+func (c *Chunk) problem(off int, format string, args ...any) {
+	c.probs = append(c.probs, Problem{Chunk: c.Index, Offset: c.Offset + int64(off), Err: fmt.Errorf(format, args...)})
+}
+
+// Problems returns what went wrong in this chunk so far.
+func (c *Chunk) Problems() []Problem { return c.probs }
+
+// Skipped returns how many records of this chunk could not be read (an
+// estimate from record identifiers where garbage hid them).
+func (c *Chunk) Skipped() int { return c.skipped }
+
+// Fail reports that record r could not be decoded: it is counted as skipped
+// and a Problem names it.
+func (c *Chunk) Fail(r *Record, err error) {
+	c.skipped++
+	c.probs = append(c.probs, Problem{Chunk: c.Index, Offset: c.Offset + int64(r.off), Err: fmt.Errorf("record %d skipped: %w", r.ID, err)})
+}
+
+func (c *Chunk) check() {
+	d := c.data
+	c.end = len(d)
+	if len(d) < chunkHeaderSize {
+		c.problem(0, "chunk truncated to %d bytes: shorter than its header; skipped", len(d))
+		c.end = 0
+		return
+	}
+	sum := crc32.ChecksumIEEE(d[:120])
+	sum = crc32.Update(sum, crc32.IEEETable, d[128:512])
+	c.HeaderOK = sum == u32(d, 124)
+	c.FirstID, c.LastID = u64(d, 24), u64(d, 32)
+	free := int(u32(d, 48))
+	if !c.HeaderOK {
+		c.problem(124, "chunk header checksum mismatch: header not trusted, scanning the chunk for records")
+		if free >= chunkHeaderSize && free <= len(d) {
+			c.hint = free
+		}
+		if c.LastID < c.FirstID || c.LastID-c.FirstID > ChunkSize/28 {
+			c.FirstID, c.LastID = 0, 0
+		}
+		return
+	}
+	if c.LastID < c.FirstID {
+		c.problem(32, "chunk header has last record id %d before first %d", c.LastID, c.FirstID)
+		c.HeaderOK = false
+		return
+	}
+	if free < chunkHeaderSize || free > ChunkSize {
+		c.problem(48, "free-space offset %d out of range: scanning the chunk for records", free)
+		return
+	}
+	if len(d) < ChunkSize {
+		c.problem(len(d), "chunk truncated at end of file: %d of %d bytes", len(d), ChunkSize)
+	}
+	if free <= len(d) {
+		c.end = free
+		if crc32.ChecksumIEEE(d[chunkHeaderSize:free]) != u32(d, 52) {
+			c.problem(52, "record data checksum mismatch: records may be damaged")
+		}
+	}
+}
+
+// Record is one event record. It points into its Chunk and is valid until
+// the chunk is released.
+type Record struct {
+	ID      uint64    // event record identifier
+	Written time.Time // when the record was written (record header)
+	Carved  bool      // found in slack space by --carve
+	c       *Chunk
+	off     int // chunk offset of the record
+	size    int
+}
+
+// Offset returns the file offset of the record.
+func (r *Record) Offset() int64 { return r.c.Offset + int64(r.off) }
+
+// Chunk returns the chunk holding r.
+func (r *Record) Chunk() *Chunk { return r.c }
+
+const recordMagic = "\x2a\x2a\x00\x00"
+
+// validRecordAt reports the size of a plausible record at off, or 0.
+func (c *Chunk) validRecordAt(off, end int) int {
+	d := c.data
+	if off < chunkHeaderSize || off+28 > end || string(d[off:off+4]) != recordMagic {
+		return 0
+	}
+	size := int(u32(d, off+4))
+	if size < 28 || off+size > end || int(u32(d, off+size-4)) != size {
+		return 0
+	}
+	return size
+}
+
+// Records calls fn for each record of the chunk in order, until fn returns
+// false. Damaged parts are skipped and reported in Problems.
+func (c *Chunk) Records(fn func(r *Record) bool) {
+	var rec Record
+	rec.c = c
+	prevID := c.FirstID - 1
+	haveIDs := c.HeaderOK
+	off := chunkHeaderSize
+	for off < c.end && off != c.hint {
+		size := c.validRecordAt(off, c.end)
+		if size == 0 {
+			if allZero(c.data[off:c.end]) {
+				break // zero-filled tail of the records area
+			}
+			next := c.resync(off+1, c.end)
+			if next < 0 {
+				if haveIDs {
+					c.problem(off, "no valid record in the last %d bytes of the records area", c.end-off)
+				} else {
+					c.problem(off, "no valid record in the last %d bytes of the chunk: skipped (an unknown number of records)", c.end-off)
+				}
+				break
+			}
+			skip := 1
+			id := u64(c.data, next+8)
+			if haveIDs && id > prevID+1 && id-prevID-1 < ChunkSize/28 {
+				skip = int(id - prevID - 1)
+			}
+			c.skipped += skip
+			c.problem(off, "%d bytes of garbage before the next record: about %d record(s) skipped", next-off, skip)
+			off = next
+			continue
+		}
+		rec.ID = u64(c.data, off+8)
+		rec.Written = FiletimeToTime(u64(c.data, off+16))
+		rec.off, rec.size = off, size
+		c.nrec++
+		if haveIDs && rec.ID > prevID {
+			prevID = rec.ID
+		}
+		off += size
+		if !fn(&rec) {
+			return
+		}
+	}
+	if haveIDs && c.LastID > prevID && c.LastID-prevID < ChunkSize/28 {
+		n := int(c.LastID - prevID)
+		c.skipped += n
+		c.problem(c.end, "%d record(s) the chunk header lists were not found", n)
+	}
+	if c.carve {
+		c.carveSlack(fn)
+	}
+}
+
+// resync finds the next plausible record in [from, end), or -1.
+func (c *Chunk) resync(from, end int) int {
+	for from < end {
+		i := bytes.Index(c.data[from:end], []byte(recordMagic))
+		if i < 0 {
+			return -1
+		}
+		if c.validRecordAt(from+i, end) > 0 {
+			return from + i
+		}
+		from += i + 1
+	}
+	return -1
+}
+
+// carveSlack looks for whole records after the records area (slack space
+// left by older records).
+func (c *Chunk) carveSlack(fn func(r *Record) bool) {
+	var rec Record
+	rec.c = c
+	rec.Carved = true
+	off := max(c.end, chunkHeaderSize)
+	for {
+		next := c.resync(off, len(c.data))
+		if next < 0 {
+			return
+		}
+		size := c.validRecordAt(next, len(c.data))
+		rec.ID = u64(c.data, next+8)
+		rec.Written = FiletimeToTime(u64(c.data, next+16))
+		rec.off, rec.size = next, size
+		if !fn(&rec) {
+			return
+		}
+		off = next + size
+	}
+}

@@ -1,0 +1,383 @@
+package ingest
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bufio"
+	"bytes"
+	"compress/bzip2"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/wfpwatch/wfpwatch/internal/event"
+)
+
+// FileStats says what Walk did with one input file or archive member.
+type FileStats struct {
+	// Path names the input: the path as found, and for an archive member
+	// the archive's path, "!" and the member's name ("logs.zip!a.json").
+	Path string
+	// Container lists the layers unwrapped to reach the data, outermost
+	// first ("zip", "gzip", "tar", "bzip2"); empty for a plain file.
+	Container []string
+	// Format is the detected format's Name, or "" when the input was not
+	// recognized or could not be opened.
+	Format string
+	// Events counts the events emitted from this input; Problems the
+	// problems reported for it (warn was called that many times).
+	Events, Problems uint64
+	// Err is the error that stopped this input early (also reported
+	// through warn), or nil.
+	Err error
+}
+
+// Stats is what Walk did, input by input, in the order read.
+type Stats struct {
+	Files    []FileStats
+	Events   uint64 // sum of Files[i].Events
+	Problems uint64 // problems reported, all inputs together
+}
+
+// maxNesting bounds archives within archives ("a.tar.gz" is two layers).
+const maxNesting = 4
+
+// Walk reads every input named by paths with the registered formats and is
+// the entry point of "wfpwatch analyze".
+//
+// Each path is a file, a directory, or "-" for standard input. A directory
+// is read file by file in lexical order; its subdirectories are read too
+// when recursive is set, and are otherwise skipped with a problem saying
+// to use -r. Symbolic links to files are followed; links to directories
+// are not followed while recursing (no loops).
+//
+// Every input is unwrapped before detection, whatever its name: gzip and
+// bzip2 streams are decompressed, and zip and tar archives (also as
+// .tar.gz / .tgz) are opened and each member is read as an input of its
+// own, named "archive!member". Then the format is detected by content
+// (Detect) and read. Standard input holding a zip archive is spooled to a
+// temporary file, which is removed afterwards.
+//
+// emit receives every event; events whose FilePath the reader left empty
+// get the input's name. warn receives every problem, and reading goes on:
+// an unreadable or unrecognized file is reported (a *Problem wrapping
+// ErrUnknownFormat, or the open error) and skipped. Walk returns early,
+// with that error, only when ctx is done or emit returns an error; the
+// Stats returned hold what was read until then.
+//
+// Walk is not safe for concurrent use of the same emit and warn functions
+// unless they are; it calls them from the calling goroutine only.
+func Walk(ctx context.Context, paths []string, recursive bool, emit Emit, warn Warn) (Stats, error) {
+	w := walker{ctx: ctx, emit: emit, warn: warn}
+	for _, p := range paths {
+		if err := w.path(p, recursive, true); err != nil {
+			return w.st, err
+		}
+	}
+	return w.st, nil
+}
+
+type walker struct {
+	ctx  context.Context
+	emit Emit
+	warn Warn
+	st   Stats
+	cur  *FileStats // the input being read, for counting
+}
+
+// problem reports p against the current input.
+func (w *walker) problem(p *Problem) {
+	w.st.Problems++
+	if w.cur != nil {
+		w.cur.Problems++
+	}
+	w.warn(p)
+}
+
+func (w *walker) path(p string, recursive, top bool) error {
+	if err := w.ctx.Err(); err != nil {
+		return err
+	}
+	if p == "-" {
+		return w.input(Input{Name: "-", R: os.Stdin, Size: -1}, nil, 0)
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		w.openFailed(p, err)
+		return nil
+	}
+	if !st.IsDir() {
+		return w.file(p)
+	}
+	if !top && !recursive {
+		w.problem(&Problem{Path: p, Err: errors.New("is a directory: skipped (use -r to read subdirectories)")})
+		return nil
+	}
+	entries, err := os.ReadDir(p)
+	if err != nil {
+		w.openFailed(p, err)
+		return nil
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	for _, e := range entries {
+		child := filepath.Join(p, e.Name())
+		if e.Type()&fs.ModeSymlink != 0 {
+			// Follow links to files; never recurse through a link.
+			st, err := os.Stat(child)
+			if err != nil {
+				w.openFailed(child, err)
+				continue
+			}
+			if st.IsDir() {
+				w.problem(&Problem{Path: child, Err: errors.New("symbolic link to a directory: not followed")})
+				continue
+			}
+		}
+		if err := w.path(child, recursive, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *walker) openFailed(p string, err error) {
+	w.st.Files = append(w.st.Files, FileStats{Path: p, Err: err})
+	w.cur = &w.st.Files[len(w.st.Files)-1]
+	hint := ""
+	if errors.Is(err, fs.ErrPermission) {
+		hint = " (permission denied: run as a user who can read it, e.g. an administrator for files under System32\\LogFiles)"
+	}
+	w.problem(&Problem{Path: p, Err: fmt.Errorf("open: %w%s", err, hint)})
+	w.cur = nil
+}
+
+func (w *walker) file(p string) error {
+	f, err := os.Open(p)
+	if err != nil {
+		w.openFailed(p, err)
+		return nil
+	}
+	defer f.Close()
+	in := Input{Name: p, R: f, Size: -1}
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		in.Size = st.Size()
+		in.File = f
+	}
+	return w.input(in, nil, 0)
+}
+
+// input unwraps compression and archives and reads what is inside.
+func (w *walker) input(in Input, layers []string, depth int) error {
+	br := bufio.NewReaderSize(in.R, 64<<10)
+	head, _ := br.Peek(HeadSize)
+	kind := containerOf(head)
+	if kind != "" && depth >= maxNesting {
+		w.begin(in.Name, layers)
+		w.fail(fmt.Errorf("%s nested more than %d levels deep: skipped", kind, maxNesting))
+		return nil
+	}
+	layers = append(layers[:len(layers):len(layers)], kind)
+	switch kind {
+	case "gzip":
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			w.begin(in.Name, layers)
+			w.fail(fmt.Errorf("gzip: %w", err))
+			return nil
+		}
+		defer zr.Close()
+		return w.input(Input{Name: in.Name, R: zr, Size: -1}, layers, depth+1)
+	case "bzip2":
+		return w.input(Input{Name: in.Name, R: bzip2.NewReader(br), Size: -1}, layers, depth+1)
+	case "tar":
+		return w.tar(in.Name, br, layers, depth)
+	case "zip":
+		return w.zip(in, br, layers, depth)
+	}
+	layers = layers[:len(layers)-1]
+	in.R = br
+	w.begin(in.Name, layers)
+	cur := w.cur
+	f, err := ReadInput(w.ctx, in, w.countEmit(in.Name), w.problem)
+	cur.Format = f.Name
+	w.cur = nil
+	return w.finish(cur, err)
+}
+
+// begin starts the stats of one leaf input.
+func (w *walker) begin(name string, layers []string) {
+	w.st.Files = append(w.st.Files, FileStats{Path: name, Container: layers})
+	w.cur = &w.st.Files[len(w.st.Files)-1]
+}
+
+// fail reports err for the current input and ends it.
+func (w *walker) fail(err error) {
+	w.cur.Err = err
+	w.problem(&Problem{Path: w.cur.Path, Err: err})
+	w.cur = nil
+}
+
+// finish ends an input read with ReadInput: emit and ctx errors stop the
+// walk, anything else is reported and the walk goes on.
+func (w *walker) finish(cur *FileStats, err error) error {
+	if err == nil {
+		return nil
+	}
+	if w.ctx.Err() != nil || errors.Is(err, errStop) {
+		cur.Err = err
+		return unwrapStop(err)
+	}
+	cur.Err = err
+	w.st.Problems++
+	cur.Problems++
+	var p *Problem
+	if errors.As(err, &p) {
+		w.warn(p)
+	} else {
+		w.warn(&Problem{Path: cur.Path, Err: err})
+	}
+	return nil
+}
+
+// errStop marks an error returned by the caller's emit, which stops Walk.
+var errStop = errors.New("stopped by the event consumer")
+
+type stopError struct{ err error }
+
+func (e *stopError) Error() string   { return e.err.Error() }
+func (e *stopError) Unwrap() []error { return []error{e.err, errStop} }
+func unwrapStop(err error) error {
+	var s *stopError
+	if errors.As(err, &s) {
+		return s.err
+	}
+	return err
+}
+
+func (w *walker) countEmit(name string) Emit {
+	cur := w.cur
+	return func(e *event.Event) error {
+		if e.FilePath == "" {
+			e.FilePath = name
+		}
+		cur.Events++
+		w.st.Events++
+		if err := w.emit(e); err != nil {
+			return &stopError{err}
+		}
+		return nil
+	}
+}
+
+func (w *walker) tar(name string, r io.Reader, layers []string, depth int) error {
+	tr := tar.NewReader(r)
+	members := 0
+	for {
+		if err := w.ctx.Err(); err != nil {
+			return err
+		}
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			w.begin(name, layers)
+			w.fail(fmt.Errorf("tar: %w", err))
+			return nil
+		}
+		if h.Typeflag != tar.TypeReg {
+			continue
+		}
+		members++
+		if err := w.input(Input{Name: name + "!" + h.Name, R: tr, Size: h.Size}, layers, depth+1); err != nil {
+			return err
+		}
+	}
+	if members == 0 {
+		w.begin(name, layers)
+		w.fail(errors.New("tar archive holds no files"))
+	}
+	return nil
+}
+
+// maxSpool bounds how much of a non-seekable zip archive (standard input)
+// is copied to a temporary file.
+const maxSpool = 4 << 30
+
+func (w *walker) zip(in Input, br *bufio.Reader, layers []string, depth int) error {
+	ra, size := io.ReaderAt(in.File), in.Size
+	if in.File == nil || size < 0 {
+		// Zip needs random access: spool the stream to a temporary file.
+		tmp, err := os.CreateTemp("", "wfpwatch-*.zip")
+		if err != nil {
+			w.begin(in.Name, layers)
+			w.fail(fmt.Errorf("zip from a stream needs a temporary file: %w", err))
+			return nil
+		}
+		defer os.Remove(tmp.Name())
+		defer tmp.Close()
+		n, err := io.Copy(tmp, io.LimitReader(br, maxSpool+1))
+		if err == nil && n > maxSpool {
+			err = fmt.Errorf("larger than %d bytes: extract it first", int64(maxSpool))
+		}
+		if err != nil {
+			w.begin(in.Name, layers)
+			w.fail(fmt.Errorf("zip: %w", err))
+			return nil
+		}
+		ra, size = tmp, n
+	}
+	zr, err := zip.NewReader(ra, size)
+	if err != nil {
+		w.begin(in.Name, layers)
+		w.fail(fmt.Errorf("zip: %w (is the archive complete?)", err))
+		return nil
+	}
+	members := 0
+	for _, zf := range zr.File {
+		if zf.FileInfo().IsDir() {
+			continue
+		}
+		members++
+		name := in.Name + "!" + zf.Name
+		rc, err := zf.Open()
+		if err != nil {
+			w.begin(name, layers)
+			w.fail(fmt.Errorf("zip: %w", err))
+			continue
+		}
+		err = w.input(Input{Name: name, R: rc, Size: int64(zf.UncompressedSize64)}, layers, depth+1)
+		rc.Close()
+		if err != nil {
+			return err
+		}
+	}
+	if members == 0 {
+		w.begin(in.Name, layers)
+		w.fail(errors.New("zip archive holds no files"))
+	}
+	return nil
+}
+
+// containerOf names the compression or archive format whose signature
+// starts head, or returns "".
+func containerOf(head []byte) string {
+	switch {
+	case len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b:
+		return "gzip"
+	case len(head) >= 4 && bytes.Equal(head[:4], []byte("PK\x03\x04")),
+		len(head) >= 4 && bytes.Equal(head[:4], []byte("PK\x05\x06")):
+		return "zip"
+	case len(head) >= 4 && head[0] == 'B' && head[1] == 'Z' && head[2] == 'h' && head[3] >= '1' && head[3] <= '9':
+		return "bzip2"
+	case len(head) >= 262 && string(head[257:262]) == "ustar":
+		return "tar"
+	}
+	return ""
+}

@@ -1,0 +1,96 @@
+package output
+
+import (
+	"bytes"
+	"encoding/csv"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/wfpwatch/wfpwatch/internal/event"
+)
+
+func sample() *event.Event {
+	return &event.Event{
+		Time: time.Date(2026, 3, 2, 9, 15, 10, 0, time.UTC), Code: 5157, Verdict: event.VerdictBlock,
+		Kind: event.KindConnection, Reason: "rule", Direction: event.DirectionOutbound, HasProtocol: true, Protocol: 6,
+		LocalIP: netip.MustParseAddr("192.0.2.10"), LocalPort: 50123, HasLocalPort: true,
+		RemoteIP: netip.MustParseAddr("2001:db8::1"), RemotePort: 443, HasRemotePort: true,
+		HasPID: true, PID: 2212, Executable: `\device\harddiskvolume3\a very long directory name\agent-with-a-long-name.exe`,
+		Name: "agent-with-a-long-name.exe", RuleName: "=cmd|' /C calc'!A0", ICMPType: -1, ICMPCode: -1,
+	}
+}
+
+func TestTableFitsWidth(t *testing.T) {
+	for _, width := range []int{80, 100, 132, 200} {
+		var buf bytes.Buffer
+		w := NewTable(&buf, Options{Width: width, Location: time.UTC})
+		w.Write(sample())
+		w.Close()
+		for _, line := range strings.Split(strings.TrimRight(buf.String(), "\n"), "\n") {
+			if n := utf8.RuneCountInString(line); n > width {
+				t.Errorf("width %d: line of %d runes: %q", width, n, line)
+			}
+		}
+		if !strings.Contains(buf.String(), "09:15:10") || !strings.Contains(buf.String(), "[2001:db8::1]:443") && width >= 100 {
+			t.Errorf("width %d:\n%s", width, buf.String())
+		}
+	}
+}
+
+func TestTableSanitizes(t *testing.T) {
+	e := sample()
+	e.Name = "evil\x1b[31mred\x07.exe"
+	var buf bytes.Buffer
+	w := NewTable(&buf, Options{})
+	w.Write(e)
+	w.Close()
+	if strings.ContainsAny(buf.String(), "\x1b\x07") {
+		t.Errorf("control characters reached the terminal: %q", buf.String())
+	}
+}
+
+func TestCSVDefusesFormulas(t *testing.T) {
+	var buf bytes.Buffer
+	w := NewCSV(&buf, Options{})
+	w.Write(sample())
+	w.Close()
+	recs, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 || len(recs[0]) != len(CSVColumns) {
+		t.Fatalf("rows %d", len(recs))
+	}
+	for i, col := range recs[0] {
+		if col == "rule_name" && recs[1][i] != "'=cmd|' /C calc'!A0" {
+			t.Errorf("rule_name %q not defused", recs[1][i])
+		}
+		if col == "local_port" && recs[1][i] != "50123" {
+			t.Errorf("local_port %q", recs[1][i])
+		}
+	}
+}
+
+func TestNewUnknownFormat(t *testing.T) {
+	if _, err := New("yaml", &bytes.Buffer{}, Options{}); err == nil {
+		t.Error("yaml accepted")
+	}
+}
+
+func TestSummaryServicePort(t *testing.T) {
+	var s Summary
+	e := sample()
+	s.Add(e) // outbound: remote port 443
+	e.Direction = event.DirectionInbound
+	s.Add(e) // inbound: local port 50123
+	if s.Port["443/tcp"] != 1 || s.Port["50123/tcp"] != 1 || s.Total != 2 {
+		t.Errorf("ports %v", s.Port)
+	}
+	var buf bytes.Buffer
+	if err := s.WriteJSON(&buf, 0); err != nil || !strings.Contains(buf.String(), `"total":2`) {
+		t.Errorf("json %v %s", err, buf.String())
+	}
+}

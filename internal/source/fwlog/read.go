@@ -1,0 +1,131 @@
+package fwlog
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/wfpwatch/wfpwatch/internal/event"
+)
+
+// MaxLine is the longest line the readers accept; longer lines are skipped
+// and reported. Real lines are about 100 bytes.
+const MaxLine = 64 << 10
+
+// Stats counts what Read saw.
+type Stats struct {
+	Lines  uint64 // lines read, headers and blanks included
+	Events uint64 // ALLOW and DROP lines emitted
+	Drops  uint64 // DROP lines emitted
+	Lost   uint64 // events the firewall reported lost (INFO-EVENTS-LOST)
+	Bad    uint64 // lines skipped as unreadable
+}
+
+// LineError is a problem with one line; reading goes on.
+type LineError struct {
+	Line uint64
+	Err  error
+}
+
+func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
+func (e *LineError) Unwrap() error { return e.Err }
+
+// Read parses a whole firewall log from r, calling emit for each ALLOW and
+// DROP line and warn (with a *LineError) for each line it had to skip and
+// for each INFO-EVENTS-LOST line. The event passed to emit is reused for
+// the next line: emit copies what it keeps. Read stops when emit returns an
+// error (and returns it), when ctx is done, or at the end of r.
+func Read(ctx context.Context, r io.Reader, p *Parser, emit func(*event.Event) error, warn func(error)) (Stats, error) {
+	var st Stats
+	br := bufio.NewReaderSize(r, MaxLine)
+	var ev event.Event
+	for {
+		line, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			st.Lines++
+			warn(&LineError{st.Lines, fmt.Errorf("line longer than %d bytes; skipped", MaxLine)})
+			st.Bad++
+			for errors.Is(err, bufio.ErrBufferFull) {
+				_, err = br.ReadSlice('\n')
+			}
+			if err == io.EOF {
+				return st, nil
+			}
+			if err != nil {
+				return st, fmt.Errorf("read: %w", err)
+			}
+			continue
+		}
+		if len(line) > 0 {
+			st.Lines++
+			if st.Lines&4095 == 0 {
+				if cerr := ctx.Err(); cerr != nil {
+					return st, cerr
+				}
+			}
+			if e := handleLine(p, line, st.Lines, &ev, &st, emit, warn); e != nil {
+				return st, e
+			}
+		}
+		if err == io.EOF {
+			return st, nil
+		}
+		if err != nil {
+			return st, fmt.Errorf("read: %w", err)
+		}
+	}
+}
+
+// handleLine parses one line and hands the result on; it returns only
+// emit's error.
+func handleLine(p *Parser, line []byte, lineNo uint64, ev *event.Event, st *Stats, emit func(*event.Event) error, warn func(error)) error {
+	res, err := p.ParseLine(line, lineNo, ev)
+	if err != nil && res.Kind != LineEvent && res.Kind != LineLost {
+		st.Bad++
+		warn(&LineError{lineNo, err})
+		return nil
+	}
+	if err != nil {
+		warn(&LineError{lineNo, err})
+	}
+	switch res.Kind {
+	case LineLost:
+		st.Lost += res.Lost
+		warn(&LineError{lineNo, &LostError{res.Lost}})
+	case LineEvent:
+		st.Events++
+		if ev.Verdict != event.VerdictPermit {
+			st.Drops++
+		}
+		return emit(ev)
+	}
+	return nil
+}
+
+// Detect reports whether head (the first bytes of an input, UTF-8) looks
+// like a Windows Firewall log: a W3C header naming the firewall or the
+// firewall's columns, or a first line shaped like a firewall log entry.
+func Detect(head []byte) bool {
+	if bytes.Contains(head, []byte("#Software: Microsoft Windows Firewall")) {
+		return true
+	}
+	if i := bytes.Index(head, []byte("#Fields:")); i >= 0 {
+		rest := head[i:]
+		if j := bytes.IndexByte(rest, '\n'); j >= 0 {
+			rest = rest[:j]
+		}
+		return bytes.Contains(rest, []byte(" action")) && bytes.Contains(rest, []byte("src-ip"))
+	}
+	// A headerless excerpt: "2021-06-22 12:19:41 DROP UDP …".
+	line := head
+	if j := bytes.IndexByte(line, '\n'); j >= 0 {
+		line = line[:j]
+	}
+	var p Parser
+	var ev event.Event
+	res, _ := p.ParseLine(line, 1, &ev)
+	return res.Kind == LineEvent || res.Kind == LineLost
+}

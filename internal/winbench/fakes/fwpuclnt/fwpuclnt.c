@@ -1,0 +1,615 @@
+/*
+ * A fake fwpuclnt.dll for the Wine bench. It is built with mingw against
+ * the real headers (plus fwp_sdk.h for the Windows 8+ structs), so every
+ * struct it hands to Go has the C layout. It is driven by environment
+ * variables the Go test sets before calling (GetEnvironmentVariable sees
+ * os.Setenv):
+ *
+ *   WFPWATCH_FAKE_RECORD          file to append one line per call that
+ *                                 changes state (options, filters, sessions)
+ *   WFPWATCH_FAKE_COLLECT         FWPM_ENGINE_COLLECT_NET_EVENTS from the
+ *                                 next engine call on (default 1)
+ *   WFPWATCH_FAKE_KEYWORDS        FWPM_ENGINE_NET_EVENT_MATCH_ANY_KEYWORDS
+ *                                 likewise (default 0)
+ *   WFPWATCH_FAKE_SUBSCRIBE_FAIL  status the next FwpmNetEventSubscribe*
+ *                                 call returns (e.g. 5 = ACCESS_DENIED)
+ *
+ * The last three are one-shot: the fake reads and removes them.
+ *
+ * Build with -DFAKE_MAX_SUBSCRIBE=n to export only FwpmNetEventSubscribe0..n
+ * and FwpmNetEventEnum0..n+1: the "older Windows" variant that proves the
+ * Go side falls back by export presence (LazyProc.Find), not by guessing.
+ */
+#include "fwp_sdk.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef FAKE_MAX_SUBSCRIBE
+#define FAKE_MAX_SUBSCRIBE 4
+#endif
+
+#define EXPORT __declspec(dllexport)
+#define FWP_E_FILTER_NOT_FOUND_ 0x80320003
+#define FWP_E_LAYER_NOT_FOUND_ 0x80320004
+
+static CRITICAL_SECTION lock;
+static UINT32 opt_collect = 1, opt_keywords = 0, opt_init = 0;
+
+static LONG subscribe_calls = 0;
+
+static void record(const char *fmt, ...) {
+  char path[MAX_PATH];
+  DWORD n = GetEnvironmentVariableA("WFPWATCH_FAKE_RECORD", path, sizeof path);
+  if (n == 0 || n >= sizeof path) return;
+  FILE *f = fopen(path, "a");
+  if (!f) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(f, fmt, ap);
+  va_end(ap);
+  fputc('\n', f);
+  fclose(f);
+}
+
+/* take_env reads a one-shot setting and removes it, so that a test sets the
+ * fake's state for the next call only. */
+static int take_env(const char *name, DWORD *out) {
+  char buf[64];
+  DWORD n = GetEnvironmentVariableA(name, buf, sizeof buf);
+  if (n == 0 || n >= sizeof buf) return 0;
+  *out = (DWORD)strtoul(buf, NULL, 0);
+  SetEnvironmentVariableA(name, NULL);
+  return 1;
+}
+
+static void init_opts(void) {
+  DWORD v;
+  if (take_env("WFPWATCH_FAKE_COLLECT", &v)) opt_collect = v;
+  if (take_env("WFPWATCH_FAKE_KEYWORDS", &v)) opt_keywords = v;
+  opt_init = 1;
+}
+
+BOOL WINAPI DllMain(HINSTANCE h, DWORD reason, LPVOID r) {
+  (void)h; (void)r;
+  if (reason == DLL_PROCESS_ATTACH) InitializeCriticalSection(&lock);
+  return TRUE;
+}
+
+/* ---- memory: every result is one malloc block, so FwpmFreeMemory0 is free() ---- */
+
+typedef struct { char *base; size_t used, cap; } arena;
+
+static void *aalloc(arena *a, size_t n) {
+  size_t off = (a->used + 7) & ~(size_t)7;
+  if (off + n > a->cap) return NULL;
+  a->used = off + n;
+  memset(a->base + off, 0, n);
+  return a->base + off;
+}
+
+EXPORT void WINAPI FwpmFreeMemory0(void **p) {
+  if (p && *p) {
+    free(*p);
+    *p = NULL;
+  }
+}
+
+/* ---- engine ---- */
+
+typedef struct { UINT32 dynamic; } engine;
+
+#define MAX_FILTERS 64
+static struct {
+  UINT64 id;
+  GUID layer;
+  UINT32 flags;
+  int dynamic;
+  wchar_t name[64];
+} filters[MAX_FILTERS];
+static UINT64 next_filter_id = 90000;
+
+static FWPM_FILTER_CHANGE_CALLBACK0 change_cb;
+static void *change_ctx;
+
+EXPORT DWORD WINAPI FwpmEngineOpen0(const wchar_t *server, UINT32 authn, SEC_WINNT_AUTH_IDENTITY_W *id,
+                                    const FWPM_SESSION0 *session, HANDLE *h) {
+  (void)server; (void)id;
+  init_opts();
+  engine *e = calloc(1, sizeof *e);
+  e->dynamic = session && (session->flags & FWPM_SESSION_FLAG_DYNAMIC);
+  record("open authn=%u session=%d flags=0x%x", authn, session != NULL, session ? session->flags : 0);
+  *h = e;
+  return 0;
+}
+
+EXPORT DWORD WINAPI FwpmEngineClose0(HANDLE h) {
+  engine *e = h;
+  if (!e) return ERROR_INVALID_HANDLE;
+  if (e->dynamic) {
+    EnterCriticalSection(&lock);
+    for (int i = 0; i < MAX_FILTERS; i++)
+      if (filters[i].id && filters[i].dynamic) {
+        record("dynamic-remove %llu", (unsigned long long)filters[i].id);
+        filters[i].id = 0;
+      }
+    LeaveCriticalSection(&lock);
+  }
+  record("close");
+  free(e);
+  return 0;
+}
+
+EXPORT DWORD WINAPI FwpmEngineGetOption0(HANDLE h, FWPM_ENGINE_OPTION opt, FWP_VALUE0 **v) {
+  (void)h;
+  init_opts();
+  FWP_VALUE0 *out = calloc(1, sizeof *out);
+  out->type = FWP_UINT32;
+  switch ((int)opt) {
+  case 0: out->uint32 = opt_collect; break;
+  case 1: out->uint32 = opt_keywords; break;
+  default: out->uint32 = 0;
+  }
+  *v = out;
+  return 0;
+}
+
+EXPORT DWORD WINAPI FwpmEngineSetOption0(HANDLE h, FWPM_ENGINE_OPTION opt, const FWP_VALUE0 *v) {
+  (void)h;
+  init_opts();
+  if (v->type != FWP_UINT32) return ERROR_INVALID_PARAMETER;
+  record("setoption %d %u", (int)opt, v->uint32);
+  switch ((int)opt) {
+  case 0: opt_collect = v->uint32; break;
+  case 1: opt_keywords = v->uint32; break;
+  }
+  return 0;
+}
+
+/* ---- net events ---- */
+
+static const wchar_t app_path[] = L"\\device\\harddiskvolume3\\windows\\system32\\curl.exe";
+static BYTE system_sid[12] = {1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0};
+static BYTE package_sid[16] = {1, 2, 0, 0, 0, 0, 0, 15, 2, 0, 0, 0, 7, 0, 0, 0};
+#define FAKE_TIME 0x01DD5E9B3C1D2E00ULL /* a fixed FILETIME */
+
+/* fill_header writes the common header prefix (HEADER0..3 share it). */
+static void fill_header(BYTE *hdr, int hv, arena *a, int v6) {
+  FWPM_NET_EVENT_HEADER1 *h = (void *)hdr; /* prefix identical in all versions */
+  ULARGE_INTEGER t;
+  t.QuadPart = FAKE_TIME;
+  h->timeStamp.dwLowDateTime = t.LowPart;
+  h->timeStamp.dwHighDateTime = t.HighPart;
+  h->flags = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x20 | 0x40 | 0x100;
+  h->ipProtocol = 6;
+  if (v6) {
+    h->ipVersion = FWP_IP_VERSION_V6;
+    static const BYTE l[16] = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    static const BYTE r[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7};
+    memcpy(h->localAddrV6.byteArray16, l, 16);
+    memcpy(h->remoteAddrV6.byteArray16, r, 16);
+  } else {
+    h->ipVersion = FWP_IP_VERSION_V4;
+    h->localAddrV4 = 0x0A010203;  /* 10.1.2.3 */
+    h->remoteAddrV4 = 0xCB007109; /* 203.0.113.9 */
+  }
+  h->localPort = 49999;
+  h->remotePort = 443;
+  wchar_t *p = aalloc(a, sizeof app_path);
+  memcpy(p, app_path, sizeof app_path);
+  h->appId.size = sizeof app_path;
+  h->appId.data = (UINT8 *)p;
+  BYTE *s = aalloc(a, sizeof system_sid);
+  memcpy(s, system_sid, sizeof system_sid);
+  h->userId = (SID *)s;
+  if (hv >= 2) {
+    FWPM_NET_EVENT_HEADER2 *h2 = (void *)hdr;
+    BYTE *ps = aalloc(a, sizeof package_sid);
+    memcpy(ps, package_sid, sizeof package_sid);
+    h2->packageSid = (SID *)ps;
+  }
+}
+
+/* build_event lays out FWPM_NET_EVENT<v> of type typ; returns NULL when
+ * version v cannot carry typ. Filter ids say the version: 1000*v + typ. */
+static void *build_event(arena *a, int v, int typ, UINT64 filter_id, UINT16 layer_id, UINT32 ms_dir) {
+  static const size_t sizes[] = {sizeof(FWPM_NET_EVENT0), sizeof(FWPM_NET_EVENT1), sizeof(FWPM_NET_EVENT2),
+                                 sizeof(FWPM_NET_EVENT3), sizeof(FWPM_NET_EVENT4), sizeof(FWPM_NET_EVENT5)};
+  static const int hvs[] = {0, 1, 2, 3, 3, 3};
+  static const size_t hsizes[] = {sizeof(FWPM_NET_EVENT_HEADER0), sizeof(FWPM_NET_EVENT_HEADER1),
+                                  sizeof(FWPM_NET_EVENT_HEADER2), sizeof(FWPM_NET_EVENT_HEADER3)};
+  if (v < 2 && typ > 5) return NULL;
+  BYTE *ev = aalloc(a, sizes[v]);
+  if (!ev) return NULL;
+  int hv = hvs[v];
+  fill_header(ev, hv, a, typ == FWPM_NET_EVENT_TYPE_IPSEC_KERNEL_DROP);
+  /* type and union follow the header; their offsets are the C ones */
+  FWPM_NET_EVENT_TYPE *tp = (void *)(ev + hsizes[hv]);
+  void **un = (void **)(ev + ((hsizes[hv] + sizeof(FWPM_NET_EVENT_TYPE) + 7) & ~(size_t)7));
+  switch (v) { /* cross-check with the real struct definitions */
+  case 0: un = (void **)&((FWPM_NET_EVENT0 *)ev)->classifyDrop; tp = &((FWPM_NET_EVENT0 *)ev)->type; break;
+  case 1: un = (void **)&((FWPM_NET_EVENT1 *)ev)->classifyDrop; tp = &((FWPM_NET_EVENT1 *)ev)->type; break;
+  case 2: un = (void **)&((FWPM_NET_EVENT2 *)ev)->classifyDrop; tp = &((FWPM_NET_EVENT2 *)ev)->type; break;
+  default: un = (void **)&((FWPM_NET_EVENT5 *)ev)->classifyDrop; tp = &((FWPM_NET_EVENT5 *)ev)->type; break;
+  }
+  *tp = (FWPM_NET_EVENT_TYPE)typ;
+  switch (typ) {
+  case FWPM_NET_EVENT_TYPE_CLASSIFY_DROP:
+    if (v == 0) {
+      FWPM_NET_EVENT_CLASSIFY_DROP0 *d = aalloc(a, sizeof *d);
+      d->filterId = filter_id; d->layerId = layer_id; *un = d;
+    } else if (v == 1) {
+      FWPM_NET_EVENT_CLASSIFY_DROP1 *d = aalloc(a, sizeof *d);
+      d->filterId = filter_id; d->layerId = layer_id; d->msFwpDirection = ms_dir; *un = d;
+    } else {
+      FWPM_NET_EVENT_CLASSIFY_DROP2 *d = aalloc(a, sizeof *d);
+      d->filterId = filter_id; d->layerId = layer_id; d->msFwpDirection = ms_dir; d->isLoopback = 0; *un = d;
+    }
+    break;
+  case WFPW_NET_EVENT_TYPE_CLASSIFY_ALLOW: {
+    FWPM_NET_EVENT_CLASSIFY_ALLOW0 *d = aalloc(a, sizeof *d);
+    d->filterId = filter_id; d->layerId = layer_id; d->msFwpDirection = ms_dir; d->isLoopback = 1; *un = d;
+    break;
+  }
+  case WFPW_NET_EVENT_TYPE_CAPABILITY_DROP: {
+    FWPM_NET_EVENT_CAPABILITY_DROP0 *d = aalloc(a, sizeof *d);
+    d->networkCapabilityId = FWPM_APPC_NETWORK_CAPABILITY_INTERNET_CLIENT_SERVER; d->filterId = filter_id; *un = d;
+    break;
+  }
+  case WFPW_NET_EVENT_TYPE_CLASSIFY_DROP_MAC: {
+    FWPM_NET_EVENT_CLASSIFY_DROP_MAC0 *d = aalloc(a, sizeof *d);
+    memset(d->remoteMacAddr.byteArray6, 0xff, 6);
+    d->etherType = 0x0806; d->filterId = filter_id; d->layerId = layer_id; d->msFwpDirection = ms_dir; *un = d;
+    break;
+  }
+  case FWPM_NET_EVENT_TYPE_IPSEC_KERNEL_DROP: {
+    FWPM_NET_EVENT_IPSEC_KERNEL_DROP0 *d = aalloc(a, sizeof *d);
+    d->failureStatus = (INT32)0xC000A002; d->direction = FWP_DIRECTION_INBOUND; d->spi = 0x1234;
+    d->filterId = filter_id; d->layerId = layer_id; *un = d;
+    break;
+  }
+  }
+  return ev;
+}
+
+static const int fake_types[] = {FWPM_NET_EVENT_TYPE_CLASSIFY_DROP, FWPM_NET_EVENT_TYPE_IPSEC_KERNEL_DROP,
+                                 WFPW_NET_EVENT_TYPE_CLASSIFY_ALLOW, WFPW_NET_EVENT_TYPE_CAPABILITY_DROP,
+                                 WFPW_NET_EVENT_TYPE_CLASSIFY_DROP_MAC};
+static const UINT16 fake_layers[] = {48, 14, 40, 0, 60};
+
+typedef void(CALLBACK *any_cb)(void *, const void *);
+
+typedef struct sub {
+  any_cb cb;
+  void *ctx;
+  int version; /* struct version delivered */
+  volatile LONG closed;
+  HANDLE thread;
+} sub;
+
+static sub *live_subs[16];
+
+static DWORD WINAPI deliver(void *p) {
+  sub *s = p;
+  Sleep(50);
+  arena a = {malloc(1 << 16), 0, 1 << 16};
+  for (unsigned i = 0; i < sizeof fake_types / sizeof *fake_types && !s->closed; i++) {
+    a.used = 0;
+    void *ev = build_event(&a, s->version, fake_types[i], 1000ULL * s->version + fake_types[i], fake_layers[i], 0x3901);
+    if (ev) s->cb(s->ctx, ev);
+  }
+  free(a.base);
+  return 0;
+}
+
+static DWORD subscribe(int n, HANDLE engine_h, const FWPM_NET_EVENT_SUBSCRIPTION0 *subn, void *cb, void *ctx, HANDLE *out) {
+  (void)engine_h;
+  LONG call = InterlockedIncrement(&subscribe_calls);
+  DWORD fail = 0;
+  take_env("WFPWATCH_FAKE_SUBSCRIBE_FAIL", &fail);
+  UINT32 nc = subn && subn->enumTemplate ? subn->enumTemplate->numFilterConditions : 0;
+  record("subscribe %d call=%ld conditions=%u", n, call, nc);
+  if (fail) return fail;
+  sub *s = calloc(1, sizeof *s);
+  s->cb = (any_cb)cb; s->ctx = ctx; s->version = n + 1;
+  EnterCriticalSection(&lock);
+  for (int i = 0; i < 16; i++)
+    if (!live_subs[i]) { live_subs[i] = s; break; }
+  LeaveCriticalSection(&lock);
+  s->thread = CreateThread(NULL, 0, deliver, s, 0, NULL);
+  *out = s;
+  return 0;
+}
+
+EXPORT DWORD WINAPI FwpmNetEventSubscribe0(HANDLE e, const FWPM_NET_EVENT_SUBSCRIPTION0 *s, FWPM_NET_EVENT_CALLBACK0 cb, void *ctx, HANDLE *h) { return subscribe(0, e, s, (void *)cb, ctx, h); }
+#if FAKE_MAX_SUBSCRIBE >= 1
+EXPORT DWORD WINAPI FwpmNetEventSubscribe1(HANDLE e, const FWPM_NET_EVENT_SUBSCRIPTION0 *s, FWPM_NET_EVENT_CALLBACK1 cb, void *ctx, HANDLE *h) { return subscribe(1, e, s, (void *)cb, ctx, h); }
+#endif
+#if FAKE_MAX_SUBSCRIBE >= 2
+EXPORT DWORD WINAPI FwpmNetEventSubscribe2(HANDLE e, const FWPM_NET_EVENT_SUBSCRIPTION0 *s, FWPM_NET_EVENT_CALLBACK2 cb, void *ctx, HANDLE *h) { return subscribe(2, e, s, (void *)cb, ctx, h); }
+#endif
+#if FAKE_MAX_SUBSCRIBE >= 3
+EXPORT DWORD WINAPI FwpmNetEventSubscribe3(HANDLE e, const FWPM_NET_EVENT_SUBSCRIPTION0 *s, FWPM_NET_EVENT_CALLBACK3 cb, void *ctx, HANDLE *h) { return subscribe(3, e, s, (void *)cb, ctx, h); }
+#endif
+#if FAKE_MAX_SUBSCRIBE >= 4
+EXPORT DWORD WINAPI FwpmNetEventSubscribe4(HANDLE e, const FWPM_NET_EVENT_SUBSCRIPTION0 *s, FWPM_NET_EVENT_CALLBACK4 cb, void *ctx, HANDLE *h) { return subscribe(4, e, s, (void *)cb, ctx, h); }
+#endif
+
+EXPORT DWORD WINAPI FwpmNetEventUnsubscribe0(HANDLE e, HANDLE h) {
+  (void)e;
+  sub *s = h;
+  if (!s) return ERROR_INVALID_HANDLE;
+  InterlockedExchange(&s->closed, 1);
+  WaitForSingleObject(s->thread, INFINITE); /* no callback after return */
+  CloseHandle(s->thread);
+  EnterCriticalSection(&lock);
+  for (int i = 0; i < 16; i++)
+    if (live_subs[i] == s) live_subs[i] = NULL;
+  LeaveCriticalSection(&lock);
+  record("unsubscribe");
+  free(s);
+  return 0;
+}
+
+typedef struct { int done; UINT32 nconds; } enum_h;
+
+EXPORT DWORD WINAPI FwpmNetEventCreateEnumHandle0(HANDLE e, const FWPM_NET_EVENT_ENUM_TEMPLATE0 *t, HANDLE *h) {
+  (void)e;
+  enum_h *eh = calloc(1, sizeof *eh);
+  eh->nconds = t ? t->numFilterConditions : 0;
+  record("enumhandle conditions=%u", eh->nconds);
+  *h = eh;
+  return 0;
+}
+
+EXPORT DWORD WINAPI FwpmNetEventDestroyEnumHandle0(HANDLE e, HANDLE h) {
+  (void)e;
+  free(h);
+  return 0;
+}
+
+/* enum returns one CLASSIFY_DROP of struct version v (filter id 500+v), once. */
+static DWORD do_enum(int v, HANDLE h, UINT32 want, void ***entries, UINT32 *got) {
+  enum_h *eh = h;
+  record("enum %d", v);
+  arena a = {malloc(1 << 14), 0, 1 << 14};
+  void **arr = aalloc(&a, sizeof(void *));
+  *got = 0;
+  if (!eh->done && want > 0) {
+    arr[0] = build_event(&a, v, FWPM_NET_EVENT_TYPE_CLASSIFY_DROP, 500 + v, 44, 0x3900);
+    *got = 1;
+    eh->done = 1;
+  }
+  *entries = (void **)a.base; /* arr is the first allocation: base */
+  return 0;
+}
+
+EXPORT DWORD WINAPI FwpmNetEventEnum0(HANDLE e, HANDLE h, UINT32 n, FWPM_NET_EVENT0 ***x, UINT32 *g) { (void)e; return do_enum(0, h, n, (void ***)x, g); }
+EXPORT DWORD WINAPI FwpmNetEventEnum1(HANDLE e, HANDLE h, UINT32 n, FWPM_NET_EVENT1 ***x, UINT32 *g) { (void)e; return do_enum(1, h, n, (void ***)x, g); }
+#if FAKE_MAX_SUBSCRIBE >= 1
+EXPORT DWORD WINAPI FwpmNetEventEnum2(HANDLE e, HANDLE h, UINT32 n, FWPM_NET_EVENT2 ***x, UINT32 *g) { (void)e; return do_enum(2, h, n, (void ***)x, g); }
+#endif
+#if FAKE_MAX_SUBSCRIBE >= 2
+EXPORT DWORD WINAPI FwpmNetEventEnum3(HANDLE e, HANDLE h, UINT32 n, FWPM_NET_EVENT3 ***x, UINT32 *g) { (void)e; return do_enum(3, h, n, (void ***)x, g); }
+#endif
+#if FAKE_MAX_SUBSCRIBE >= 3
+EXPORT DWORD WINAPI FwpmNetEventEnum4(HANDLE e, HANDLE h, UINT32 n, FWPM_NET_EVENT4 ***x, UINT32 *g) { (void)e; return do_enum(4, h, n, (void ***)x, g); }
+#endif
+#if FAKE_MAX_SUBSCRIBE >= 4
+EXPORT DWORD WINAPI FwpmNetEventEnum5(HANDLE e, HANDLE h, UINT32 n, FWPM_NET_EVENT5 ***x, UINT32 *g) { (void)e; return do_enum(5, h, n, (void ***)x, g); }
+#endif
+
+/* ---- lookups ---- */
+
+static const GUID fake_provider = {0x4b153735, 0x1049, 0x4480, {0xaa, 0xb4, 0xd1, 0xb9, 0xbd, 0xc0, 0x37, 0x10}};
+static const GUID layer_connect_v4 = {0xc38d57d1, 0x05a7, 0x4c33, {0x90, 0x4f, 0x7f, 0xbc, 0xee, 0xe6, 0x0e, 0x82}};
+
+static wchar_t *astr(arena *a, const wchar_t *s) {
+  size_t n = (wcslen(s) + 1) * sizeof(wchar_t);
+  wchar_t *p = aalloc(a, n);
+  memcpy(p, s, n);
+  return p;
+}
+
+EXPORT DWORD WINAPI FwpmFilterGetById0(HANDLE e, UINT64 id, FWPM_FILTER0 **out) {
+  (void)e;
+  const wchar_t *name = NULL;
+  GUID layer = layer_connect_v4;
+  wchar_t buf[80];
+  if (id >= 1000 && id < 7000) {
+    swprintf(buf, 80, L"Fake block filter %llu", (unsigned long long)id);
+    name = buf;
+  } else {
+    EnterCriticalSection(&lock);
+    for (int i = 0; i < MAX_FILTERS; i++)
+      if (filters[i].id == id) { wcscpy(buf, filters[i].name); name = buf; layer = filters[i].layer; }
+    LeaveCriticalSection(&lock);
+  }
+  if (!name) return FWP_E_FILTER_NOT_FOUND_;
+  arena a = {malloc(4096), 0, 4096};
+  FWPM_FILTER0 *f = aalloc(&a, sizeof *f);
+  f->filterId = id;
+  f->displayData.name = astr(&a, name);
+  f->displayData.description = astr(&a, L"made by the fake fwpuclnt");
+  GUID *pk = aalloc(&a, sizeof *pk);
+  *pk = fake_provider;
+  f->providerKey = pk;
+  f->layerKey = layer;
+  f->action.type = FWP_ACTION_BLOCK;
+  UINT64 *w = aalloc(&a, sizeof *w);
+  *w = 0x0123456789ULL;
+  f->effectiveWeight.type = FWP_UINT64;
+  f->effectiveWeight.uint64 = w;
+  *out = f;
+  return 0;
+}
+
+EXPORT DWORD WINAPI FwpmLayerGetById0(HANDLE e, UINT16 id, FWPM_LAYER0 **out) {
+  (void)e;
+  if (id != 48) return FWP_E_LAYER_NOT_FOUND_;
+  arena a = {malloc(1024), 0, 1024};
+  FWPM_LAYER0 *l = aalloc(&a, sizeof *l);
+  l->layerKey = layer_connect_v4;
+  l->layerId = id;
+  l->displayData.name = astr(&a, L"ALE Connect v4 Layer");
+  *out = l;
+  return 0;
+}
+
+EXPORT DWORD WINAPI FwpmProviderGetByKey0(HANDLE e, const GUID *key, FWPM_PROVIDER0 **out) {
+  (void)e;
+  if (!IsEqualGUID(key, &fake_provider)) return 0x80320005; /* FWP_E_PROVIDER_NOT_FOUND */
+  arena a = {malloc(1024), 0, 1024};
+  FWPM_PROVIDER0 *p = aalloc(&a, sizeof *p);
+  p->providerKey = *key;
+  p->displayData.name = astr(&a, L"Microsoft Windows WSH");
+  *out = p;
+  return 0;
+}
+
+EXPORT DWORD WINAPI FwpmFilterSubscribeChanges0(HANDLE e, const FWPM_FILTER_SUBSCRIPTION0 *s, FWPM_FILTER_CHANGE_CALLBACK0 cb, void *ctx, HANDLE *h) {
+  (void)e; (void)s;
+  change_cb = cb;
+  change_ctx = ctx;
+  record("filtersubscribe");
+  *h = (HANDLE)(ULONG_PTR)0x5151;
+  return 0;
+}
+
+EXPORT DWORD WINAPI FwpmFilterUnsubscribeChanges0(HANDLE e, HANDLE h) {
+  (void)e; (void)h;
+  change_cb = NULL;
+  return 0;
+}
+
+static void notify(UINT32 type, UINT64 id) {
+  if (!change_cb) return;
+  FWPM_FILTER_CHANGE0 c;
+  memset(&c, 0, sizeof c);
+  c.changeType = type;
+  c.filterId = id;
+  change_cb(change_ctx, &c);
+}
+
+/* ---- self-test calls ---- */
+
+static void guid_str(const GUID *g, char *out) {
+  sprintf(out, "%08lx-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x", (unsigned long)g->Data1, g->Data2, g->Data3,
+          g->Data4[0], g->Data4[1], g->Data4[2], g->Data4[3], g->Data4[4], g->Data4[5], g->Data4[6], g->Data4[7]);
+}
+
+/* The ALE layers the self-test uses, key → run-time id (FWPS_BUILTIN_LAYERS). */
+static const struct { GUID key; UINT16 id; } ale_layers[] = {
+  {{0x88bb5dad, 0x76d7, 0x4227, {0x9c, 0x71, 0xdf, 0x0a, 0x3e, 0xd7, 0xbe, 0x7e}}, 40},
+  {{0x7ac9de24, 0x17dd, 0x4814, {0xb4, 0xbd, 0xa9, 0xfb, 0xc9, 0x5a, 0x32, 0x1b}}, 42},
+  {{0xe1cd9fe7, 0xf4b5, 0x4273, {0x96, 0xc0, 0x59, 0x2e, 0x48, 0x7b, 0x86, 0x50}}, 44},
+  {{0xa3b42c97, 0x9f04, 0x4672, {0xb8, 0x7e, 0xce, 0xe9, 0xc4, 0x83, 0x25, 0x7f}}, 46},
+  {{0xc38d57d1, 0x05a7, 0x4c33, {0x90, 0x4f, 0x7f, 0xbc, 0xee, 0xe6, 0x0e, 0x82}}, 48},
+  {{0x4a72393b, 0x319f, 0x44bc, {0x84, 0xc3, 0xba, 0x54, 0xdc, 0xb3, 0xb6, 0xb4}}, 50},
+  {{0x1247d66d, 0x0b60, 0x4a15, {0x8d, 0x44, 0x71, 0x55, 0xd0, 0xf5, 0x3a, 0x0c}}, 36},
+  {{0x55a650e1, 0x5f0a, 0x4eca, {0xa6, 0x53, 0x88, 0xf5, 0x3b, 0x26, 0xaa, 0x8c}}, 38},
+};
+
+static UINT16 layer_id_of(const GUID *k) {
+  for (unsigned i = 0; i < sizeof ale_layers / sizeof *ale_layers; i++)
+    if (IsEqualGUID(k, &ale_layers[i].key)) return ale_layers[i].id;
+  return 0xffff;
+}
+
+/* drop_later simulates the engine's block of the self-test's trigger: a
+ * CLASSIFY_DROP naming the new filter and its layer, delivered to every
+ * live subscription in that subscription's struct version. The fake
+ * blocks nothing; it proves the plumbing, not Windows' enforcement. */
+static DWORD WINAPI drop_later(void *p) {
+  UINT64 id = (UINT64)(ULONG_PTR)p;
+  Sleep(100);
+  UINT16 layer = 0xffff;
+  EnterCriticalSection(&lock);
+  for (int i = 0; i < MAX_FILTERS; i++)
+    if (filters[i].id == id) layer = layer_id_of(&filters[i].layer);
+  sub *subs[16];
+  memcpy(subs, live_subs, sizeof subs);
+  LeaveCriticalSection(&lock);
+  arena a = {malloc(1 << 14), 0, 1 << 14};
+  for (int i = 0; i < 16; i++) {
+    if (!subs[i] || subs[i]->closed) continue;
+    a.used = 0;
+    void *ev = build_event(&a, subs[i]->version, FWPM_NET_EVENT_TYPE_CLASSIFY_DROP, id, layer, 0);
+    if (ev) subs[i]->cb(subs[i]->ctx, ev);
+  }
+  free(a.base);
+  return 0;
+}
+
+EXPORT DWORD WINAPI FwpmFilterAdd0(HANDLE h, const FWPM_FILTER0 *f, PSECURITY_DESCRIPTOR sd, UINT64 *id) {
+  engine *e = h;
+  (void)sd;
+  char lg[40], line[1024];
+  guid_str(&f->layerKey, lg);
+  int n = snprintf(line, sizeof line, "filteradd layer=%s flags=0x%x action=0x%x dynamic=%u", lg, f->flags, f->action.type, e->dynamic);
+  for (UINT32 i = 0; i < f->numFilterConditions && n < (int)sizeof line - 120; i++) {
+    const FWPM_FILTER_CONDITION0 *c = &f->filterCondition[i];
+    char cg[40];
+    guid_str(&c->fieldKey, cg);
+    n += snprintf(line + n, sizeof line - n, " cond=%s/%u/%u/", cg, c->matchType, c->conditionValue.type);
+    switch (c->conditionValue.type) {
+    case FWP_UINT8: n += snprintf(line + n, sizeof line - n, "%u", c->conditionValue.uint8); break;
+    case FWP_UINT16: n += snprintf(line + n, sizeof line - n, "%u", c->conditionValue.uint16); break;
+    case FWP_UINT32: n += snprintf(line + n, sizeof line - n, "%u", c->conditionValue.uint32); break;
+    case FWP_BYTE_ARRAY16_TYPE:
+      for (int k = 0; k < 16; k++) n += snprintf(line + n, sizeof line - n, "%02x", c->conditionValue.byteArray16->byteArray16[k]);
+      break;
+    case FWP_BYTE_BLOB_TYPE: n += snprintf(line + n, sizeof line - n, "blob%u", c->conditionValue.byteBlob->size); break;
+    default: n += snprintf(line + n, sizeof line - n, "?"); break;
+    }
+  }
+  record("%s", line);
+  EnterCriticalSection(&lock);
+  int slot = -1;
+  for (int i = 0; i < MAX_FILTERS; i++)
+    if (!filters[i].id) { slot = i; break; }
+  if (slot < 0) { LeaveCriticalSection(&lock); return ERROR_NOT_ENOUGH_MEMORY; }
+  filters[slot].id = ++next_filter_id;
+  filters[slot].layer = f->layerKey;
+  filters[slot].flags = f->flags;
+  filters[slot].dynamic = e->dynamic;
+  wcsncpy(filters[slot].name, f->displayData.name ? f->displayData.name : L"", 63);
+  *id = filters[slot].id;
+  LeaveCriticalSection(&lock);
+  notify(1, *id);
+  CloseHandle(CreateThread(NULL, 0, drop_later, (void *)(ULONG_PTR)*id, 0, NULL));
+  return 0;
+}
+
+EXPORT DWORD WINAPI FwpmFilterDeleteById0(HANDLE h, UINT64 id) {
+  (void)h;
+  int found = 0;
+  EnterCriticalSection(&lock);
+  for (int i = 0; i < MAX_FILTERS; i++)
+    if (filters[i].id == id) { filters[i].id = 0; found = 1; }
+  LeaveCriticalSection(&lock);
+  record("filterdelete %llu found=%d", (unsigned long long)id, found);
+  if (!found) return FWP_E_FILTER_NOT_FOUND_;
+  notify(2, id);
+  return 0;
+}
+
+EXPORT DWORD WINAPI FwpmTransactionBegin0(HANDLE h, UINT32 flags) { (void)h; record("txn begin 0x%x", flags); return 0; }
+EXPORT DWORD WINAPI FwpmTransactionCommit0(HANDLE h) { (void)h; record("txn commit"); return 0; }
+EXPORT DWORD WINAPI FwpmTransactionAbort0(HANDLE h) { (void)h; record("txn abort"); return 0; }
+
+EXPORT DWORD WINAPI FwpmGetAppIdFromFileName0(const wchar_t *file, FWP_BYTE_BLOB **out) {
+  const wchar_t *base = wcsrchr(file, L'\\');
+  base = base ? base + 1 : file;
+  wchar_t path[MAX_PATH];
+  swprintf(path, MAX_PATH, L"\\device\\harddiskvolume9\\fake\\%ls", base);
+  _wcslwr(path);
+  size_t n = (wcslen(path) + 1) * sizeof(wchar_t);
+  arena a = {malloc(sizeof(FWP_BYTE_BLOB) + n + 16), 0, sizeof(FWP_BYTE_BLOB) + n + 16};
+  FWP_BYTE_BLOB *b = aalloc(&a, sizeof *b);
+  b->size = (UINT32)n;
+  b->data = aalloc(&a, n);
+  memcpy(b->data, path, n);
+  *out = b;
+  return 0;
+}
