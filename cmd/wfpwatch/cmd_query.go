@@ -65,7 +65,7 @@ func runQuery(ctx context.Context, args []string) error {
 	since := fs.String("since", "", "events at or after `TIME` (10m, 2h, 7d, RFC 3339 or YYYY-MM-DD)")
 	until := fs.String("until", "", "events before `TIME`")
 	var apps, ports, remotes, dirs, verdicts, reasons listFlag
-	fs.Var(&apps, "app", "process name or path glob, e.g. chrome.exe or '*\\system32\\*' (repeatable)")
+	fs.Var(&apps, "app", "process whose name or path contains `text`, or a glob: chrome, 'svc*.exe', '*\\system32\\*' (repeatable)")
 	fs.Var(&ports, "port", "local or remote `PORT` (repeatable)")
 	fs.Var(&remotes, "remote", "remote `IP` or CIDR prefix (repeatable)")
 	fs.Var(&dirs, "direction", "inbound or outbound")
@@ -173,7 +173,7 @@ func runQuery(ctx context.Context, args []string) error {
 		n = 1000
 	}
 	bw := bufio.NewWriterSize(queryOut, 64<<10)
-	w, err := output.New(fmtName, bw, output.Options{})
+	w, err := output.New(fmtName, bw, output.Options{Width: terminalWidth(queryOut), Location: displayLocation})
 	if err != nil {
 		return err
 	}

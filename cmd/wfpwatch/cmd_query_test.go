@@ -72,9 +72,9 @@ func runQueryCmd(t *testing.T, args ...string) (string, int) {
 }
 
 func TestQueryGolden(t *testing.T) {
-	saved := time.Local
-	time.Local = time.UTC // the table shows local times
-	defer func() { time.Local = saved }()
+	saved := displayLocation
+	displayLocation = time.UTC // the table shows local times
+	defer func() { displayLocation = saved }()
 	path := queryDB(t)
 	tests := []struct {
 		name string
@@ -84,7 +84,7 @@ func TestQueryGolden(t *testing.T) {
 		{"top_port_blocks", []string{"--top", "port", "--verdict", "block", "--since", "90m"}},
 		{"top_remote_csv", []string{"--top", "remote", "--format", "csv", "--limit", "3"}},
 		{"top_rule_json", []string{"--top", "rule", "--format", "json", "--direction", "out"}},
-		{"events_table", []string{"--app", "chrome.exe", "--since", "2026-11-26T11:00:00Z", "--limit", "4"}},
+		{"events_table", []string{"--app", "CHROME", "--since", "2026-11-26T11:00:00Z", "--limit", "4"}},
 		{"events_csv", []string{"--remote", "10.0.1.0/24", "--port", "443", "--until", "100m", "--format", "csv"}},
 		{"events_json", []string{"--reason", "default:*", "--since", "30m", "--format", "json"}},
 	}

@@ -19,8 +19,10 @@ type Filter struct {
 	// Since and Until bound the event time: Since <= t < Until. A zero
 	// value leaves that side open.
 	Since, Until time.Time
-	// Apps are case-insensitive globs ('*', '?') on the executable path
-	// when they contain a path separator, on the process name otherwise.
+	// Apps match the process case-insensitively: a value without '*' or
+	// '?' matches when the executable path or process name contains it
+	// (as the --app of analyze and watch); a glob matches the whole path
+	// when it contains a path separator, the process name otherwise.
 	Apps []string
 	// Ports match the local or the remote port.
 	Ports []uint16
@@ -194,17 +196,26 @@ func (f *Filter) appIDs(ctx context.Context, tx *sql.Tx) ([]any, error) {
 			return nil, err
 		}
 		for _, g := range globs {
-			target := s
-			if !strings.ContainsAny(g, `\/`) {
-				target = event.BaseName(s)
-			}
-			if globMatch(g, target) {
+			if appMatch(g, s) {
 				ids = append(ids, id)
 				break
 			}
 		}
 	}
 	return ids, rows.Err()
+}
+
+// appMatch reports whether the stored app s (a path or a process name)
+// matches the lower-case pattern g (see Filter.Apps).
+func appMatch(g, s string) bool {
+	if !strings.ContainsAny(g, "*?") {
+		return strings.Contains(strings.ToLower(s), g)
+	}
+	target := s
+	if !strings.ContainsAny(g, `\/`) {
+		target = event.BaseName(s)
+	}
+	return globMatch(g, target)
 }
 
 // globMatch matches s against a lower-case glob ('*', '?'), ignoring ASCII

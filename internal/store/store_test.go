@@ -165,7 +165,9 @@ func TestFilters(t *testing.T) {
 	}
 	since, until := base.Add(100*time.Second), base.Add(1500*time.Second)
 	match(Filter{Since: since, Until: until}, func(e *event.Event) bool { return !e.Time.Before(since) && e.Time.Before(until) })
-	match(Filter{Apps: []string{"CHROME.EXE", "system"}}, func(e *event.Event) bool { return e.Name == "chrome.exe" || e.Name == "System" })
+	// Text matches what the path or name contains; a glob the whole name.
+	match(Filter{Apps: []string{"CHROME", "syst?m"}}, func(e *event.Event) bool { return e.Name == "chrome.exe" || e.Name == "System" })
+	match(Filter{Apps: []string{"System32"}}, func(e *event.Event) bool { return strings.Contains(e.Executable, `\system32\`) })
 	match(Filter{Apps: []string{`*\windows\*`}}, func(e *event.Event) bool { return strings.Contains(e.Executable, `\windows\`) })
 	match(Filter{Ports: []uint16{53, 441}}, func(e *event.Event) bool {
 		return e.RemotePort == 53 || e.LocalPort == 441
