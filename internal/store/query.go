@@ -466,8 +466,11 @@ func topFromRollups(ctx context.Context, tx *sql.Tx, d *dictReader, f *Filter, d
 	}
 	filtered := len(f.Directions)+len(f.Verdicts)+len(f.Reasons) > 0
 	hourLevel := int64(levelHour)
-	if filtered {
+	switch {
+	case len(f.Reasons) > 0 || (filtered && dim == DimRemote):
 		hourLevel = levelHourDetail
+	case filtered:
+		hourLevel = levelHourVD
 	}
 	useMinutes := !filtered && dim != DimRemote
 	unit := hour
@@ -538,7 +541,7 @@ func sumRollup(ctx context.Context, tx *sql.Tx, f *Filter, dim int, level int64,
 	// range scan over the buckets.
 	q := "SELECT value, SUM(n) FROM rollup WHERE level = ? AND dim = ?"
 	args := []any{level, dim}
-	if level == levelHourDetail {
+	if level == levelHourDetail || level == levelHourVD {
 		vs, ds := f.Verdicts, f.Directions
 		if len(vs) == 0 {
 			vs = allCodes(len(verdicts))

@@ -19,10 +19,13 @@ import (
 //   - levelHourDetail: per-hour counts of every dimension by verdict,
 //     direction and reason (remote addresses, which are many, without the
 //     reason).
+//   - levelHourVD: per-hour counts of app, port and rule by verdict and
+//     direction only (the details summed over the reason).
 //
 // A top-N without verdict/direction/reason filters sums hour totals for
-// whole hours and minute totals at the edges; with those filters it sums
-// hour details for whole hours. What is left at the edges is counted from
+// whole hours and minute totals at the edges; with verdict or direction
+// filters it sums hour counts by verdict and direction, and with a reason
+// filter the hour details. What is left at the edges is counted from
 // the events themselves, so the answer is exact for any range. The primary
 // key puts verdict and direction before the bucket, so that each
 // (verdict, direction) pair asked for is one contiguous range of buckets.
@@ -30,6 +33,7 @@ const (
 	levelMinute     = 60
 	levelHour       = 3600
 	levelHourDetail = 3601
+	levelHourVD     = 3602
 )
 
 // levelWidth returns the bucket width of a level in seconds.
@@ -72,9 +76,9 @@ func floorDiv(a, b int64) int64 {
 // add counts e in every dimension.
 func (a *rollupAcc) add(e *event.Event) { addRollup(a.m, e) }
 
-// addRollup counts e in m: minute totals and hour details (seven map
-// updates). The hour totals are derived from them when the counts are
-// written.
+// addRollup counts e in m: minute totals, hour totals and hour details
+// (eleven map updates, on the caller's goroutine). The counts by verdict
+// and direction are derived from the details when they are written.
 func addRollup(m map[rollKey]int64, e *event.Event) {
 	sec := floorDiv(tsOf(e.Time), 1e9)
 	v, d := verdictCode(e.Verdict), directionCode(e.Direction)
@@ -82,6 +86,7 @@ func addRollup(m map[rollKey]int64, e *event.Event) {
 	hour := floorDiv(sec, 3600) * 3600
 	for dim := DimApp; dim <= DimRule; dim++ {
 		val := dimValue(e, dim)
+		m[rollKey{levelHour, dim, hour, 0, 0, "", val}]++
 		if dim == DimRemote {
 			m[rollKey{levelHourDetail, dim, hour, v, d, "", val}]++
 			continue
@@ -91,18 +96,14 @@ func addRollup(m map[rollKey]int64, e *event.Event) {
 	}
 }
 
-// deriveHourTotals adds the hour totals: from the minute totals for app,
-// port and rule, from the hour details for remote addresses.
-func (a *rollupAcc) deriveHourTotals() {
+// deriveVD adds the hour counts by verdict and direction of app, port and
+// rule: the hour details summed over the reason (few keys).
+func (a *rollupAcc) deriveVD() {
 	for k, c := range a.m {
-		switch {
-		case k.level == levelMinute:
-			k.bucket = floorDiv(k.bucket, 3600) * 3600
-		case k.level == levelHourDetail && k.dim == DimRemote:
-		default:
+		if k.level != levelHourDetail || k.dim == DimRemote {
 			continue
 		}
-		k.level, k.verdict, k.direction, k.reason = levelHour, 0, 0, ""
+		k.level, k.reason = levelHourVD, ""
 		a.derived = append(a.derived, rollCount{k, c})
 	}
 	for _, r := range a.derived {
@@ -129,7 +130,7 @@ func (a *rollupAcc) flush(ctx context.Context, tx *sql.Tx) error {
 	if len(a.m) == 0 {
 		return nil
 	}
-	a.deriveHourTotals()
+	a.deriveVD()
 	var full *sql.Stmt
 	args := a.args[:0]
 	n := 0

@@ -58,7 +58,7 @@ CREATE INDEX events_app_ts ON events(app, ts);
 	// events already stored.
 	{sql: `
 CREATE TABLE rollup(
-	level     INTEGER NOT NULL, -- 60 minute totals, 3600 hour totals, 3601 hour details (see rollup.go)
+	level     INTEGER NOT NULL, -- 60 minute totals, 3600 hour totals, 3601 hour details, 3602 hour by verdict and direction (rollup.go)
 	dim       INTEGER NOT NULL, -- 1 app, 2 port, 3 remote, 4 rule
 	verdict   INTEGER NOT NULL, -- totals: 0
 	direction INTEGER NOT NULL, -- totals: 0
