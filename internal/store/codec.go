@@ -125,11 +125,21 @@ const (
 	tagICMPType        = 20 // number: type+1
 	tagICMPCode        = 21 // number: code+1
 	tagNameOnly        = 22 // number 1: the app column is a process name, not a path
+	tagCode            = 23 // number
+	tagKind            = 24 // number: the kind code
+	tagProtocol        = 25 // number
+	tagLocalIP         = 26 // string: 4 or 16 bytes
+	tagPID             = 27 // number
+	tagFilterID        = 28 // number
+	tagLayerID         = 29 // number
+	tagOrigin          = 30 // dict: Filter Origin
+	tagRuleID          = 31 // dict
+	tagRuleName        = 32 // dict
 )
 
 // tagIsString reports whether tag carries an inline string.
 func tagIsString(tag byte) bool {
-	return tag == tagRemoteUserID || tag == tagRemoteMachineID || tag == tagTCPFlags || tag == tagInfo
+	return tag == tagRemoteUserID || tag == tagRemoteMachineID || tag == tagTCPFlags || tag == tagInfo || tag == tagLocalIP
 }
 
 func appendNum(b []byte, tag byte, v uint64) []byte {
@@ -223,10 +233,12 @@ func nullID(id sql.NullInt64) any {
 	return id.Int64
 }
 
-// eventColumns are the columns of events written and read, in order.
-const eventColumns = "ts, code, verdict, kind, reason, direction, protocol, local_ip, local_port, remote_ip, remote_port, pid, app, filter_id, layer_id, origin, rule_id, rule_name, extra"
+// eventColumns are the columns of events written and read, in order: the
+// ones queries filter on; everything else is in the extra blob, which keeps
+// the cost of an insert down.
+const eventColumns = "ts, verdict, direction, reason, local_port, remote_ip, remote_port, app, extra"
 
-const numEventColumns = 19
+const numEventColumns = 9
 
 // appendArgs appends the column values of e to args, resolving dictionary
 // strings through d. extra is scratch space for the extra blob; it is
@@ -241,18 +253,6 @@ func appendArgs(args []any, e *event.Event, d *dictWriter, extra []byte) ([]any,
 	if err != nil {
 		return args, extra, err
 	}
-	originID, err := d.id(e.FilterOrigin)
-	if err != nil {
-		return args, extra, err
-	}
-	ruleID, err := d.id(e.RuleID)
-	if err != nil {
-		return args, extra, err
-	}
-	ruleName, err := d.id(e.RuleName)
-	if err != nil {
-		return args, extra, err
-	}
 	x := extra[:0]
 	for _, f := range []struct {
 		tag byte
@@ -262,6 +262,7 @@ func appendArgs(args []any, e *event.Event, d *dictWriter, extra []byte) ([]any,
 		{tagServices, strings.Join(e.Services, ",")}, {tagUserID, e.UserID}, {tagUserName, e.UserName},
 		{tagPackageSID, e.PackageSID}, {tagProfiles, e.Profiles}, {tagNetEventType, e.NetEventType},
 		{tagHost, e.Host}, {tagFile, e.FilePath},
+		{tagOrigin, e.FilterOrigin}, {tagRuleID, e.RuleID}, {tagRuleName, e.RuleName},
 	} {
 		if x, err = d.appendDict(x, f.tag, f.s); err != nil {
 			return args, extra, err
@@ -292,29 +293,41 @@ func appendArgs(args []any, e *event.Event, d *dictWriter, extra []byte) ([]any,
 	if nameOnly {
 		x = appendNum(x, tagNameOnly, 1)
 	}
+	if e.Code != 0 {
+		x = appendNum(x, tagCode, uint64(e.Code))
+	}
+	if k := kindCode(e.Kind); k != 0 {
+		x = appendNum(x, tagKind, uint64(k))
+	}
+	if e.HasProtocol {
+		x = appendNum(x, tagProtocol, uint64(e.Protocol))
+	}
+	if b := ipBytes(e.LocalIP); b != nil {
+		x = append(x, tagLocalIP, byte(len(b)))
+		x = append(x, b...)
+	}
+	if e.HasPID {
+		x = appendNum(x, tagPID, uint64(e.PID))
+	}
+	if e.HasFilterID {
+		x = appendNum(x, tagFilterID, e.FilterID)
+	}
+	if e.HasLayerID {
+		x = appendNum(x, tagLayerID, uint64(e.LayerID))
+	}
 	var extraArg any
 	if len(x) > 0 {
 		extraArg = append([]byte(nil), x...)
 	}
 	args = append(args,
 		tsOf(e.Time),
-		nullInt(e.Code != 0, int64(e.Code)),
 		verdictCode(e.Verdict),
-		kindCode(e.Kind),
-		nullStr(e.Reason),
 		directionCode(e.Direction),
-		nullInt(e.HasProtocol, int64(e.Protocol)),
-		ipBytes(e.LocalIP),
+		nullStr(e.Reason),
 		nullInt(e.HasLocalPort, int64(e.LocalPort)),
 		ipBytes(e.RemoteIP),
 		nullInt(e.HasRemotePort, int64(e.RemotePort)),
-		nullInt(e.HasPID, int64(e.PID)),
 		nullID(appID),
-		nullInt(e.HasFilterID, int64(e.FilterID)),
-		nullInt(e.HasLayerID, int64(e.LayerID)),
-		nullID(originID),
-		nullID(ruleID),
-		nullID(ruleName),
 		extraArg,
 	)
 	return args, x, nil
@@ -354,21 +367,18 @@ func (d *dictReader) get(ctx context.Context, q queryer, id sql.NullInt64) (stri
 
 // storedRow holds the scanned columns of one events row.
 type storedRow struct {
-	id                                                   int64
-	ts                                                   int64
-	code                                                 sql.NullInt64
-	verdict, kind, direction                             int64
-	reason                                               sql.NullString
-	protocol, localPort, remotePort, pid                 sql.NullInt64
-	localIP, remoteIP                                    []byte
-	app, filterID, layerID, origin, ruleIDID, ruleNameID sql.NullInt64
-	extra                                                []byte
+	id                    int64
+	ts                    int64
+	verdict, direction    int64
+	reason                sql.NullString
+	localPort, remotePort sql.NullInt64
+	remoteIP              []byte
+	app                   sql.NullInt64
+	extra                 []byte
 }
 
 func (r *storedRow) dest() []any {
-	return []any{&r.id, &r.ts, &r.code, &r.verdict, &r.kind, &r.reason, &r.direction, &r.protocol,
-		&r.localIP, &r.localPort, &r.remoteIP, &r.remotePort, &r.pid, &r.app, &r.filterID, &r.layerID,
-		&r.origin, &r.ruleIDID, &r.ruleNameID, &r.extra}
+	return []any{&r.id, &r.ts, &r.verdict, &r.direction, &r.reason, &r.localPort, &r.remoteIP, &r.remotePort, &r.app, &r.extra}
 }
 
 // decode fills e from r, resolving dictionary ids through d.
@@ -377,31 +387,14 @@ func (r *storedRow) decode(ctx context.Context, q queryer, d *dictReader, e *eve
 	if r.ts != 0 {
 		e.Time = time.Unix(0, r.ts).UTC()
 	}
-	e.Code = int(r.code.Int64)
 	e.Verdict = enumAt(verdicts, r.verdict)
-	e.Kind = enumAt(kinds, r.kind)
 	e.Reason = r.reason.String
 	e.Direction = enumAt(directions, r.direction)
-	e.Protocol, e.HasProtocol = uint8(r.protocol.Int64), r.protocol.Valid
-	e.LocalIP = ipFromBytes(r.localIP)
 	e.LocalPort, e.HasLocalPort = uint16(r.localPort.Int64), r.localPort.Valid
 	e.RemoteIP = ipFromBytes(r.remoteIP)
 	e.RemotePort, e.HasRemotePort = uint16(r.remotePort.Int64), r.remotePort.Valid
-	e.PID, e.HasPID = uint32(r.pid.Int64), r.pid.Valid
-	e.FilterID, e.HasFilterID = uint64(r.filterID.Int64), r.filterID.Valid
-	e.LayerID, e.HasLayerID = uint16(r.layerID.Int64), r.layerID.Valid
-	var err error
-	var app string
-	if app, err = d.get(ctx, q, r.app); err != nil {
-		return err
-	}
-	if e.FilterOrigin, err = d.get(ctx, q, r.origin); err != nil {
-		return err
-	}
-	if e.RuleID, err = d.get(ctx, q, r.ruleIDID); err != nil {
-		return err
-	}
-	if e.RuleName, err = d.get(ctx, q, r.ruleNameID); err != nil {
+	app, err := d.get(ctx, q, r.app)
+	if err != nil {
 		return err
 	}
 	nameOnly := false
@@ -429,6 +422,8 @@ func (r *storedRow) decode(ctx context.Context, q queryer, d *dictReader, e *eve
 				e.TCPFlags = s
 			case tagInfo:
 				e.Info = s
+			case tagLocalIP:
+				e.LocalIP = ipFromBytes([]byte(s))
 			}
 			continue
 		}
@@ -454,6 +449,24 @@ func (r *storedRow) decode(ctx context.Context, q queryer, d *dictReader, e *eve
 			dst = &e.Host
 		case tagFile:
 			dst = &e.FilePath
+		case tagOrigin:
+			dst = &e.FilterOrigin
+		case tagRuleID:
+			dst = &e.RuleID
+		case tagRuleName:
+			dst = &e.RuleName
+		case tagCode:
+			e.Code = int(min(v, 1<<31-1))
+		case tagKind:
+			e.Kind = enumAt(kinds, int64(min(v, 255)))
+		case tagProtocol:
+			e.Protocol, e.HasProtocol = uint8(v), true
+		case tagPID:
+			e.PID, e.HasPID = uint32(v), true
+		case tagFilterID:
+			e.FilterID, e.HasFilterID = v, true
+		case tagLayerID:
+			e.LayerID, e.HasLayerID = uint16(v), true
 		case tagServices:
 			s, err := d.get(ctx, q, sql.NullInt64{Int64: int64(v), Valid: true})
 			if err != nil {

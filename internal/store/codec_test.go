@@ -34,9 +34,9 @@ func FuzzDecodeRow(f *testing.F) {
 	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, extra []byte, app, enum int64, ip []byte, origin int64) {
 		r := storedRow{
-			id: 1, ts: app * 1e9, verdict: enum, kind: enum, direction: -enum,
-			app: sql.NullInt64{Int64: app, Valid: app != 0}, origin: sql.NullInt64{Int64: origin, Valid: true},
-			localIP: ip, remoteIP: ip, extra: extra,
+			id: 1, ts: app * 1e9, verdict: enum, direction: -enum,
+			app: sql.NullInt64{Int64: app, Valid: app != 0}, localPort: sql.NullInt64{Int64: origin, Valid: true},
+			remoteIP: ip, extra: extra,
 		}
 		var e event.Event
 		_ = r.decode(ctx, sdb, newDictReader(), &e)

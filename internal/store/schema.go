@@ -31,25 +31,15 @@ CREATE TABLE dict(
 );
 CREATE TABLE events(
 	id          INTEGER PRIMARY KEY,
-	ts          INTEGER NOT NULL, -- Unix time in nanoseconds, UTC
-	code        INTEGER,          -- audit event id (5157…)
+	ts          INTEGER NOT NULL, -- Unix time in nanoseconds, UTC; 0 unknown
 	verdict     INTEGER NOT NULL, -- 0 unknown, 1 block, 2 drop, 3 permit
-	kind        INTEGER NOT NULL, -- 0 unknown, 1 connection, 2 listen, 3 bind, 4 packet, 5 accept
-	reason      TEXT,
 	direction   INTEGER NOT NULL, -- 0 unknown, 1 inbound, 2 outbound, 3 forward
-	protocol    INTEGER,          -- IANA number; NULL unknown
-	local_ip    BLOB,             -- 4 or 16 bytes; NULL unknown
-	local_port  INTEGER,
-	remote_ip   BLOB,
+	reason      TEXT,
+	local_port  INTEGER,          -- NULL unknown
+	remote_ip   BLOB,             -- 4 or 16 bytes; NULL unknown
 	remote_port INTEGER,
-	pid         INTEGER,
 	app         INTEGER,          -- dict: executable path, or process name
-	filter_id   INTEGER,
-	layer_id    INTEGER,
-	origin      INTEGER,          -- dict: Filter Origin
-	rule_id     INTEGER,          -- dict
-	rule_name   INTEGER,          -- dict
-	extra       BLOB              -- the other fields (see codec.go)
+	extra       BLOB              -- every other field (see codec.go)
 );
 CREATE INDEX events_ts ON events(ts);
 CREATE INDEX events_app_ts ON events(app, ts);

@@ -385,7 +385,7 @@ func (w *Writer) maybePrune() {
 }
 
 // rowsPerInsert is how many events one INSERT statement carries.
-const rowsPerInsert = 32
+const rowsPerInsert = 128
 
 func insertEventsSQL(rows int) string {
 	var b strings.Builder
