@@ -1,5 +1,321 @@
 package main
 
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wfpwatch/wfpwatch/internal/event"
+	"github.com/wfpwatch/wfpwatch/internal/output"
+	"github.com/wfpwatch/wfpwatch/internal/pipeline"
+	"github.com/wfpwatch/wfpwatch/internal/store"
+)
+
 func init() {
-	register(&command{name: "query", summary: "query the history database (not built yet)", run: notBuilt("query")})
+	register(&command{name: "query", summary: "query the history database (events, or --top app|port|remote|rule)", run: runQuery})
+}
+
+// queryOut is where query writes its answer (a variable for tests).
+var queryOut io.Writer = os.Stdout
+
+// queryNow is the clock for relative times (a variable for tests).
+var queryNow = time.Now
+
+const queryDescription = `
+Query the history that 'wfpwatch analyze --db' and 'wfpwatch watch --db'
+record. Without --top it lists the matching events (the newest --limit, oldest
+first); with --top it counts them by app, port (the local port of inbound
+traffic, the remote port of outbound), remote address or rule.
+
+Times: --since and --until take a duration back from now (10m, 2h, 7d) or an
+RFC 3339 time (2026-11-26T08:00:00Z) or a date (2026-11-26, UTC).
+Filters may be repeated or comma-separated; values of one filter are ORed,
+different filters ANDed.
+
+Examples:
+  wfpwatch query --since 1h --top app
+  wfpwatch query --since 24h --verdict block --direction inbound --top port
+  wfpwatch query --app chrome.exe --remote 10.0.0.0/8 --format csv
+  wfpwatch query --since 2026-11-25 --until 2026-11-26 --reason 'default:*' --format json`
+
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*l = append(*l, s)
+		}
+	}
+	return nil
+}
+
+func runQuery(ctx context.Context, args []string) error {
+	fs := newFlagSet("query", "[flags]", queryDescription)
+	dbPath := fs.String("db", "", "history database `FILE` (default: "+defaultDBHelp()+")")
+	since := fs.String("since", "", "events at or after `TIME` (10m, 2h, 7d, RFC 3339 or YYYY-MM-DD)")
+	until := fs.String("until", "", "events before `TIME`")
+	var apps, ports, remotes, dirs, verdicts, reasons listFlag
+	fs.Var(&apps, "app", "process whose name or path contains `text`, or a glob: chrome, 'svc*.exe', '*\\system32\\*' (repeatable)")
+	fs.Var(&ports, "port", "local or remote `PORT` (repeatable)")
+	fs.Var(&remotes, "remote", "remote `IP` or CIDR prefix (repeatable)")
+	fs.Var(&dirs, "direction", "inbound or outbound")
+	fs.Var(&verdicts, "verdict", "block, drop or permit (repeatable; default: all stored)")
+	fs.Var(&reasons, "reason", "reason glob: rule, discard, ipsec, unresolved, 'default:*'… (repeatable)")
+	top := fs.String("top", "", "count by `DIM`: app, port, remote or rule")
+	limit := fs.Int("limit", 0, "show at most `N` rows: the newest N events (default 1000; 0 in json/csv means all), or the top N (default 10)")
+	format := fs.String("format", "table", "output format: table, json or csv")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	limitSet := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "limit" {
+			limitSet = true
+		}
+	})
+	now := queryNow()
+	var f store.Filter
+	var err error
+	if f.Since, err = parseQueryTime(*since, now); err != nil {
+		return fmt.Errorf("%w: --since: %v", errUsage, err)
+	}
+	if f.Until, err = parseQueryTime(*until, now); err != nil {
+		return fmt.Errorf("%w: --until: %v", errUsage, err)
+	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
+		return fmt.Errorf("%w: --since %s is not before --until %s", errUsage, *since, *until)
+	}
+	f.Apps = apps
+	for _, p := range ports {
+		n, ok := event.ParseUint(p, 65535)
+		if !ok {
+			return fmt.Errorf("%w: --port %q: want a port number 0-65535", errUsage, p)
+		}
+		f.Ports = append(f.Ports, uint16(n))
+	}
+	for _, r := range remotes {
+		p, err := pipeline.ParsePrefix(r)
+		if err != nil {
+			return fmt.Errorf("%w: --remote %q: %v", errUsage, r, err)
+		}
+		f.Remotes = append(f.Remotes, p)
+	}
+	for _, d := range dirs {
+		c, ok := store.DirectionCode(d)
+		if !ok {
+			return fmt.Errorf("%w: --direction %q: want inbound or outbound", errUsage, d)
+		}
+		f.Directions = append(f.Directions, c)
+	}
+	for _, v := range verdicts {
+		c, ok := store.VerdictCode(v)
+		if !ok {
+			return fmt.Errorf("%w: --verdict %q: want block, drop or permit", errUsage, v)
+		}
+		f.Verdicts = append(f.Verdicts, c)
+	}
+	f.Reasons = reasons
+	fmtName := strings.ToLower(*format)
+	switch fmtName {
+	case "table", "json", "csv":
+	default:
+		return fmt.Errorf("%w: --format %q: want table, json or csv", errUsage, *format)
+	}
+	if *limit < 0 {
+		return fmt.Errorf("%w: --limit %d: want 0 or more", errUsage, *limit)
+	}
+	dim := 0
+	if *top != "" {
+		var ok bool
+		if dim, ok = store.Dims[strings.ToLower(*top)]; !ok {
+			return fmt.Errorf("%w: --top %q: want app, port, remote or rule", errUsage, *top)
+		}
+	}
+
+	path := *dbPath
+	if path == "" {
+		if path, err = store.DefaultPath(); err != nil {
+			return err
+		}
+	}
+	db, err := store.Open(path, store.Options{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	if dim != 0 {
+		n := *limit
+		if !limitSet {
+			n = 10
+		}
+		res, err := db.Top(ctx, f, dim, n)
+		if err != nil {
+			return err
+		}
+		return writeTop(queryOut, fmtName, strings.ToLower(*top), res)
+	}
+	n := *limit
+	if !limitSet && fmtName == "table" {
+		n = 1000
+	}
+	bw := bufio.NewWriterSize(queryOut, 64<<10)
+	w, err := output.New(fmtName, bw, output.Options{Width: terminalWidth(queryOut), Location: displayLocation})
+	if err != nil {
+		return err
+	}
+	count := 0
+	err = db.Events(ctx, f, n, func(e *event.Event) error {
+		count++
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return w.Write(e)
+	})
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return err
+	}
+	if count == 0 && fmtName == "table" {
+		fmt.Fprintln(os.Stderr, "no matching events")
+	} else if n > 0 && count == n && fmtName == "table" {
+		fmt.Fprintf(os.Stderr, "showing the newest %d matching events (--limit N for more)\n", n)
+	}
+	return nil
+}
+
+func defaultDBHelp() string {
+	p, err := store.DefaultPath()
+	if err != nil {
+		return "the per-OS data directory"
+	}
+	return p
+}
+
+// parseQueryTime parses a --since/--until value: "" (open), a duration
+// back from now ("90s", "10m", "2h", "7d", "1d12h"), an RFC 3339 time, or
+// a date (UTC midnight).
+func parseQueryTime(s string, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if d, err := parseDays(s); err == nil {
+		if d < 0 {
+			return time.Time{}, fmt.Errorf("%q: want a duration back from now without a sign", s)
+		}
+		return now.Add(-d), nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%q: want a duration (10m, 2h, 7d), an RFC 3339 time (2026-11-26T08:00:00Z) or a date (2026-11-26)", s)
+}
+
+// parseDays is time.ParseDuration with a leading "Nd" for days.
+func parseDays(s string) (time.Duration, error) {
+	if i := strings.IndexByte(s, 'd'); i > 0 {
+		days, err := strconv.Atoi(s[:i])
+		if err != nil || days > 100_000 {
+			return 0, errors.New("bad days")
+		}
+		rest := time.Duration(0)
+		if s[i+1:] != "" {
+			if rest, err = time.ParseDuration(s[i+1:]); err != nil {
+				return 0, err
+			}
+		}
+		return time.Duration(days)*24*time.Hour + rest, nil
+	}
+	return time.ParseDuration(s)
+}
+
+// writeTop writes a top-N answer: an aligned table, NDJSON or CSV.
+func writeTop(w io.Writer, format, dim string, res store.TopResult) error {
+	bw := bufio.NewWriter(w)
+	switch format {
+	case "json":
+		for _, r := range res.Rows {
+			b, _ := json.Marshal(struct {
+				Dim   string  `json:"dimension"`
+				Value string  `json:"value"`
+				Count int64   `json:"count"`
+				Share float64 `json:"share"`
+			}{dim, r.Value, r.Count, share(r.Count, res.Total)})
+			bw.Write(b)
+			bw.WriteByte('\n')
+		}
+	case "csv":
+		cw := csv.NewWriter(bw)
+		cw.Write([]string{dim, "count", "share"})
+		for _, r := range res.Rows {
+			cw.Write([]string{csvCell(r.Value), strconv.FormatInt(r.Count, 10), strconv.FormatFloat(share(r.Count, res.Total), 'f', 4, 64)})
+		}
+		cw.Flush()
+		if err := cw.Error(); err != nil {
+			return err
+		}
+	default:
+		cw := 5
+		for _, r := range res.Rows {
+			cw = max(cw, len(strconv.FormatInt(r.Count, 10)))
+		}
+		fmt.Fprintf(bw, "%*s  %6s  %s\n", cw, "COUNT", "SHARE", strings.ToUpper(dim))
+		for _, r := range res.Rows {
+			fmt.Fprintf(bw, "%*d  %5.1f%%  %s\n", cw, r.Count, 100*share(r.Count, res.Total), termSafe(r.Value))
+		}
+		if len(res.Rows) == 0 {
+			fmt.Fprintln(bw, "(no matching events)")
+		} else {
+			fmt.Fprintf(bw, "%*d  100.0%%  (all %d matching events)\n", cw, res.Total, res.Total)
+		}
+	}
+	return bw.Flush()
+}
+
+func share(n, total int64) float64 {
+	if total == 0 {
+		return 0
+	}
+	return float64(n) / float64(total)
+}
+
+// termSafe keeps control characters in stored data (process paths, rule
+// names come from the monitored host) off the terminal.
+func termSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+// csvCell defuses spreadsheet formulas in stored data, as output.NewCSV does.
+func csvCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) && s != "-" {
+		return "'" + s
+	}
+	return s
 }
