@@ -134,3 +134,37 @@ func TestAnalyzeUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestAnalyzeNoiseControl checks repeats fold into one line per flow,
+// suppression rules drop and count, and --db records every event.
+func TestAnalyzeNoiseControl(t *testing.T) {
+	dir := tempDir(t)
+	good, _ := os.ReadFile(fixture)
+	var b strings.Builder
+	for i := 0; i < 3; i++ {
+		b.Write(good) // the same events three times: one flow each
+	}
+	in := filepath.Join(dir, "repeated.xml")
+	os.WriteFile(in, []byte(b.String()), 0o644)
+	db := filepath.Join(dir, "h.db")
+
+	var out, errOut bytes.Buffer
+	err := runAnalyze(context.Background(), []string{"--format", "json", "--packets", "--permits", "--suppress", "app=svchost.exe", "--db", db, in}, &out, &errOut)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	if n := strings.Count(out.String(), "\n"); n != 12 {
+		t.Errorf("%d lines, want 12 (14 distinct events less 2 of svchost.exe, each shown once)", n)
+	}
+	if !strings.Contains(errOut.String(), "42 events: 6 suppressed, 36 passed, 12 flows") {
+		t.Errorf("stderr: %s", errOut.String())
+	}
+	// The database holds every event that passed, not only first sights.
+	got, code := runQueryCmd(t, "--db", db, "--format", "json", "--verdict", "block")
+	if code != 0 {
+		t.Fatalf("query exit %d", code)
+	}
+	if n := strings.Count(got, "\n"); n != 18 {
+		t.Errorf("query: %d blocks stored, want 18 (6 × 3)\n%s", n, got)
+	}
+}

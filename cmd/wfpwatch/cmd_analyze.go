@@ -3,15 +3,62 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
 	"github.com/wfpwatch/wfpwatch/internal/ingest"
 	"github.com/wfpwatch/wfpwatch/internal/output"
+	"github.com/wfpwatch/wfpwatch/internal/pipeline"
+	"github.com/wfpwatch/wfpwatch/internal/store"
 )
+
+// summarySink counts the events that pass the pipeline's suppression.
+type summarySink struct{ s *output.Summary }
+
+func (s summarySink) Write(e *event.Event) error { s.s.Add(e); return nil }
+
+// buildPipeline makes the noise-control pipeline from its flags and, when
+// --db is given (or live is set, for watch: then the default database),
+// opens the history database as a sink of every event and flow. closeSinks
+// flushes and closes the database; it is safe to call twice.
+//
+// keepOld turns retention by age off: analyze records old files, whose
+// events would otherwise be pruned as soon as they are written.
+func buildPipeline(pf *pipeline.Flags, df *store.Flags, live, keepOld bool) (*pipeline.Pipeline, func() error, error) {
+	cfg, err := pf.Config()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	p := pipeline.New(cfg)
+	path, err := df.Path(live)
+	if err != nil {
+		return nil, nil, err
+	}
+	if path == "" {
+		return p, func() error { return nil }, nil
+	}
+	opt, err := df.Options()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if keepOld {
+		opt.MaxAge = -1
+	}
+	sw, err := store.OpenWriter(path, opt, store.WriterOptions{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("history database %s: %w", path, err)
+	}
+	p.Events(sw)
+	p.Flows(sw)
+	var once sync.Once
+	var cerr error
+	return p, func() error { once.Do(func() { cerr = sw.Close() }); return cerr }, nil
+}
 
 func init() {
 	register(&command{
@@ -39,6 +86,13 @@ By default only blocks are shown: connection-level decisions of a firewall
 rule or a default block (5031, 5155, 5157, 5159). --packets adds the routine
 packet drops (5152/5153, discards); --permits adds permitted traffic.
 
+Noise control: --suppress and --suppress-file drop what you never want to
+see (counted per rule); identical events (same app, pid, direction,
+protocol, local port, remote address and port, filter, verdict) within
+--window of the first are shown once, and counted as one flow;
+--no-aggregate shows every event. --db FILE records the events and flows
+for 'wfpwatch query'.
+
 Records that cannot be read are reported on standard error with the file,
 the offset and the reason, and reading goes on.`
 
@@ -57,6 +111,8 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	)
 	fs := newFlagSet("analyze", "[flags] FILE|DIR|- ...", analyzeHelp)
 	view.register(fs)
+	pflags := pipeline.RegisterFlags(fs)
+	dbFlags := store.RegisterFlags(fs)
 	fs.BoolVar(&summary, "summary", false, "print counts by verdict, reason, direction, event, application and port instead of the events")
 	fs.IntVar(&top, "top", 10, "with --summary: rows per group (0: all)")
 	fs.BoolVar(&recursive, "r", false, "read directories recursively")
@@ -74,14 +130,23 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := checkInputs(fs.Args(), recursive); err != nil {
 		return err
 	}
-	var err error
+	keepSet := false
+	fs.Visit(func(f *flag.Flag) { keepSet = keepSet || f.Name == "db-keep" })
+	p, closeSinks, err := buildPipeline(pflags, dbFlags, false, !keepSet)
+	if err != nil {
+		return err
+	}
+	defer closeSinks()
 
 	var w output.Writer
 	var sum output.Summary
-	if !summary {
+	if summary {
+		p.Events(summarySink{&sum})
+	} else {
 		if w, err = view.writer(stdout, false); err != nil {
 			return err
 		}
+		p.FirstSight(w)
 	}
 	problems := 0
 	warn := func(p *ingest.Problem) {
@@ -99,11 +164,7 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if !view.match(e) {
 			return nil
 		}
-		if summary {
-			sum.Add(e)
-			return nil
-		}
-		return w.Write(e)
+		return p.Process(e)
 	}
 	st, err := ingest.Walk(ctx, fs.Args(), recursive, emit, warn)
 	if err != nil {
@@ -125,10 +186,19 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			fmt.Fprintf(stderr, "%s: %s, %d events, %d problems\n", f.Path, format, f.Events, f.Problems)
 		}
 	}
+	if err := p.Close(); err != nil {
+		return err
+	}
 	if w != nil {
 		if err := w.Close(); err != nil {
 			return err
 		}
+	}
+	if err := closeSinks(); err != nil {
+		return err
+	}
+	if ps := p.Stats(); ps.Suppressed > 0 || ps.Passed > ps.FlowsOpened && !pflags.NoAggregate && !summary {
+		fmt.Fprintf(stderr, "%s (repeats within --window are shown once; --no-aggregate shows every event)\n", ps.Summary())
 	}
 	if summary {
 		switch strings.ToLower(view.format) {

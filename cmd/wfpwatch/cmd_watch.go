@@ -14,8 +14,10 @@ import (
 
 	"github.com/wfpwatch/wfpwatch/internal/audit"
 	"github.com/wfpwatch/wfpwatch/internal/event"
+	"github.com/wfpwatch/wfpwatch/internal/pipeline"
 	"github.com/wfpwatch/wfpwatch/internal/source/evtlog"
 	"github.com/wfpwatch/wfpwatch/internal/source/netevent"
+	"github.com/wfpwatch/wfpwatch/internal/store"
 )
 
 func init() {
@@ -85,7 +87,10 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&o.render, "render", "values", "how events are rendered: values (fast) or xml (keeps fields unknown to this version)")
 	fs.IntVar(&o.batchSize, "batch", 64, "events read from the log at a time")
 	fs.StringVar(&o.sources, "source", "evtlog,netevent", "live `sources`: evtlog (the Security log: process, direction), netevent (WFP net events: filter and layer, IPsec and capability drops), or both; the same block seen by both is shown once")
-	fs.DurationVar(&o.window, "window", 2*time.Second, "how long an event waits for its twin from the other source")
+	fs.DurationVar(&o.window, "pair-window", 2*time.Second, "how long an event waits for its twin from the other source")
+	pflags := pipeline.RegisterFlags(fs)
+	dbFlags := store.RegisterFlags(fs)
+	noDB := fs.Bool("no-db", false, "do not record history (by default watch records to --db, or to the default database)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -183,7 +188,19 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	live := newLiveMerge(o.view, w, o.window, say)
+	if *noDB {
+		dbFlags.DB = ""
+	}
+	p, closeSinks, err := buildPipeline(pflags, dbFlags, !*noDB, false)
+	if err != nil {
+		return err
+	}
+	defer closeSinks()
+	if path, _ := dbFlags.Path(!*noDB); path != "" {
+		say("recording history in %s (query it with 'wfpwatch query --db %s'; --no-db not to record)", path, path)
+	}
+	p.FirstSight(w)
+	live := newLiveMerge(o.view, p, o.window, say)
 	defer live.stopResolver()
 	if useNet {
 		live.startResolver()
@@ -295,6 +312,12 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	err = live.finish()
 	if cerr := w.Close(); err == nil {
 		err = cerr
+	}
+	if cerr := closeSinks(); err == nil && cerr != nil {
+		err = fmt.Errorf("history database: %w", cerr)
+	}
+	if ps := p.Stats(); ps.Suppressed > 0 || ps.Overflow > 0 || ps.Passed > ps.FlowsOpened {
+		say("%s", ps.Summary())
 	}
 	merged := ""
 	if useEvt && useNet {

@@ -55,6 +55,10 @@ func fakeHost(t *testing.T, conn, drop audit.Setting, alive map[int]bool) *hostP
 	t.Cleanup(func() {
 		auditSystem, auditAlive, auditSelf, evtSubscribe, netStream = oldSys, oldAlive, oldSelf, oldSub, oldNet
 	})
+	// History goes to a throw-away default database, never the user's.
+	dataDir := wbtest.TempDir(t)
+	t.Setenv("XDG_DATA_HOME", dataDir)
+	t.Setenv("ProgramData", dataDir)
 	// No net events unless a test scripts them.
 	netStream = func(ctx context.Context, cfg netevent.Config, emit func(*event.Event)) error { return nil }
 	auditSystem = func() (audit.Policy, error) { return h, nil }

@@ -40,7 +40,7 @@ func TestSamplesEndToEnd(t *testing.T) {
 		t.Run(s.file, func(t *testing.T) {
 			path := samples.Path(t, s.file)
 			var out, errOut bytes.Buffer
-			if err := runAnalyze(context.Background(), []string{"--format", "json", "--packets", "--permits", path}, &out, &errOut); err != nil {
+			if err := runAnalyze(context.Background(), []string{"--no-aggregate", "--format", "json", "--packets", "--permits", path}, &out, &errOut); err != nil {
 				t.Fatalf("%v\n%s", err, errOut.String())
 			}
 			got := map[string]int{}
@@ -64,7 +64,7 @@ func TestSamplesEndToEnd(t *testing.T) {
 				t.Errorf("counts %v, want %v", got, s.counts)
 			}
 			out.Reset()
-			if err := runAnalyze(context.Background(), []string{"--format", "json", "-q", path}, &out, &errOut); err != nil {
+			if err := runAnalyze(context.Background(), []string{"--no-aggregate", "--format", "json", "-q", path}, &out, &errOut); err != nil {
 				t.Fatal(err)
 			}
 			if n := strings.Count(out.String(), "\n"); n != s.blocks {

@@ -10,7 +10,7 @@ import (
 	"github.com/wfpwatch/wfpwatch/internal/correlate"
 	"github.com/wfpwatch/wfpwatch/internal/enrich"
 	"github.com/wfpwatch/wfpwatch/internal/event"
-	"github.com/wfpwatch/wfpwatch/internal/output"
+	"github.com/wfpwatch/wfpwatch/internal/pipeline"
 	"github.com/wfpwatch/wfpwatch/internal/wfp"
 )
 
@@ -23,7 +23,7 @@ import (
 type liveMerge struct {
 	mu    sync.Mutex
 	view  viewFlags
-	w     output.Writer
+	p     *pipeline.Pipeline
 	corr  *correlate.Correlator
 	en    *enrich.Enricher
 	say   func(string, ...any)
@@ -35,8 +35,10 @@ type liveMerge struct {
 	resolveOK bool
 }
 
-func newLiveMerge(view viewFlags, w output.Writer, window time.Duration, say func(string, ...any)) *liveMerge {
-	m := &liveMerge{view: view, w: w, en: enrich.New(), say: say}
+// newLiveMerge returns a merge point that sends what the view selects
+// through p (suppression, flows, the output and the history database).
+func newLiveMerge(view viewFlags, p *pipeline.Pipeline, window time.Duration, say func(string, ...any)) *liveMerge {
+	m := &liveMerge{view: view, p: p, en: enrich.New(), say: say}
 	m.corr = &correlate.Correlator{Window: window, Emit: m.emit}
 	return m
 }
@@ -94,7 +96,7 @@ func (m *liveMerge) emit(e *event.Event) {
 	if m.err != nil || !m.view.match(e) {
 		return
 	}
-	if err := m.w.Write(e); err != nil {
+	if err := m.p.Process(e); err != nil {
 		m.err = fmt.Errorf("write: %w", err)
 		return
 	}
@@ -114,6 +116,9 @@ func (m *liveMerge) flushLoop(ctx context.Context, done <-chan struct{}) {
 		case now := <-t.C:
 			m.mu.Lock()
 			m.corr.Flush(now)
+			if err := m.p.Advance(now); err != nil && m.err == nil {
+				m.err = fmt.Errorf("write: %w", err)
+			}
 			m.mu.Unlock()
 		}
 	}
@@ -124,5 +129,8 @@ func (m *liveMerge) finish() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.corr.Flush(time.Now().Add(24 * time.Hour))
+	if err := m.p.Close(); err != nil && m.err == nil {
+		m.err = fmt.Errorf("write: %w", err)
+	}
 	return m.err
 }

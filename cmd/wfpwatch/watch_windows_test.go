@@ -39,7 +39,7 @@ func TestWatchUnderBench(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
 		var out, errb bytes.Buffer
-		if err := runWatch(ctx, append([]string{"--source", "evtlog", "--no-audit", "--bookmark", bm, "--format", "csv"}, args...), &out, &errb); err != nil {
+		if err := runWatch(ctx, append([]string{"--source", "evtlog", "--no-db", "--no-audit", "--bookmark", bm, "--format", "csv"}, args...), &out, &errb); err != nil {
 			t.Fatalf("watch: %v\n%s", err, errb.String())
 		}
 		return out.String(), errb.String()
