@@ -190,6 +190,38 @@ type Event struct {
 	FilePath string // log.file.path: the file an offline event came from
 }
 
+// ServicePort returns the port that names the service involved: the local
+// port for inbound traffic (what was listened on), the remote port
+// otherwise (what was connected to), falling back to whichever is known.
+func (e *Event) ServicePort() (uint16, bool) {
+	if e.Direction == DirectionInbound && e.HasLocalPort {
+		return e.LocalPort, true
+	}
+	if e.HasRemotePort {
+		return e.RemotePort, true
+	}
+	return e.LocalPort, e.HasLocalPort
+}
+
+// DecidedBy names what made the decision, from the most to the least
+// readable thing known: the rule name, the rule id, the filter name, the
+// Filter Origin, "filter N"; "" when nothing is known.
+func (e *Event) DecidedBy() string {
+	switch {
+	case e.RuleName != "":
+		return e.RuleName
+	case e.RuleID != "":
+		return e.RuleID
+	case e.FilterName != "":
+		return e.FilterName
+	case e.FilterOrigin != "":
+		return e.FilterOrigin
+	case e.HasFilterID:
+		return "filter " + itoa(e.FilterID)
+	}
+	return ""
+}
+
 // Local returns the local endpoint as an AddrPort (the zero value when the
 // address is unknown).
 func (e *Event) Local() netip.AddrPort {

@@ -23,19 +23,6 @@ type Summary struct {
 	Code      map[string]int
 }
 
-// ServicePort returns the port that names the service involved: the local
-// port for inbound traffic, listens and binds; the remote port for outbound
-// traffic. ok is false when the event has none.
-func ServicePort(e *event.Event) (port uint16, ok bool) {
-	if e.Direction == event.DirectionOutbound && e.HasRemotePort {
-		return e.RemotePort, true
-	}
-	if e.HasLocalPort {
-		return e.LocalPort, true
-	}
-	return 0, false
-}
-
 // Add counts e.
 func (s *Summary) Add(e *event.Event) {
 	if s.Verdict == nil {
@@ -51,7 +38,7 @@ func (s *Summary) Add(e *event.Event) {
 	}
 	s.App[app]++
 	port := "-"
-	if p, ok := ServicePort(e); ok {
+	if p, ok := e.ServicePort(); ok {
 		port = strconv.Itoa(int(p))
 		if e.HasProtocol {
 			port += "/" + event.ProtocolName(e.Protocol)

@@ -59,30 +59,18 @@ var tableColumns = []tableColumn{
 	{"FILTER/RULE", 24, 10, func(e *event.Event) string { return filterText(e) }, 0},
 }
 
-// filterText says who made the decision, from the most to the least human
-// readable thing known.
+// filterText says who made the decision; a bare filter id gets its layer.
 func filterText(e *event.Event) string {
-	switch {
-	case e.RuleName != "":
-		return e.RuleName
-	case e.RuleID != "":
-		return e.RuleID
-	case e.FilterName != "":
-		return e.FilterName
-	case e.FilterOrigin != "":
-		return e.FilterOrigin
-	}
-	s := ""
-	if e.HasFilterID {
-		s = "filter " + strconv.FormatUint(e.FilterID, 10)
-	}
-	if e.LayerName != "" {
-		if s != "" {
-			s += " @ "
+	d := e.DecidedBy()
+	if d == "" || (e.RuleName == "" && e.RuleID == "" && e.FilterName == "" && e.FilterOrigin == "") {
+		if e.LayerName != "" {
+			if d != "" {
+				d += " @ "
+			}
+			d += e.LayerName
 		}
-		s += e.LayerName
 	}
-	return dashIfEmpty(s)
+	return dashIfEmpty(d)
 }
 
 func endpoint(hasIP bool, ip func() string, hasPort bool, port uint16) string {

@@ -149,10 +149,10 @@ func matchApp(globs []string, e *event.Event) bool {
 	}
 	for _, g := range globs {
 		if strings.ContainsAny(g, `\/`) {
-			if globMatch(g, e.Executable) {
+			if GlobMatch(g, e.Executable) {
 				return true
 			}
-		} else if globMatch(g, e.Name) {
+		} else if GlobMatch(g, e.Name) {
 			return true
 		}
 	}
@@ -170,17 +170,18 @@ func matchServices(globs []string, svcs []string) bool {
 
 func anyGlob(globs []string, s string) bool {
 	for _, g := range globs {
-		if globMatch(g, s) {
+		if GlobMatch(g, s) {
 			return true
 		}
 	}
 	return false
 }
 
-// globMatch matches s against a lower-case glob where '*' matches any run of
+// GlobMatch matches s against a lower-case glob where '*' matches any run of
 // characters (path separators included) and '?' one byte, ignoring ASCII
-// case. It runs in O(len(g)·len(s)) at worst and allocates nothing.
-func globMatch(g, s string) bool {
+// case. It runs in O(len(g)·len(s)) at worst and allocates nothing. The
+// history queries use the same rules.
+func GlobMatch(g, s string) bool {
 	gi, si := 0, 0
 	star, mark := -1, 0
 	for si < len(s) {

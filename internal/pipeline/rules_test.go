@@ -212,8 +212,8 @@ func TestGlobMatch(t *testing.T) {
 		{"*a*b*c", "xxaxxcxxb", false},
 	}
 	for _, tt := range tests {
-		if got := globMatch(tt.g, tt.s); got != tt.want {
-			t.Errorf("globMatch(%q, %q) = %v", tt.g, tt.s, got)
+		if got := GlobMatch(tt.g, tt.s); got != tt.want {
+			t.Errorf("GlobMatch(%q, %q) = %v", tt.g, tt.s, got)
 		}
 	}
 }

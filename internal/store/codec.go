@@ -515,38 +515,6 @@ const (
 // Dims maps the --top names to dimensions.
 var Dims = map[string]int{"app": DimApp, "port": DimPort, "remote": DimRemote, "rule": DimRule}
 
-// ServicePort returns the port that names the service of e: the local port
-// for inbound traffic (what was listened on), the remote port otherwise
-// (what was connected to), falling back to whichever is known.
-func ServicePort(e *event.Event) (uint16, bool) {
-	if e.Direction == event.DirectionInbound && e.HasLocalPort {
-		return e.LocalPort, true
-	}
-	if e.HasRemotePort {
-		return e.RemotePort, true
-	}
-	return e.LocalPort, e.HasLocalPort
-}
-
-// RuleLabel names what made the decision, from the most to the least
-// readable thing known: rule name, rule id, filter name, Filter Origin,
-// "filter N", or "-".
-func RuleLabel(e *event.Event) string {
-	switch {
-	case e.RuleName != "":
-		return e.RuleName
-	case e.RuleID != "":
-		return e.RuleID
-	case e.FilterName != "":
-		return e.FilterName
-	case e.FilterOrigin != "":
-		return e.FilterOrigin
-	case e.HasFilterID:
-		return "filter " + strconv.FormatUint(e.FilterID, 10)
-	}
-	return "-"
-}
-
 // dimValue returns the rollup value of e for a dimension.
 func dimValue(e *event.Event, dim int) string {
 	switch dim {
@@ -558,7 +526,7 @@ func dimValue(e *event.Event, dim int) string {
 			return e.Name
 		}
 	case DimPort:
-		if p, ok := ServicePort(e); ok {
+		if p, ok := e.ServicePort(); ok {
 			return strconv.FormatUint(uint64(p), 10)
 		}
 	case DimRemote:
@@ -566,7 +534,10 @@ func dimValue(e *event.Event, dim int) string {
 			return e.RemoteIP.Unmap().WithZone("").String()
 		}
 	case DimRule:
-		return RuleLabel(e)
+		if d := e.DecidedBy(); d != "" {
+			return d
+		}
+		return "-"
 	}
 	return "-"
 }

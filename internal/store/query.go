@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
+	"github.com/wfpwatch/wfpwatch/internal/pipeline"
 )
 
 // Filter selects stored events. The zero value selects everything. Fields
@@ -215,43 +216,7 @@ func appMatch(g, s string) bool {
 	if !strings.ContainsAny(g, `\/`) {
 		target = event.BaseName(s)
 	}
-	return globMatch(g, target)
-}
-
-// globMatch matches s against a lower-case glob ('*', '?'), ignoring ASCII
-// case (the same rules as suppression rules).
-func globMatch(g, s string) bool {
-	gi, si := 0, 0
-	star, mark := -1, 0
-	for si < len(s) {
-		if gi < len(g) {
-			c := g[gi]
-			if c == '*' {
-				star, mark = gi, si
-				gi++
-				continue
-			}
-			sc := s[si]
-			if sc >= 'A' && sc <= 'Z' {
-				sc += 'a' - 'A'
-			}
-			if c == '?' || c == sc {
-				gi++
-				si++
-				continue
-			}
-		}
-		if star < 0 {
-			return false
-		}
-		gi = star + 1
-		mark++
-		si = mark
-	}
-	for gi < len(g) && g[gi] == '*' {
-		gi++
-	}
-	return gi == len(g)
+	return pipeline.GlobMatch(g, target)
 }
 
 func (f *Filter) bounds() (int64, int64) {
