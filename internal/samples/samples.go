@@ -1,4 +1,5 @@
-// Package samples finds the shared real-data samples for tests.
+// Package samples finds the shared real-data samples for tests. Only test
+// files import it: product code never reads the samples.
 //
 // The samples (real .evtx files, SIEM exports, firewall logs) live outside
 // the repository, in shared/samples beside the checkout; they are never
@@ -35,7 +36,7 @@ func Path(t testing.TB, rel string) string {
 }
 
 // Find returns the samples directory and whether it exists: WFPWATCH_SAMPLES
-// if set, else ../shared/samples relative to the module root (the directory
+// if set, else the shared/samples directory beside the module root (the directory
 // holding go.mod, found by walking up from the working directory).
 func Find() (string, bool) {
 	if d := os.Getenv("WFPWATCH_SAMPLES"); d != "" {
