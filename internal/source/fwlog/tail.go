@@ -312,7 +312,9 @@ func (t *Tailer) isCurrent(f *os.File, st os.FileInfo) (bool, error) {
 		return false, nil
 	}
 	if t.prev != nil && !os.SameFile(t.prev, st) {
-		return false, nil
+		// Another file id: rotated or replaced, unless the id itself is
+		// unstable and the content says it is the same file.
+		return t.sameContent(f, st.Size())
 	}
 	ok, err := t.matches(f, st.Size())
 	if err != nil {
@@ -326,6 +328,23 @@ func (t *Tailer) isCurrent(f *os.File, st os.FileInfo) (bool, error) {
 		return true, nil
 	}
 	return ok, nil
+}
+
+// minIdentityFP is how much of a log's start the fingerprint must cover
+// before content alone may identify the file: more than the four header
+// lines every firewall log starts with, so at least one timestamped line.
+const minIdentityFP = 512
+
+// sameContent reports whether f is the file the position refers to by its
+// content: it starts with the fingerprinted bytes (at least minIdentityFP
+// of them) and is long enough to hold the position. File ids are not stable
+// across a rename everywhere (seen under Wine; some network file systems
+// too), and trusting them alone would read a file again from its start.
+func (t *Tailer) sameContent(f *os.File, size int64) (bool, error) {
+	if t.pos.FPLen < minIdentityFP || size < t.pos.Offset {
+		return false, nil
+	}
+	return t.matches(f, size)
 }
 
 // matches reports whether f starts with the fingerprinted bytes.
@@ -370,6 +389,11 @@ func (t *Tailer) readOld() (*oldLog, error) {
 	ok := false
 	if t.prev != nil {
 		ok = os.SameFile(t.prev, st)
+		if !ok {
+			if ok, err = t.sameContent(f, st.Size()); err != nil {
+				return nil, err
+			}
+		}
 	} else if ok, err = t.matches(f, st.Size()); err != nil {
 		return nil, err
 	}

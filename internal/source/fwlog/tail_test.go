@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -253,14 +252,6 @@ func TestTailMissingLog(t *testing.T) {
 // writer appends lines, rotates every 300 lines and truncates once; every
 // line must arrive exactly once, in order.
 func TestTailWhileWriting(t *testing.T) {
-	if runtime.GOOS == "windows" && os.Getenv("WFPWATCH_WINBENCH") == "1" {
-		// Under Wine 8 os.SameFile occasionally says a file renamed while
-		// open is another file, and the tailer then reads the current log
-		// again from its start (lines repeated; seen in 1 of ~5 CI runs).
-		// NTFS file ids are stable; filesystems whose ids are not (some
-		// network shares) would show the same. Kept as a known issue.
-		t.Skip("flaky under Wine: unstable file identity across rename (see comment)")
-	}
 	dir := tempDir(t)
 	w := newWriter(t, filepath.Join(dir, "pfirewall.log"))
 	defer w.close()
