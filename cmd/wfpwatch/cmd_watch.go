@@ -323,7 +323,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if useEvt && useNet {
 		merged = fmt.Sprintf(", %d seen by both sources", live.corr.Merged)
 	}
-	say("%d event(s) read, %d shown%s, %d gap(s)", st.Events, shown.Load(), merged, st.Gaps)
+	say("%d event(s) read from the Security log, %d matched the view%s, %d gap(s)", st.Events, shown.Load(), merged, st.Gaps)
 	if err != nil {
 		return err
 	}
