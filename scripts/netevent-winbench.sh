@@ -44,7 +44,7 @@ __declspec(dllexport) BOOL WINAPI ProcessPrng(PBYTE data, SIZE_T len) {
 C
 x86_64-w64-mingw32-gcc -shared -O1 -o "$work/bcryptprimitives.dll" "$work/prng.c" -ladvapi32
 
-x86_64-w64-mingw32-gcc -shared -O1 -Wall -I "$fake" -DFAKE_MAX_SUBSCRIBE=1 -o "$work/fwpuclnt_old.dll" "$fake/fwpuclnt.c"
+x86_64-w64-mingw32-gcc -shared -O1 -Wall -I internal/winbench/include -DFAKE_MAX_SUBSCRIBE=1 -o "$work/fwpuclnt_old.dll" "$fake/fwpuclnt.c"
 
 # The full DLL is covered by scripts/winbench.sh (every package, run from
 # its own directory); this script adds the one thing that needs a second

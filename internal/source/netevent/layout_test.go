@@ -103,7 +103,7 @@ func layoutChecks() []struct {
 // or size the decoder relies on.
 func layoutCSource() string {
 	var b strings.Builder
-	b.WriteString("#include \"fwp_sdk.h\"\n#include <stddef.h>\n")
+	b.WriteString("#include \"wfpwatch_sdk.h\"\n#include <stddef.h>\n")
 	for i, c := range layoutChecks() {
 		fmt.Fprintf(&b, "_Static_assert(%s == %d, \"check %d: %s\");\n", c.c, c.go_, i, c.c)
 	}
@@ -111,7 +111,7 @@ func layoutCSource() string {
 }
 
 // TestLayoutAgainstC compiles the offset table against the C declarations
-// (mingw's headers plus the project's fwp_sdk.h) with
+// (mingw's headers plus the project's wfpwatch_sdk.h) with
 // x86_64-w64-mingw32-gcc -fsyntax-only. It skips when mingw is absent.
 func TestLayoutAgainstC(t *testing.T) {
 	gcc, err := exec.LookPath("x86_64-w64-mingw32-gcc")
@@ -123,7 +123,7 @@ func TestLayoutAgainstC(t *testing.T) {
 	if err := os.WriteFile(src, []byte(layoutCSource()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	inc, _ := filepath.Abs("../../winbench/fakes/fwpuclnt")
+	inc, _ := filepath.Abs("../../winbench/include")
 	out, err := exec.Command(gcc, "-fsyntax-only", "-I", inc, src).CombinedOutput()
 	if err != nil {
 		t.Fatalf("layout differs from C:\n%s", out)
@@ -140,8 +140,8 @@ func TestLayoutCheckCatchesWrongMirror(t *testing.T) {
 	}
 	dir := t.TempDir()
 	src := filepath.Join(dir, "bad.c")
-	os.WriteFile(src, []byte("#include \"fwp_sdk.h\"\n#include <stddef.h>\n_Static_assert(offsetof(FWPM_NET_EVENT_HEADER3, localAddrV6) == 17, \"x\");\n"), 0o644)
-	inc, _ := filepath.Abs("../../winbench/fakes/fwpuclnt")
+	os.WriteFile(src, []byte("#include \"wfpwatch_sdk.h\"\n#include <stddef.h>\n_Static_assert(offsetof(FWPM_NET_EVENT_HEADER3, localAddrV6) == 17, \"x\");\n"), 0o644)
+	inc, _ := filepath.Abs("../../winbench/include")
 	if out, err := exec.Command(gcc, "-fsyntax-only", "-I", inc, src).CombinedOutput(); err == nil {
 		t.Fatalf("a wrong offset compiled: %s", out)
 	}

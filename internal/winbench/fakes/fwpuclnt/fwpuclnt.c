@@ -1,6 +1,6 @@
 /*
  * A fake fwpuclnt.dll for the Wine bench. It is built with mingw against
- * the real headers (plus fwp_sdk.h for the Windows 8+ structs), so every
+ * the real headers (plus internal/winbench/include/wfpwatch_sdk.h for the Windows 8+ structs), so every
  * struct it hands to Go has the C layout. It is driven by environment
  * variables the Go test sets before calling (GetEnvironmentVariable sees
  * os.Setenv):
@@ -20,7 +20,7 @@
  * and FwpmNetEventEnum0..n+1: the "older Windows" variant that proves the
  * Go side falls back by export presence (LazyProc.Find), not by guessing.
  */
-#include "fwp_sdk.h"
+#include "wfpwatch_sdk.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,17 +246,17 @@ static void *build_event(arena *a, int v, int typ, UINT64 filter_id, UINT16 laye
       d->filterId = filter_id; d->layerId = layer_id; d->msFwpDirection = ms_dir; d->isLoopback = 0; *un = d;
     }
     break;
-  case WFPW_NET_EVENT_TYPE_CLASSIFY_ALLOW: {
+  case FWPM_NET_EVENT_TYPE_CLASSIFY_ALLOW: {
     FWPM_NET_EVENT_CLASSIFY_ALLOW0 *d = aalloc(a, sizeof *d);
     d->filterId = filter_id; d->layerId = layer_id; d->msFwpDirection = ms_dir; d->isLoopback = 1; *un = d;
     break;
   }
-  case WFPW_NET_EVENT_TYPE_CAPABILITY_DROP: {
+  case FWPM_NET_EVENT_TYPE_CAPABILITY_DROP: {
     FWPM_NET_EVENT_CAPABILITY_DROP0 *d = aalloc(a, sizeof *d);
     d->networkCapabilityId = FWPM_APPC_NETWORK_CAPABILITY_INTERNET_CLIENT_SERVER; d->filterId = filter_id; *un = d;
     break;
   }
-  case WFPW_NET_EVENT_TYPE_CLASSIFY_DROP_MAC: {
+  case FWPM_NET_EVENT_TYPE_CLASSIFY_DROP_MAC: {
     FWPM_NET_EVENT_CLASSIFY_DROP_MAC0 *d = aalloc(a, sizeof *d);
     memset(d->remoteMacAddr.byteArray6, 0xff, 6);
     d->etherType = 0x0806; d->filterId = filter_id; d->layerId = layer_id; d->msFwpDirection = ms_dir; *un = d;
@@ -273,8 +273,8 @@ static void *build_event(arena *a, int v, int typ, UINT64 filter_id, UINT16 laye
 }
 
 static const int fake_types[] = {FWPM_NET_EVENT_TYPE_CLASSIFY_DROP, FWPM_NET_EVENT_TYPE_IPSEC_KERNEL_DROP,
-                                 WFPW_NET_EVENT_TYPE_CLASSIFY_ALLOW, WFPW_NET_EVENT_TYPE_CAPABILITY_DROP,
-                                 WFPW_NET_EVENT_TYPE_CLASSIFY_DROP_MAC};
+                                 FWPM_NET_EVENT_TYPE_CLASSIFY_ALLOW, FWPM_NET_EVENT_TYPE_CAPABILITY_DROP,
+                                 FWPM_NET_EVENT_TYPE_CLASSIFY_DROP_MAC};
 static const UINT16 fake_layers[] = {48, 14, 40, 0, 60};
 
 typedef void(CALLBACK *any_cb)(void *, const void *);
