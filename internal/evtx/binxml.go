@@ -95,6 +95,11 @@ func (p *parser) need(n int) error {
 	return nil
 }
 
+// nameStrsMax bounds the decoded names a Chunk keeps across chunks: real
+// logs use a few hundred element and attribute names, a crafted file could
+// use a new one in every record.
+const nameStrsMax = 4096
+
 // nameAt returns the name structure at chunk offset off.
 func (c *Chunk) nameAt(off int) (nameEntry, error) {
 	if e, ok := c.names[uint32(off)]; ok {
@@ -109,7 +114,18 @@ func (c *Chunk) nameAt(off int) (nameEntry, error) {
 	if off+size > len(d) {
 		return nameEntry{}, fmt.Errorf("name at 0x%x: %w", off, ErrTruncated)
 	}
-	e := nameEntry{s: xmlName(d[off+8 : off+8+2*n]), size: size}
+	raw := d[off+8 : off+8+2*n]
+	s, ok := c.nameStrs[string(raw)]
+	if !ok {
+		s = xmlName(raw)
+		if c.nameStrs == nil {
+			c.nameStrs = make(map[string]string)
+		}
+		if len(c.nameStrs) < nameStrsMax {
+			c.nameStrs[string(raw)] = s
+		}
+	}
+	e := nameEntry{s: s, size: size}
 	if c.names == nil {
 		c.names = make(map[uint32]nameEntry)
 	}

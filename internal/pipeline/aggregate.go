@@ -165,8 +165,11 @@ func NewAggregator(window time.Duration, maxFlows int, onFlow func(f *Flow, st F
 	return &Aggregator{
 		window:   window,
 		maxFlows: maxFlows,
-		flows:    make(map[Key]*Flow, min(maxFlows, 4096)),
-		onFlow:   onFlow,
+		// No size hint: a map sized for 4096 flows is ~130 KB of fresh
+		// memory touched at start, which a short analyze of a small file
+		// pays for in page faults; the map grows as flows appear.
+		flows:  make(map[Key]*Flow),
+		onFlow: onFlow,
 	}
 }
 
