@@ -166,7 +166,11 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		return p.Process(e)
 	}
-	st, err := ingest.Walk(ctx, fs.Args(), recursive, emit, warn)
+	// Permits (5154/5156/5158) fill most of a Security log with auditing
+	// on; without --permits the view drops them, so the .evtx reader need
+	// not decode them at all.
+	want := func(code int) bool { return view.permits || !event.IsPermitID(code) }
+	st, err := ingest.WalkWith(ctx, fs.Args(), ingest.WalkOptions{Recursive: recursive, Want: want}, emit, warn)
 	if err != nil {
 		return err
 	}
@@ -183,7 +187,11 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			if len(f.Container) > 0 {
 				format = strings.Join(f.Container, "+") + "+" + format
 			}
-			fmt.Fprintf(stderr, "%s: %s, %d events, %d problems\n", f.Path, format, f.Events, f.Problems)
+			unwanted := ""
+			if f.Unwanted > 0 {
+				unwanted = fmt.Sprintf(" (and %d permits not decoded: --permits shows them)", f.Unwanted)
+			}
+			fmt.Fprintf(stderr, "%s: %s, %d events%s, %d problems\n", f.Path, format, f.Events, unwanted, f.Problems)
 		}
 	}
 	if err := p.Close(); err != nil {
@@ -212,6 +220,9 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if err != nil {
 			return err
 		}
+	}
+	if st.Unwanted > 0 && p.Stats().Seen == 0 {
+		fmt.Fprintf(stderr, "no blocks found; %d permit events were read past (add --permits to see them)\n", st.Unwanted)
 	}
 	if problems > 0 {
 		fmt.Fprintf(stderr, "%d problem(s) reported above; everything else was read\n", problems)

@@ -38,6 +38,9 @@ func IsWFPAuditID(code int) bool {
 	return ok
 }
 
+// IsPermitID reports whether code is a permit event (5154, 5156, 5158).
+func IsPermitID(code int) bool { return AuditIDs[code].Permit }
+
 // messageCodes maps the message-table insertion codes that raw event XML
 // carries ("%%14592") to a stable English name. They come from the
 // documented tables (msobjs.dll), never from localized rendered text.
@@ -183,18 +186,67 @@ var DefaultBlocks = []DefaultBlock{
 // such as "Unknown" or "-") and the rule id when the origin is a rule.
 func ParseFilterOrigin(origin string) (reason, ruleID string) {
 	o := strings.TrimSpace(origin)
-	switch strings.ToLower(o) {
-	case "", "-", "unknown", "%%8193", "n/a", "none":
-		return "", ""
+	for _, none := range noOrigin {
+		if strings.EqualFold(o, none) {
+			return "", ""
+		}
 	}
-	for _, d := range DefaultBlocks {
-		if strings.EqualFold(o, d.Origin) || strings.EqualFold(strings.ReplaceAll(o, " ", ""), strings.ReplaceAll(d.Origin, " ", "")) {
+	for i, d := range DefaultBlocks {
+		if equalFoldNoSpace(o, d.Origin) {
+			if i < len(defaultReasons) && defaultReasons[i] == ReasonDefault+d.Name {
+				return defaultReasons[i], "" // shared: no allocation per event
+			}
 			return ReasonDefault + d.Name, ""
 		}
 	}
 	// Anything else is a firewall rule id ("{GUID}", "CoreNet-DHCP-In",
 	// "MsMpEng-In-TCP"…).
 	return ReasonRule, o
+}
+
+// defaultReasons holds "default:" + Name for each of DefaultBlocks.
+var defaultReasons = func() []string {
+	r := make([]string, len(DefaultBlocks))
+	for i, d := range DefaultBlocks {
+		r[i] = ReasonDefault + d.Name
+	}
+	return r
+}()
+
+// noOrigin lists the Filter Origin values that say nothing.
+var noOrigin = [...]string{"", "-", "unknown", "%%8193", "n/a", "none"}
+
+// equalFoldNoSpace reports whether a and b are equal ignoring case and
+// spaces ("WSH Default" = "wshdefault"). It allocates nothing: it runs for
+// every block event. Non-ASCII input takes the strings.EqualFold path, so
+// Unicode case folding ("K" KELVIN SIGN = "k") still matches as before.
+func equalFoldNoSpace(a, b string) bool {
+	i, j := 0, 0
+	for {
+		for i < len(a) && a[i] == ' ' {
+			i++
+		}
+		for j < len(b) && b[j] == ' ' {
+			j++
+		}
+		if i == len(a) || j == len(b) {
+			return i == len(a) && j == len(b)
+		}
+		ca, cb := a[i], b[j]
+		if ca >= 0x80 || cb >= 0x80 {
+			return strings.EqualFold(strings.ReplaceAll(a, " ", ""), strings.ReplaceAll(b, " ", ""))
+		}
+		if 'A' <= ca && ca <= 'Z' {
+			ca += 'a' - 'A'
+		}
+		if 'A' <= cb && cb <= 'Z' {
+			cb += 'a' - 'A'
+		}
+		if ca != cb {
+			return false
+		}
+		i, j = i+1, j+1
+	}
 }
 
 // itoa formats u in decimal without importing strconv in hot paths' callers.

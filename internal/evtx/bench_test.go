@@ -2,7 +2,10 @@ package evtx
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"math/rand/v2"
+	"os"
 	"runtime"
 	"strconv"
 	"testing"
@@ -127,28 +130,70 @@ func (r readerAt) ReadAt(p []byte, off int64) (int, error) {
 func bytesReaderAt(b []byte) io.ReaderAt { return readerAt(b) }
 
 // wfpFile builds a file of n chunks full of 5157 records (the fixture
-// template): the worst case for analyze, every record a WFP event.
+// template): the worst case for analyze, every record a WFP event. Values
+// vary as on a busy host (ephemeral source ports, thousands of remote
+// addresses, a few dozen processes and filters), so caches of repeated
+// values are not flattered.
 func wfpFile(n int) []byte {
+	r := rand.New(rand.NewPCG(7, 8))
+	var apps []string
+	for i := 0; i < 30; i++ {
+		apps = append(apps, fmt.Sprintf(`\device\harddiskvolume2\program files\vendor%02d\app%02d.exe`, i/3, i))
+	}
+	origins := []string{"Query User Default", "WSH Default", "Stealth",
+		"{8A2C7B1E-0D4F-4C1B-9F2E-0123456789AB}", "{0B1C7B1E-0D4F-4C1B-9F2E-0123456789CD}"}
+	ports := []string{"443", "80", "53", "445", "3389", "135", "8080", "5985"}
+	rid, ft := uint64(1), uint64(131117906743460000)
+	vals := func() []value {
+		v := wfpValues(5157, "host.example.test", apps[min(int(r.ExpFloat64()*6), len(apps)-1)])
+		v[5], v[6] = vFT(ft), vU64(rid)
+		v[10] = vU64(uint64(400 + r.IntN(200)*4))
+		v[13] = vStr(fmt.Sprintf("10.0.0.%d", 1+r.IntN(3)))
+		v[14] = vStr(strconv.Itoa(49152 + r.IntN(16384)))
+		v[15] = vStr(fmt.Sprintf("192.0.%d.%d", r.IntN(16), r.IntN(256)))
+		v[16] = vStr(ports[r.IntN(len(ports))])
+		v[18] = vU64(uint64(66000 + r.IntN(50)))
+		v[23] = vStr(origins[r.IntN(len(origins))])
+		rid++
+		ft += 10000 * uint64(1+r.IntN(50))
+		return v
+	}
 	var chunks [][]byte
 	id := uint64(1)
 	for i := 0; i < n; i++ {
 		c := newChunk(id)
 		var defOff int
-		c.record(131117906743460000, func(x *bx) {
+		c.record(ft, func(x *bx) {
 			defOff = len(x.b) + 10
-			x.templateInstance(func() { wfpTemplate(x) }, func() []value {
-				return wfpValues(5157, "host", `\device\harddiskvolume2\app\x.exe`)
-			})
+			x.templateInstance(func() { wfpTemplate(x) }, vals)
 		})
 		for len(c.x.b) < ChunkSize-2048 {
-			c.record(131117906743460000+c.n, func(x *bx) {
-				x.templateRef(defOff, wfpValues(5157, "host", `\device\harddiskvolume2\windows\system32\svchost.exe`))
-			})
+			c.record(ft, func(x *bx) { x.templateRef(defOff, vals()) })
 		}
 		id += c.n
 		chunks = append(chunks, c.bytes())
 	}
 	return fileOf(chunks...)
+}
+
+// TestWriteWFPBenchFile writes wfpFile to $WFPWATCH_WFP_EVTX (chunks:
+// $WFPWATCH_WFP_EVTX_CHUNKS, default 320, about 21 MB) for bench/run.sh's
+// whole-process figures on a file where every record is a WFP event.
+func TestWriteWFPBenchFile(t *testing.T) {
+	path := os.Getenv("WFPWATCH_WFP_EVTX")
+	if path == "" {
+		t.Skip("set WFPWATCH_WFP_EVTX=FILE to write the synthetic all-WFP .evtx file")
+	}
+	n := 320
+	if s := os.Getenv("WFPWATCH_WFP_EVTX_CHUNKS"); s != "" {
+		var err error
+		if n, err = strconv.Atoi(s); err != nil || n < 1 {
+			t.Fatalf("WFPWATCH_WFP_EVTX_CHUNKS=%q: want a positive number", s)
+		}
+	}
+	if err := os.WriteFile(path, wfpFile(n), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // BenchmarkWFPAllEvents decodes a file where every record is a WFP event.

@@ -206,3 +206,32 @@ func TestXMLName(t *testing.T) {
 		}
 	}
 }
+
+// TestWFPIf checks that WFPIf rejects, without decoding, the WFP events
+// its want function rejects, and is WFP otherwise.
+func TestWFPIf(t *testing.T) {
+	f, err := OpenBytes(fixtureFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range f.chunks {
+		c := f.loadChunk(ref, false)
+		c.Records(func(r *Record) bool {
+			var all, none, some evtlog.Record
+			okAll, err1 := r.WFP(&all)
+			okNone, err2 := r.WFPIf(&none, func(int) bool { return false })
+			okSome, err3 := r.WFPIf(&some, func(id int) bool { return id == 5157 })
+			if err1 != nil || err2 != nil || err3 != nil {
+				t.Fatalf("record %d: %v %v %v", r.ID, err1, err2, err3)
+			}
+			if okNone || none.EventID != 0 || len(none.Data) != 0 {
+				t.Errorf("record %d: WFPIf(reject all) = %v with %+v", r.ID, okNone, none)
+			}
+			if okSome != okAll || !reflect.DeepEqual(some, all) {
+				t.Errorf("record %d: WFPIf(5157) = %v %+v, WFP = %v %+v", r.ID, okSome, some, okAll, all)
+			}
+			return true
+		})
+		c.Release()
+	}
+}

@@ -227,10 +227,15 @@ func (s *slot) str(vals []value, in *interner) (string, bool) {
 	var buf [128]byte
 	var b []byte
 	if v.typ == typeString {
+		if s, ok := in.raw(v.b); ok {
+			return s, true
+		}
 		b = appendUTF16(buf[:0], v.b, escNone)
-	} else {
-		b = appendValue(buf[:0], v, escNone)
+		s := in.string(b)
+		in.putRaw(v.b, s)
+		return s, true
 	}
+	b = appendValue(buf[:0], v, escNone)
 	return in.string(b), true
 }
 
@@ -238,7 +243,8 @@ func (s *slot) str(vals []value, in *interner) (string, bool) {
 // layer codes, SIDs, process paths) within a chunk, so that decoding a WFP
 // record allocates only for values it has not seen yet.
 type interner struct {
-	m map[string]string
+	m     map[string]string // by the value as text
+	utf16 map[string]string // string values by their UTF-16 bytes: a hit skips decoding
 }
 
 const (
@@ -263,6 +269,28 @@ func (in *interner) string(b []byte) string {
 		in.m[s] = s
 	}
 	return s
+}
+
+// raw returns the string already decoded from the UTF-16 bytes b.
+func (in *interner) raw(b []byte) (string, bool) {
+	if in == nil {
+		return "", false
+	}
+	s, ok := in.utf16[string(b)]
+	return s, ok
+}
+
+// putRaw remembers that the UTF-16 bytes b decode to s.
+func (in *interner) putRaw(b []byte, s string) {
+	if in == nil || len(b) > 2*internMaxLen {
+		return
+	}
+	if in.utf16 == nil {
+		in.utf16 = make(map[string]string)
+	}
+	if len(in.utf16) < internMaxEntries {
+		in.utf16[string(b)] = s
+	}
 }
 
 // uint returns the slot's value as a number.
@@ -319,7 +347,12 @@ func (s *slot) time(vals []value) (time.Time, bool) {
 // cost only the reading of their event id. Values are the strings Windows'
 // XML renderer would give, so the result equals parsing AppendXML's output.
 // rec.Data keeps its capacity across calls.
-func (r *Record) WFP(rec *evtlog.Record) (bool, error) {
+func (r *Record) WFP(rec *evtlog.Record) (bool, error) { return r.WFPIf(rec, nil) }
+
+// WFPIf is WFP for the events whose id want accepts (all when want is
+// nil): a rejected event is treated like a record of another provider, and
+// costs only the reading of its id.
+func (r *Record) WFPIf(rec *evtlog.Record, want func(id int) bool) (bool, error) {
 	t, vals, err := r.doc()
 	if err != nil {
 		return false, err
@@ -329,15 +362,18 @@ func (r *Record) WFP(rec *evtlog.Record) (bool, error) {
 		return false, nil // no System/EventID: not an audit event
 	}
 	if !w.ok || !w.provider.set {
-		return r.wfpSlow(t, vals, rec)
+		return r.wfpSlow(t, vals, rec, want)
 	}
 	id, ok := w.eventID.uint(vals)
 	if !ok || id != 5031 && (id < 5150 || id > 5159) || !event.IsWFPAuditID(int(id)) {
 		return false, nil
 	}
+	if want != nil && !want(int(id)) {
+		return false, nil
+	}
 	prov, ok := w.provider.str(vals, &r.c.strs)
 	if !ok {
-		return r.wfpSlow(t, vals, rec)
+		return r.wfpSlow(t, vals, rec, want)
 	}
 	if !strings.EqualFold(prov, evtlog.ProviderName) {
 		return false, nil
@@ -356,13 +392,13 @@ func (r *Record) WFP(rec *evtlog.Record) (bool, error) {
 		rec.Time = tm
 	}
 	if rec.Computer, ok = w.computer.str(vals, &r.c.strs); !ok {
-		return r.wfpSlow(t, vals, rec)
+		return r.wfpSlow(t, vals, rec, want)
 	}
 	if v, ok := w.keywords.uint(vals); ok {
 		rec.Keywords = v
 	}
 	if !appendData(rec, w, vals, &r.c.strs) {
-		return r.wfpSlow(t, vals, rec)
+		return r.wfpSlow(t, vals, rec, want)
 	}
 	if w.nested >= 0 && w.nested < len(vals) {
 		v := vals[w.nested]
@@ -375,10 +411,10 @@ func (r *Record) WFP(rec *evtlog.Record) (bool, error) {
 				return false, fmt.Errorf("record %d: EventData: %w", r.ID, err)
 			}
 			if !t2.wfp.ok || t2.wfp.nested >= 0 || !appendData(rec, &t2.wfp, vals2, &c.strs) {
-				return r.wfpSlow(t, vals, rec)
+				return r.wfpSlow(t, vals, rec, want)
 			}
 		case !v.isNull():
-			return r.wfpSlow(t, vals, rec)
+			return r.wfpSlow(t, vals, rec, want)
 		}
 	}
 	return true, nil
@@ -400,7 +436,7 @@ func appendData(rec *evtlog.Record, w *wfpInfo, vals []value, in *interner) bool
 // wfpSlow renders the record as XML and parses it back with the
 // foundation's decoder: the path for the rare records whose layout the fast
 // path does not read.
-func (r *Record) wfpSlow(t *template, vals []value, rec *evtlog.Record) (bool, error) {
+func (r *Record) wfpSlow(t *template, vals []value, rec *evtlog.Record, want func(id int) bool) (bool, error) {
 	r.c.outStart = 0
 	x, err := r.c.appendXML(nil, t, vals, 0)
 	if err != nil {
@@ -410,7 +446,8 @@ func (r *Record) wfpSlow(t *template, vals []value, rec *evtlog.Record) (bool, e
 	if err := evtlog.ParseEventXML(x, rec); err != nil {
 		return false, fmt.Errorf("record %d: parse rendered XML: %w", r.ID, err)
 	}
-	if !event.IsWFPAuditID(rec.EventID) || !strings.EqualFold(rec.Provider, evtlog.ProviderName) {
+	if !event.IsWFPAuditID(rec.EventID) || !strings.EqualFold(rec.Provider, evtlog.ProviderName) ||
+		want != nil && !want(rec.EventID) {
 		rec.Reset()
 		return false, nil
 	}

@@ -117,3 +117,38 @@ func TestEvtxFormatDamaged(t *testing.T) {
 		t.Errorf("last problem %q does not count the skipped records", last)
 	}
 }
+
+// TestEvtxFormatWant checks that the .evtx reader skips, undecoded, the
+// events Want rejects, and counts them through Unwanted.
+func TestEvtxFormatWant(t *testing.T) {
+	path := samples.Path(t, "evtx/EVTX-ATTACK-SAMPLES_DE_RDP_Tunnel_5156.evtx")
+	for _, c := range []struct {
+		name       string
+		want       func(int) bool
+		events     int
+		unwanted   uint64
+		walkEvents uint64
+	}{
+		{"no permits", func(code int) bool { return !event.IsPermitID(code) }, 0, 72, 0},
+		{"only 5158", func(code int) bool { return code == 5158 }, 9, 63, 9},
+		{"everything", func(int) bool { return true }, 72, 0, 72},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			n := 0
+			st, err := WalkWith(context.Background(), []string{path}, WalkOptions{Want: c.want},
+				func(e *event.Event) error {
+					if !c.want(e.Code) {
+						t.Errorf("event %d emitted although Want rejects it", e.Code)
+					}
+					n++
+					return nil
+				}, func(p *Problem) { t.Errorf("problem %v", p) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != c.events || st.Events != c.walkEvents || st.Unwanted != c.unwanted || st.Files[0].Unwanted != c.unwanted {
+				t.Errorf("emitted %d, stats %+v; want %d events, %d unwanted", n, st, c.events, c.unwanted)
+			}
+		})
+	}
+}

@@ -38,6 +38,15 @@ type Input struct {
 	File *os.File
 	// Size is the file size in bytes, or -1 when unknown.
 	Size int64
+	// Want, when not nil, says which audit event ids the consumer wants.
+	// A reader may skip the others before decoding them (the .evtx reader
+	// does: a Security log is mostly permits, which analyze shows only with
+	// --permits); readers that do not still emit them, so it is a hint for
+	// speed, never a filter the consumer can rely on.
+	Want func(code int) bool
+	// Unwanted, set with Want, is how a reader that honours Want reports
+	// that it skipped n events, from the goroutine that calls emit.
+	Unwanted func(n int)
 }
 
 // Emit receives each decoded event. The event is only valid during the

@@ -33,6 +33,10 @@ type FileStats struct {
 	// Events counts the events emitted from this input; Problems the
 	// problems reported for it (warn was called that many times).
 	Events, Problems uint64
+	// Unwanted counts the events the reader skipped undecoded because
+	// WalkOptions.Want rejected their id (readers that honour Want report
+	// them; others emit every event).
+	Unwanted uint64
 	// Err is the error that stopped this input early (also reported
 	// through warn), or nil.
 	Err error
@@ -43,6 +47,7 @@ type Stats struct {
 	Files    []FileStats
 	Events   uint64 // sum of Files[i].Events
 	Problems uint64 // problems reported, all inputs together
+	Unwanted uint64 // sum of Files[i].Unwanted
 }
 
 // maxNesting bounds archives within archives ("a.tar.gz" is two layers).
@@ -75,9 +80,24 @@ const maxNesting = 4
 // Walk is not safe for concurrent use of the same emit and warn functions
 // unless they are; it calls them from the calling goroutine only.
 func Walk(ctx context.Context, paths []string, recursive bool, emit Emit, warn Warn) (Stats, error) {
-	w := walker{ctx: ctx, emit: emit, warn: warn}
+	return WalkWith(ctx, paths, WalkOptions{Recursive: recursive}, emit, warn)
+}
+
+// WalkOptions tune WalkWith.
+type WalkOptions struct {
+	// Recursive descends into directories.
+	Recursive bool
+	// Want, when not nil, is passed to every input as Input.Want: readers
+	// may skip the events whose audit event id it rejects before decoding
+	// them. It is a hint for speed; emit must still filter.
+	Want func(code int) bool
+}
+
+// WalkWith is Walk with options.
+func WalkWith(ctx context.Context, paths []string, opts WalkOptions, emit Emit, warn Warn) (Stats, error) {
+	w := walker{ctx: ctx, emit: emit, warn: warn, want: opts.Want}
 	for _, p := range paths {
-		if err := w.path(p, recursive); err != nil {
+		if err := w.path(p, opts.Recursive); err != nil {
 			return w.st, err
 		}
 	}
@@ -88,6 +108,7 @@ type walker struct {
 	ctx  context.Context
 	emit Emit
 	warn Warn
+	want func(code int) bool
 	st   Stats
 	cur  *FileStats // the input being read, for counting
 }
@@ -205,6 +226,10 @@ func (w *walker) input(in Input, layers []string, depth int) error {
 	in.R = br
 	w.begin(in.Name, layers)
 	cur := w.cur
+	if w.want != nil {
+		in.Want = w.want
+		in.Unwanted = func(n int) { cur.Unwanted += uint64(n); w.st.Unwanted += uint64(n) }
+	}
 	f, err := ReadInput(w.ctx, in, w.countEmit(in.Name), w.problem)
 	cur.Format = f.Name
 	w.cur = nil

@@ -88,6 +88,12 @@ var knownFields = [...]string{
 // case-insensitively, or "" when name is not a known field. It allocates
 // nothing, so parsers use it to intern field names.
 func CanonicalField(name string) string {
+	switch name { // the usual spelling, without the case-insensitive scan
+	case "ProcessId", "Application", "Direction", "SourceAddress", "SourcePort",
+		"DestAddress", "DestPort", "Protocol", "FilterRTID", "LayerName", "LayerRTID",
+		"RemoteUserID", "RemoteMachineID", "FilterOrigin", "InterfaceIndex", "Profiles":
+		return name
+	}
 	for _, k := range knownFields {
 		if len(k) == len(name) && (k == name || strings.EqualFold(k, name)) {
 			return k
