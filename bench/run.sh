@@ -4,7 +4,10 @@
 #
 # Usage: bench/run.sh [FILE.evtx ...]
 #   Default files: the two large Security.evtx samples of shared/samples
-#   ($WFPWATCH_SAMPLES, else ../shared/samples beside the checkout).
+#   ($WFPWATCH_SAMPLES, else ../shared/samples beside the checkout), and a
+#   synthetic 21 MB file where every record is a 5157 block with varied
+#   values (written by internal/evtx's TestWriteWFPBenchFile; WFP=0 leaves
+#   it out).
 #   RUNS=n      runs per measurement (default 10; means are reported)
 #   EVTX_DUMP=/path/to/evtx_dump      also time the Rust evtx crate's tool
 #   VELOCIDEX_DUMP=/path/to/dumpevtx  also time Velocidex's Go parser
@@ -23,6 +26,9 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # Static, as wfpwatch ships: a cgo build starts ~3.5 ms later (dynamic loader, glibc).
 CGO_ENABLED=0 go build -o "$tmp/wfpwatch" ./cmd/wfpwatch
+# Start-up floors: any Go program, and a Go program linking modernc.org/sqlite.
+CGO_ENABLED=0 go build -o "$tmp/empty" ./bench/startup/empty
+CGO_ENABLED=0 go build -o "$tmp/sqliteonly" ./bench/startup/sqliteonly
 TIME=/usr/bin/time
 [ -x "$TIME" ] || { echo "needs GNU time (apt-get install time)" >&2; exit 1; }
 command -v bc > /dev/null || { echo "needs bc (apt-get install bc)" >&2; exit 1; }
@@ -42,6 +48,11 @@ measure() {
   local mb; mb=$(echo "$size / 1000000" | bc -l)
   local w c
   w=$(echo "$wall / $RUNS" | bc -l); c=$(echo "($user + $sys) / $RUNS" | bc -l)
+  if [ "$size" = 0 ]; then
+    printf '| %s | %s | %.1f ms | — | %.1f ms | — |\n' "$label" "$threads" \
+      "$(echo "$w * 1000" | bc -l)" "$(echo "$c * 1000" | bc -l)"
+    return
+  fi
   printf '| %s | %s | %.1f ms | %.1f MB/s | %.1f ms | %.1f MB/s |\n' "$label" "$threads" \
     "$(echo "$w * 1000" | bc -l)" "$(echo "$mb / ($w + 0.00001)" | bc -l)" \
     "$(echo "$c * 1000" | bc -l)" "$(echo "$mb / ($c + 0.00001)" | bc -l)"
@@ -49,6 +60,19 @@ measure() {
 
 echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load average before: $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%Y-%m-%dT%H:%MZ); mean of $RUNS runs"
 inputs=("$@")
+if [ "${WFP:-1}" != 0 ]; then
+  WFPWATCH_WFP_EVTX="$tmp/synthetic-all-5157.evtx" go test -count=1 -run TestWriteWFPBenchFile ./internal/evtx > /dev/null
+  inputs+=("$tmp/synthetic-all-5157.evtx")
+fi
+echo
+echo "### Process start-up (no input)"
+echo
+echo "| command | threads | wall per run | MB/s (wall) | CPU per run | MB per CPU-second |"
+echo "|---|---|---|---|---|---|"
+size=0
+measure "empty Go program" 1 env GOMAXPROCS=1 "$tmp/empty"
+measure "Go program linking modernc.org/sqlite" 1 env GOMAXPROCS=1 "$tmp/sqliteonly"
+measure "wfpwatch version" 1 env GOMAXPROCS=1 "$tmp/wfpwatch" version
 if [ -n "${REPEAT:-}" ]; then
   for f in "$@"; do
     big="$tmp/$(basename "$f" .evtx)-x$REPEAT.evtx"

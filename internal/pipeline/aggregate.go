@@ -34,6 +34,14 @@ type Key struct {
 
 // KeyOf returns the flow key of e. The strings of the key share memory with
 // e; Aggregator clones them before keeping a key.
+//
+// Of the two ports, the key keeps the one that names the service
+// (event.ServicePort: the local port of inbound traffic, the remote port
+// otherwise) and leaves the other out. That other port is the client's
+// ephemeral port, new with every connection attempt: an app retrying a
+// blocked connection, or a scanner probing a closed port, is one flow to an
+// administrator, not one flow per attempt. Listen and bind events have
+// only a local port, which is kept.
 func KeyOf(e *event.Event) Key {
 	k := Key{
 		App:           e.Executable,
@@ -53,6 +61,12 @@ func KeyOf(e *event.Event) Key {
 		Verdict:       e.Verdict,
 		Kind:          e.Kind,
 		Reason:        e.Reason,
+	}
+	switch { // the same choice as event.ServicePort
+	case e.Direction == event.DirectionInbound && e.HasLocalPort:
+		k.RemotePort, k.HasRemotePort = 0, false
+	case e.HasRemotePort:
+		k.LocalPort, k.HasLocalPort = 0, false
 	}
 	if k.App == "" {
 		k.App = e.Name

@@ -131,7 +131,7 @@ func TestKeyDistinguishes(t *testing.T) {
 		func(e *event.Event) { e.PID = 99 },
 		func(e *event.Event) { e.Direction = event.DirectionInbound },
 		func(e *event.Event) { e.Protocol = 17 },
-		func(e *event.Event) { e.LocalPort = 1 },
+		func(e *event.Event) { e.Direction = event.DirectionInbound; e.LocalPort = 1 },
 		func(e *event.Event) { e.RemoteIP = netip.MustParseAddr("1.1.1.1") },
 		func(e *event.Event) { e.RemotePort = 1 },
 		func(e *event.Event) { e.FilterOrigin = "Stealth" },
@@ -151,7 +151,16 @@ func TestKeyDistinguishes(t *testing.T) {
 	if len(first.got) != len(mods) {
 		t.Errorf("first sights = %d, want %d", len(first.got), len(mods))
 	}
-	// Fields outside the key (local address, record id) do not split flows.
+	// Fields outside the key (local address, record id, the client's
+	// ephemeral port) do not split flows.
+	for _, m := range []func(e *event.Event){
+		func(e *event.Event) { e.LocalPort = 50001 }, // outbound: local port is the client's
+		func(e *event.Event) { e.Direction = event.DirectionInbound; e.RemotePort = 61000 },
+	} {
+		e := ev(m)
+		e.Time = t0.Add(2 * time.Second)
+		p.Process(e)
+	}
 	e := ev(func(e *event.Event) { e.LocalIP = netip.MustParseAddr("10.9.9.9"); e.RecordID = 77; e.Time = t0 })
 	p.Process(e)
 	if len(first.got) != len(mods) {
