@@ -44,6 +44,8 @@ type Chunk struct {
 	scratch  []byte                   // text decoding
 	strs     interner                 // strings of decoded WFP values; kept across chunks
 	released bool                     // Release was called: c is in chunkPool
+	jarena   jarena                   // JSON tree nodes of the record being rendered
+	jattr    []byte                   // an attribute value being rendered to JSON
 }
 
 // noTemplateCache turns off sharing templates across chunks (tests).
@@ -98,6 +100,8 @@ func (c *Chunk) reset() {
 		nest:     c.nest,
 		scratch:  c.scratch[:0],
 		strs:     c.strs,
+		jarena:   c.jarena,
+		jattr:    c.jattr[:0],
 	}
 	clear(c.names)
 	clear(c.tmpls)

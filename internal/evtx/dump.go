@@ -113,7 +113,8 @@ func (r *Record) AppendJSON(dst []byte) ([]byte, error) {
 	if err != nil {
 		return dst, err
 	}
-	root := &jnode{}
+	r.c.jarena.reset()
+	root := r.c.jarena.node("")
 	r.c.outStart = 0 // counts down the bytes of values placed in the tree
 	if err := r.c.buildTree(root, t, vals, 0); err != nil {
 		return dst, err

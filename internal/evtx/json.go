@@ -1,9 +1,9 @@
 package evtx
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
-	"strings"
 )
 
 var errEmptyRecord = errors.New("record holds no element")
@@ -18,9 +18,34 @@ type jnode struct {
 
 type jattr struct{ name, value string }
 
+// jarena hands out the jnodes of one record's JSON tree. Nodes live in
+// fixed blocks that are never moved, so pointers to them stay valid; reset
+// makes them all available again for the next record, keeping the
+// capacity of their slices.
+type jarena struct {
+	blocks [][]jnode
+	n      int // nodes handed out since reset
+}
+
+const jarenaBlock = 128
+
+func (a *jarena) reset() { a.n = 0 }
+
+func (a *jarena) node(name string) *jnode {
+	b, i := a.n/jarenaBlock, a.n%jarenaBlock
+	if b == len(a.blocks) {
+		a.blocks = append(a.blocks, make([]jnode, jarenaBlock))
+	}
+	a.n++
+	n := &a.blocks[b][i]
+	*n = jnode{name: name, attrs: n.attrs[:0], children: n.children[:0], text: n.text[:0]}
+	return n
+}
+
 // buildTree adds the elements of template instance t to parent.
 func (c *Chunk) buildTree(parent *jnode, t *template, vals []value, depth int) error {
-	stack := []*jnode{parent}
+	var buf [16]*jnode
+	stack := append(buf[:0], parent)
 	get := func(idx int) value {
 		if idx < len(vals) {
 			return vals[idx]
@@ -33,7 +58,7 @@ func (c *Chunk) buildTree(parent *jnode, t *template, vals []value, depth int) e
 		top := stack[len(stack)-1]
 		switch n.kind {
 		case nStart:
-			e := &jnode{name: n.name}
+			e := c.jarena.node(n.name)
 			top.children = append(top.children, e)
 			stack = append(stack, e)
 		case nAttr:
@@ -46,7 +71,7 @@ func (c *Chunk) buildTree(parent *jnode, t *template, vals []value, depth int) e
 			if len(vs) == 1 && vs[0].kind == nSubst && vs[0].opt && get(vs[0].idx).isNull() {
 				continue
 			}
-			var b []byte
+			b := c.jattr[:0]
 			for _, v := range vs {
 				switch v.kind {
 				case nSubst:
@@ -61,6 +86,7 @@ func (c *Chunk) buildTree(parent *jnode, t *template, vals []value, depth int) e
 				}
 			}
 			top.attrs = append(top.attrs, jattr{n.name, string(b)})
+			c.jattr = b[:0]
 		case nCloseEmpty, nEnd:
 			if len(stack) > 1 {
 				stack = stack[:len(stack)-1]
@@ -86,7 +112,8 @@ func (c *Chunk) buildTree(parent *jnode, t *template, vals []value, depth int) e
 			if err := c.spend(depth); err != nil {
 				return err
 			}
-			t2, vals2, err := c.doc(v.off, v.off+len(v.b), true, nil)
+			t2, vals2, err := c.doc(v.off, v.off+len(v.b), true, c.nest[depth][:0])
+			c.nest[depth] = vals2[:0]
 			if err != nil {
 				return fmt.Errorf("nested binary XML: %w", err)
 			}
@@ -109,12 +136,12 @@ func (n *jnode) key() (string, bool) {
 
 // appendJSON appends n's value.
 func (n *jnode) appendJSON(dst []byte) []byte {
-	text := strings.TrimSpace(string(n.text))
+	text := bytes.TrimSpace(n.text)
 	if len(n.attrs) == 0 && len(n.children) == 0 {
-		if text == "" {
+		if len(text) == 0 {
 			return append(dst, "null"...)
 		}
-		return appendJSONString(dst, text)
+		return appendJSONBytes(dst, text)
 	}
 	dst = append(dst, '{')
 	first := true
@@ -138,53 +165,85 @@ func (n *jnode) appendJSON(dst []byte) []byte {
 		dst = append(dst, '}')
 	}
 	// Children grouped by key, in order of first appearance; repeated keys
-	// become arrays.
-	var order []string
-	groups := map[string][]*jnode{}
-	for _, ch := range n.children {
-		k, _ := ch.key()
-		if _, ok := groups[k]; !ok {
-			order = append(order, k)
-		}
-		groups[k] = append(groups[k], ch)
+	// become arrays. An element has a few dozen children at most in real
+	// logs, so the groups are found by scanning; past that a map keeps a
+	// crafted record from costing quadratic time.
+	var seen map[string]bool
+	if len(n.children) > 32 {
+		seen = make(map[string]bool)
 	}
-	for _, k := range order {
+	for i, ch := range n.children {
+		k, _ := ch.key()
+		if seen != nil {
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+		} else if n.keyBefore(k, i) {
+			continue
+		}
 		comma()
 		dst = appendJSONString(dst, k)
 		dst = append(dst, ':')
-		g := groups[k]
-		leafValue := func(dst []byte, ch *jnode) []byte {
-			if _, isData := ch.key(); isData {
-				t := strings.TrimSpace(string(ch.text))
-				if t == "" {
-					return append(dst, "null"...)
-				}
-				return appendJSONString(dst, t)
+		count := 0
+		for _, o := range n.children[i:] {
+			if ok, _ := o.key(); ok == k {
+				count++
 			}
-			return ch.appendJSON(dst)
 		}
-		if len(g) == 1 {
-			dst = leafValue(dst, g[0])
+		if count == 1 {
+			dst = ch.appendLeaf(dst)
 			continue
 		}
 		dst = append(dst, '[')
-		for i, ch := range g {
-			if i > 0 {
-				dst = append(dst, ',')
+		j := 0
+		for _, o := range n.children[i:] {
+			if ok, _ := o.key(); ok == k {
+				if j > 0 {
+					dst = append(dst, ',')
+				}
+				dst = o.appendLeaf(dst)
+				j++
 			}
-			dst = leafValue(dst, ch)
 		}
 		dst = append(dst, ']')
 	}
-	if text != "" {
+	if len(text) > 0 {
 		comma()
 		dst = append(dst, `"#text":`...)
-		dst = appendJSONString(dst, text)
+		dst = appendJSONBytes(dst, text)
 	}
 	return append(dst, '}')
 }
 
-func appendJSONString(dst []byte, s string) []byte {
+// keyBefore reports whether a child before index i has key k.
+func (n *jnode) keyBefore(k string, i int) bool {
+	for _, o := range n.children[:i] {
+		if ok, _ := o.key(); ok == k {
+			return true
+		}
+	}
+	return false
+}
+
+// appendLeaf appends the value of child ch: the text of a <Data Name='X'>
+// item, else the element.
+func (ch *jnode) appendLeaf(dst []byte) []byte {
+	if _, isData := ch.key(); isData {
+		t := bytes.TrimSpace(ch.text)
+		if len(t) == 0 {
+			return append(dst, "null"...)
+		}
+		return appendJSONBytes(dst, t)
+	}
+	return ch.appendJSON(dst)
+}
+
+func appendJSONString(dst []byte, s string) []byte { return appendJSON(dst, s) }
+
+func appendJSONBytes(dst []byte, b []byte) []byte { return appendJSON(dst, b) }
+
+func appendJSON[S string | []byte](dst []byte, s S) []byte {
 	dst = append(dst, '"')
 	for i := 0; i < len(s); i++ {
 		c := s[i]
