@@ -743,3 +743,37 @@ func TestIdleWriterFolds(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestRollupSymbolGenerations writes with a symbol table so small that
+// nearly every batch starts a new generation: the rollups must still count
+// every event under its own values.
+func TestRollupSymbolGenerations(t *testing.T) {
+	defer func(n int) { maxSyms = n }(maxSyms)
+	maxSyms = 50
+	db, _ := openTemp(t, Options{MaxAge: -1})
+	r := rand.New(rand.NewPCG(11, 12))
+	evs := make([]event.Event, 3000)
+	for i := range evs {
+		genEvent(r, &evs[i], base.Add(time.Duration(r.Int64N(int64(3*time.Hour)))))
+	}
+	writeAll(t, db, evs)
+	for dim := DimApp; dim <= DimRule; dim++ {
+		res, err := db.Top(context.Background(), Filter{Since: base.Add(10 * time.Minute)}, dim, 0)
+		if err != nil || !res.FromRollups {
+			t.Fatal(err, res.FromRollups)
+		}
+		want := map[string]int64{}
+		for i := range evs {
+			if !evs[i].Time.Before(base.Add(10 * time.Minute)) {
+				want[dimValue(&evs[i], dim)]++
+			}
+		}
+		got := map[string]int64{}
+		for _, row := range res.Rows {
+			got[row.Value] = row.Count
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("dim %d:\n got %v\nwant %v", dim, got, want)
+		}
+	}
+}

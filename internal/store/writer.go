@@ -55,6 +55,12 @@ type batch struct {
 	// the caller's goroutine, in parallel with the committer); the
 	// committer merges it into the Writer's counts once the batch commits.
 	roll map[rollKey]int64
+	// dims[i] is what events[i] added to roll.
+	dims []evDims
+	// syms resolves the ids in roll: the Writer's symtab as it was when
+	// the batch was handed off (generation gen).
+	syms []string
+	gen  int
 }
 
 // flowRow is what is recorded of a flow; its strings are owned.
@@ -80,6 +86,10 @@ type Writer struct {
 	// batch does not keep the caller's (possibly reused) memory and equal
 	// strings share one allocation.
 	intern map[string]string
+	// sym numbers rollup values for the batches (generation symGen); it
+	// is replaced by a new generation when it grows past maxSyms.
+	sym    *symtab
+	symGen int
 
 	work   chan *batch
 	free   chan *batch
@@ -93,6 +103,7 @@ type Writer struct {
 	// committer state (its goroutine only)
 	dict      dictWriter
 	acc       *rollupAcc
+	accGen    int // the symtab generation of acc's keys
 	args      []any
 	extra     []byte
 	lastPrune time.Time
@@ -103,10 +114,17 @@ type Writer struct {
 	lastRollup time.Time
 }
 
-// maxRollupKeys bounds the rollup counts held in memory between writes.
-const maxRollupKeys = 200_000
+// maxRollupKeys bounds the rollup counts held in memory between writes:
+// about 40 bytes each (a 24-byte key without pointers, the count, the
+// map's overhead), some 20 MB at most.
+const maxRollupKeys = 500_000
 
 const maxIntern = 1 << 16
+
+// maxSyms bounds the rollup values a Writer numbers (a port scan or a
+// storm of new remote addresses would otherwise grow it without end).
+// A variable so that tests can make generations change often.
+var maxSyms = 1 << 20
 
 // NewWriter starts a Writer on db. Close it before closing db.
 func (db *DB) NewWriter(opt WriterOptions) *Writer {
@@ -127,6 +145,7 @@ func (db *DB) NewWriter(opt WriterOptions) *Writer {
 		opt:    opt,
 		run:    time.Now().UnixNano(),
 		intern: make(map[string]string),
+		sym:    newSymtab(),
 		work:   make(chan *batch, 1),
 		free:   make(chan *batch, 2),
 		stop:   make(chan struct{}),
@@ -196,7 +215,9 @@ func (w *Writer) Write(e *event.Event) error {
 	b.events = append(b.events, *e)
 	c := &b.events[len(b.events)-1]
 	w.own(c)
-	addRollup(b.roll, c)
+	x := w.sym.dims(c)
+	addDims(b.roll, &x, 1)
+	b.dims = append(b.dims, x)
 	if len(b.events)+len(b.flows) == 1 {
 		w.born = time.Now()
 	}
@@ -254,10 +275,21 @@ func (w *Writer) WriteFlow(f *pipeline.Flow, st pipeline.FlowState) error {
 // handOff gives the current batch to the committer (waiting while it is
 // busy with the previous one) and starts a new one. w.mu is held.
 func (w *Writer) handOff(done chan error) {
-	b := w.cur
+	b := w.take()
 	b.done = done
-	w.cur = w.newBatch()
 	w.work <- b
+}
+
+// take detaches the current batch, stamped with the symtab that resolves
+// its rollup keys, and starts a new one. w.mu is held.
+func (w *Writer) take() *batch {
+	b := w.cur
+	b.syms, b.gen = w.sym.syms, w.symGen
+	if len(w.sym.syms) > maxSyms {
+		w.sym, w.symGen = newSymtab(), w.symGen+1
+	}
+	w.cur = w.newBatch()
+	return b
 }
 
 // Flush commits everything written so far and waits for the commit. The
@@ -321,8 +353,7 @@ func (w *Writer) commitLoop() {
 				continue
 			}
 			if !w.closed && len(w.cur.events)+len(w.cur.flows) > 0 && time.Since(w.born) >= w.opt.FlushInterval {
-				b := w.cur
-				w.cur = w.newBatch()
+				b := w.take()
 				w.mu.Unlock()
 				w.commitAndRecycle(b)
 			} else {
@@ -343,6 +374,14 @@ func (w *Writer) commitLoop() {
 
 func (w *Writer) commitAndRecycle(b *batch) {
 	var err error
+	if w.failed() == nil && b.gen != w.accGen {
+		// The keys in acc are numbered by an older symtab: write them
+		// before counting this batch.
+		if err = w.flushRollups(); err != nil {
+			w.setErr(err)
+		}
+		w.accGen = b.gen
+	}
 	if w.failed() == nil {
 		if err = w.commit(b); err != nil {
 			w.setErr(err)
@@ -362,6 +401,7 @@ func (w *Writer) commitAndRecycle(b *batch) {
 	clear(b.flows)
 	clear(b.roll)
 	b.events, b.flows, b.done, b.final = b.events[:0], b.flows[:0], nil, false
+	b.dims, b.syms = b.dims[:0], nil
 	select {
 	case w.free <- b:
 	default:
@@ -471,6 +511,9 @@ func (w *Writer) commit(b *batch) (err error) {
 	for k, n := range b.roll {
 		w.acc.m[k] += n
 	}
+	if len(b.roll) > 0 {
+		w.acc.syms = b.syms
+	}
 	return nil
 }
 
@@ -479,6 +522,7 @@ func (w *Writer) commit(b *batch) (err error) {
 func (w *Writer) flushRollups() (err error) {
 	w.lastRollup = time.Now()
 	if w.lastID == w.rolledUpto {
+		clear(w.acc.m) // nothing new was stored: at most zero counts
 		return nil
 	}
 	ctx := context.Background()
