@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
@@ -99,6 +100,8 @@ type Writer struct {
 	err    error
 	closed bool
 	ownsDB bool // made by OpenWriter: Close closes the DB
+	// skipped counts the events not stored because they were already.
+	skipped atomic.Int64
 
 	// committer state (its goroutine only)
 	dict      dictWriter
@@ -429,8 +432,10 @@ const rowsPerInsert = 128
 
 func insertEventsSQL(rows int) string {
 	var b strings.Builder
-	b.WriteString("INSERT INTO events(" + eventColumns + ") VALUES ")
-	ph := "(" + strings.TrimSuffix(strings.Repeat("?,", numEventColumns), ",") + ")"
+	// OR IGNORE: a Security-log record stored already (the unique index
+	// events_ts on its time, host and record id) is skipped, not an error.
+	b.WriteString("INSERT OR IGNORE INTO events(" + insertColumns + ") VALUES ")
+	ph := "(" + strings.TrimSuffix(strings.Repeat("?,", numInsertColumns), ",") + ")"
 	for i := range rows {
 		if i > 0 {
 			b.WriteByte(',')
@@ -474,8 +479,17 @@ func (w *Writer) commit(b *batch) (err error) {
 		return fmt.Errorf("store: prepare insert: %w", err)
 	}
 	defer full.Close()
+	// Ids are given in order, one more than the largest: lastID + the rows
+	// a statement inserted is the largest after it.
+	var lastID int64
+	if len(b.events) > 0 {
+		if err = tx.QueryRowContext(ctx, "SELECT coalesce(max(id), 0) FROM events").Scan(&lastID); err != nil {
+			return fmt.Errorf("store: read the last event id: %w", err)
+		}
+	}
+	var skipped int64
 	evs := b.events
-	for len(evs) > 0 {
+	for off := 0; len(evs) > 0; off += rowsPerInsert {
 		n := min(len(evs), rowsPerInsert)
 		args := w.args[:0]
 		for i := range evs[:n] {
@@ -490,17 +504,24 @@ func (w *Writer) commit(b *batch) (err error) {
 			}
 			defer st.Close()
 		}
-		if _, err = st.ExecContext(ctx, args...); err != nil {
+		res, err := st.ExecContext(ctx, args...)
+		if err != nil {
 			return fmt.Errorf("store: insert events: %w", err)
 		}
 		clear(args)
 		w.args = args[:0]
-		evs = evs[n:]
-	}
-	if len(b.events) > 0 {
-		if err = tx.QueryRowContext(ctx, "SELECT max(id) FROM events").Scan(&w.lastID); err != nil {
-			return fmt.Errorf("store: read the last event id: %w", err)
+		added, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("store: insert events: %w", err)
 		}
+		if added < int64(n) {
+			if err = w.uncount(ctx, tx, b, off, n, lastID); err != nil {
+				return err
+			}
+			skipped += int64(n) - added
+		}
+		lastID += added
+		evs = evs[n:]
 	}
 	if err = w.writeFlows(ctx, tx, b.flows); err != nil {
 		return err
@@ -508,6 +529,10 @@ func (w *Writer) commit(b *batch) (err error) {
 	if err = tx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
+	if len(b.events) > 0 {
+		w.lastID = lastID
+	}
+	w.skipped.Add(skipped)
 	for k, n := range b.roll {
 		w.acc.m[k] += n
 	}
@@ -516,6 +541,51 @@ func (w *Writer) commit(b *batch) (err error) {
 	}
 	return nil
 }
+
+// uncount takes back from the batch's rollup counts the events of
+// b.events[off:off+n] that the INSERT skipped as stored already: the rows
+// it did insert got the ids after lastID, in order. Only re-imports come
+// here.
+func (w *Writer) uncount(ctx context.Context, tx *sql.Tx, b *batch, off, n int, lastID int64) error {
+	type ident struct{ ts, host, rec int64 }
+	rows, err := tx.QueryContext(ctx, "SELECT ts, host, record_id FROM events WHERE id > ? AND record_id IS NOT NULL", lastID)
+	if err != nil {
+		return fmt.Errorf("store: read the events inserted: %w", err)
+	}
+	stored := make(map[ident]int)
+	for rows.Next() {
+		var id ident
+		if err := rows.Scan(&id.ts, &id.host, &id.rec); err != nil {
+			rows.Close()
+			return fmt.Errorf("store: read the events inserted: %w", err)
+		}
+		stored[id]++
+	}
+	if err := rows.Close(); err != nil {
+		return fmt.Errorf("store: read the events inserted: %w", err)
+	}
+	for i := off; i < off+n; i++ {
+		e := &b.events[i]
+		if !logIdentity(e) {
+			continue // no identity: always inserted
+		}
+		h, err := w.dict.id(e.Host)
+		if err != nil {
+			return err
+		}
+		id := ident{tsOf(e.Time), h.Int64, int64(e.RecordID)}
+		if stored[id] > 0 {
+			stored[id]--
+			continue
+		}
+		addDims(b.roll, &b.dims[i], -1)
+	}
+	return nil
+}
+
+// Skipped returns how many events were not stored because the database
+// held them already (Security-log records, by time, host and record id).
+func (w *Writer) Skipped() int64 { return w.skipped.Load() }
 
 // flushRollups writes the rollup counts accumulated since the last call and
 // records how far they go, in one transaction.
