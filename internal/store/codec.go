@@ -246,39 +246,7 @@ const numEventColumns = 9
 // uses to refuse a record stored already.
 const insertColumns = eventColumns + ", host, record_id"
 
-// argsPerEvent is how many values appendArgs binds per event. Binding is
-// a good part of an insert's cost (each value is a locked SQLite call), so
-// the small integers travel packed in one value (packSmall) that the
-// statement unpacks (eventValues).
-const argsPerEvent = 8
-
-// packSmall packs verdict (2 bits), direction (2 bits) and the optional
-// local and remote ports (17 bits each: port+1, 0 when unknown) in one
-// integer.
-func packSmall(verdict, direction int64, lp uint16, hasLP bool, rp uint16, hasRP bool) int64 {
-	var v int64
-	if hasLP {
-		v = int64(lp) + 1
-	}
-	if hasRP {
-		v |= (int64(rp) + 1) << 17
-	}
-	return v | verdict<<34 | direction<<36
-}
-
-// eventValues returns the VALUES tuple of one event for insertColumns (or,
-// without identity, eventColumns) whose arguments, as appendArgs gives
-// them, are the parameters p+1 to p+argsPerEvent.
-func eventValues(p int, identity bool) string {
-	n := func(i int) string { return "?" + strconv.Itoa(p+i) }
-	small := n(2)
-	s := "(" + n(1) + ",(" + small + ">>34)&3,(" + small + ">>36)&3," + n(3) +
-		",nullif(" + small + "&131071,0)-1," + n(4) + ",nullif((" + small + ">>17)&131071,0)-1," + n(5) + "," + n(6)
-	if identity {
-		s += "," + n(7) + "," + n(8)
-	}
-	return s + ")"
-}
+const numInsertColumns = numEventColumns + 2
 
 // logIdentity reports whether e is a Security-log record that can be told
 // apart from every other: an audit event (e.Code, which only the Security
@@ -381,9 +349,12 @@ func appendArgs(args []any, e *event.Event, d *dictWriter, extra []byte) ([]any,
 	}
 	args = append(args,
 		tsOf(e.Time),
-		packSmall(verdictCode(e.Verdict), directionCode(e.Direction), e.LocalPort, e.HasLocalPort, e.RemotePort, e.HasRemotePort),
+		verdictCode(e.Verdict),
+		directionCode(e.Direction),
 		nullStr(e.Reason),
+		nullInt(e.HasLocalPort, int64(e.LocalPort)),
 		ipBytes(e.RemoteIP),
+		nullInt(e.HasRemotePort, int64(e.RemotePort)),
 		nullID(appID),
 		extraArg,
 		host,

@@ -305,10 +305,7 @@ func (a *rollupAcc) flush(ctx context.Context, tx *sql.Tx) error {
 		if c == 0 {
 			continue // counted and taken back (an event already stored)
 		}
-		// level, dim, verdict and direction in one value (rollupInsertSQL
-		// unpacks them): fewer, costly, bind calls.
-		packed := int64(k.level) | int64(k.dim)<<12 | int64(k.verdict)<<16 | int64(k.direction)<<18
-		args = append(args, packed, k.bucket, syms[k.reason], syms[k.value], c)
+		args = append(args, int64(k.level), int64(k.dim), k.bucket, int64(k.verdict), int64(k.direction), syms[k.reason], syms[k.value], c)
 		n++
 		if n == rollupRowsPerStmt {
 			if err := exec(n); err != nil {
@@ -338,13 +335,8 @@ func rollupInsertSQL(rows int) string {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		n := func(j int) string { return "?" + strconv.Itoa(i*rollupArgsPerRow+j) }
-		p := n(1)
-		b.WriteString("(" + p + "&4095,(" + p + ">>12)&15," + n(2) + ",(" + p + ">>16)&3,(" + p + ">>18)&3," + n(3) + "," + n(4) + "," + n(5) + ")")
+		b.WriteString("(?,?,?,?,?,?,?,?)")
 	}
 	b.WriteString(" ON CONFLICT(level, dim, verdict, direction, bucket, reason, value) DO UPDATE SET n = n + excluded.n")
 	return b.String()
 }
-
-// rollupArgsPerRow is how many values flush binds per rollup row.
-const rollupArgsPerRow = 5

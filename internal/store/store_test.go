@@ -399,13 +399,13 @@ func oldSchemaDB(t *testing.T, path string, version int, evs []event.Event) *sql
 	d.insert, _ = sdb.Prepare("INSERT INTO dict(s) VALUES(?) ON CONFLICT(s) DO NOTHING")
 	d.lookup, _ = sdb.Prepare("SELECT id FROM dict WHERE s = ?")
 	d.begin(ctx, tx)
-	ins := "INSERT INTO events(" + eventColumns + ") VALUES" + eventValues(0, false)
+	ins := "INSERT INTO events(" + eventColumns + ") VALUES(" + strings.TrimSuffix(strings.Repeat("?,", numEventColumns), ",") + ")"
 	for i := range evs {
 		args, _, err := appendArgs(nil, &evs[i], &d, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tx.Exec(ins, args[:argsPerEvent-2]...); err != nil {
+		if _, err := tx.Exec(ins, args[:numEventColumns]...); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -435,11 +435,12 @@ func insertEventsSQL(rows int) string {
 	// OR IGNORE: a Security-log record stored already (the unique index
 	// events_ts on its time, host and record id) is skipped, not an error.
 	b.WriteString("INSERT OR IGNORE INTO events(" + insertColumns + ") VALUES ")
+	ph := "(" + strings.TrimSuffix(strings.Repeat("?,", numInsertColumns), ",") + ")"
 	for i := range rows {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString(eventValues(i*argsPerEvent, true))
+		b.WriteString(ph)
 	}
 	return b.String()
 }
