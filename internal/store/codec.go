@@ -585,6 +585,9 @@ func extraIdentity(x []byte) (host, rec int64, ok bool) {
 			return 0, 0, false
 		}
 		x = x[n:]
+		if tag == 0 || tag > tagRuleName {
+			break // a newer writer's tag: decode stops here too
+		}
 		if tagIsString(tag) {
 			if v > uint64(len(x)) {
 				return 0, 0, false
