@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,7 +143,9 @@ func TestAnalyzeNoiseControl(t *testing.T) {
 	good, _ := os.ReadFile(fixture)
 	var b strings.Builder
 	for i := 0; i < 3; i++ {
-		b.Write(good) // the same events three times: one flow each
+		// The same events three times (as other records: the database
+		// stores a record once): one flow each.
+		b.WriteString(strings.ReplaceAll(string(good), "<EventRecordID>", fmt.Sprintf("<EventRecordID>%d", i+1)))
 	}
 	in := filepath.Join(dir, "repeated.xml")
 	os.WriteFile(in, []byte(b.String()), 0o644)
@@ -166,5 +169,19 @@ func TestAnalyzeNoiseControl(t *testing.T) {
 	}
 	if n := strings.Count(got, "\n"); n != 18 {
 		t.Errorf("query: %d blocks stored, want 18 (6 × 3)\n%s", n, got)
+	}
+
+	// Importing the same file again stores nothing twice, and says so.
+	out.Reset()
+	errOut.Reset()
+	if err := runAnalyze(context.Background(), []string{"--format", "json", "--packets", "--permits", "--suppress", "app=svchost.exe", "--db", db, in}, &out, &errOut); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "36 event(s) were already in the database "+db+" and were skipped") {
+		t.Errorf("second import, stderr: %s", errOut.String())
+	}
+	got, _ = runQueryCmd(t, "--db", db, "--format", "json", "--verdict", "block")
+	if n := strings.Count(got, "\n"); n != 18 {
+		t.Errorf("query after a second import: %d blocks stored, want 18", n)
 	}
 }

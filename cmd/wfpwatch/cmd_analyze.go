@@ -24,12 +24,12 @@ func (s summarySink) Write(e *event.Event) error { s.s.Add(e); return nil }
 
 // buildPipeline makes the noise-control pipeline from its flags and, when
 // --db is given (or live is set, for watch: then the default database),
-// opens the history database as a sink of every event and flow. closeSinks
+// opens the history database as a sink of every event and flow. Its Close
 // flushes and closes the database; it is safe to call twice.
 //
 // keepOld turns retention by age off: analyze records old files, whose
 // events would otherwise be pruned as soon as they are written.
-func buildPipeline(pf *pipeline.Flags, df *store.Flags, live, keepOld bool) (*pipeline.Pipeline, func() error, error) {
+func buildPipeline(pf *pipeline.Flags, df *store.Flags, live, keepOld bool) (*pipeline.Pipeline, *dbSink, error) {
 	cfg, err := pf.Config()
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", errUsage, err)
@@ -40,7 +40,7 @@ func buildPipeline(pf *pipeline.Flags, df *store.Flags, live, keepOld bool) (*pi
 		return nil, nil, err
 	}
 	if path == "" {
-		return p, func() error { return nil }, nil
+		return p, &dbSink{}, nil
 	}
 	opt, err := df.Options()
 	if err != nil {
@@ -55,9 +55,33 @@ func buildPipeline(pf *pipeline.Flags, df *store.Flags, live, keepOld bool) (*pi
 	}
 	p.Events(sw)
 	p.Flows(sw)
-	var once sync.Once
-	var cerr error
-	return p, func() error { once.Do(func() { cerr = sw.Close() }); return cerr }, nil
+	return p, &dbSink{w: sw}, nil
+}
+
+// dbSink is the history database of a run, if any (w is nil without
+// --db).
+type dbSink struct {
+	w    *store.Writer
+	once sync.Once
+	err  error
+}
+
+// Close commits what is buffered and closes the database; later calls
+// return the first one's error.
+func (d *dbSink) Close() error {
+	if d.w != nil {
+		d.once.Do(func() { d.err = d.w.Close() })
+	}
+	return d.err
+}
+
+// Skipped returns how many events the database held already (a file
+// imported again) and did not store twice.
+func (d *dbSink) Skipped() int64 {
+	if d.w == nil {
+		return 0
+	}
+	return d.w.Skipped()
 }
 
 func init() {
@@ -132,11 +156,11 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	keepSet := false
 	fs.Visit(func(f *flag.Flag) { keepSet = keepSet || f.Name == "db-keep" })
-	p, closeSinks, err := buildPipeline(pflags, dbFlags, false, !keepSet)
+	p, sink, err := buildPipeline(pflags, dbFlags, false, !keepSet)
 	if err != nil {
 		return err
 	}
-	defer closeSinks()
+	defer sink.Close()
 
 	var w output.Writer
 	var sum output.Summary
@@ -202,8 +226,11 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 	}
-	if err := closeSinks(); err != nil {
+	if err := sink.Close(); err != nil {
 		return err
+	}
+	if n := sink.Skipped(); n > 0 {
+		fmt.Fprintf(stderr, "%d event(s) were already in the database %s and were skipped\n", n, sink.w.DB().Path())
 	}
 	if ps := p.Stats(); ps.Suppressed > 0 || ps.Passed > ps.FlowsOpened && !pflags.NoAggregate && !summary {
 		fmt.Fprintf(stderr, "%s (repeats within --window are shown once; --no-aggregate shows every event)\n", ps.Summary())

@@ -191,11 +191,11 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *noDB {
 		dbFlags.DB = ""
 	}
-	p, closeSinks, err := buildPipeline(pflags, dbFlags, !*noDB, false)
+	p, sink, err := buildPipeline(pflags, dbFlags, !*noDB, false)
 	if err != nil {
 		return err
 	}
-	defer closeSinks()
+	defer sink.Close()
 	if path, _ := dbFlags.Path(!*noDB); path != "" {
 		say("recording history in %s (query it with 'wfpwatch query --db %s'; --no-db not to record)", path, path)
 	}
@@ -313,8 +313,11 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if cerr := w.Close(); err == nil {
 		err = cerr
 	}
-	if cerr := closeSinks(); err == nil && cerr != nil {
+	if cerr := sink.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("history database: %w", cerr)
+	}
+	if n := sink.Skipped(); n > 0 {
+		say("%d event(s) were already in the history database and were skipped (read again after a restart)", n)
 	}
 	if ps := p.Stats(); ps.Suppressed > 0 || ps.Overflow > 0 || ps.Passed > ps.FlowsOpened {
 		say("%s", ps.Summary())

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -240,6 +241,25 @@ const eventColumns = "ts, verdict, direction, reason, local_port, remote_ip, rem
 
 const numEventColumns = 9
 
+// insertColumns are the columns written: eventColumns and the identity of
+// a Security-log record (logIdentity), which the unique index events_ts
+// uses to refuse a record stored already.
+const insertColumns = eventColumns + ", host, record_id"
+
+const numInsertColumns = numEventColumns + 2
+
+// logIdentity reports whether e is a Security-log record that can be told
+// apart from every other: an audit event (e.Code, which only the Security
+// log has) with its EventRecordID and computer name. Its identity in the
+// database is (time, host, record id). The time is part of it because a
+// record id alone is not unique for ever: a log that is cleared or
+// recreated, or a machine cloned under the same name, numbers its records
+// again. The firewall log (RecordID is a line number) and WFP net events
+// (none) have no identity: re-reading them stores them again.
+func logIdentity(e *event.Event) bool {
+	return e.Code != 0 && e.RecordID != 0 && e.RecordID <= math.MaxInt64 && e.Host != "" && e.Sources&event.SourceFwlog == 0
+}
+
 // appendArgs appends the column values of e to args, resolving dictionary
 // strings through d. extra is scratch space for the extra blob; it is
 // returned for reuse (the blob in args is a copy).
@@ -252,6 +272,14 @@ func appendArgs(args []any, e *event.Event, d *dictWriter, extra []byte) ([]any,
 	appID, err := d.id(app)
 	if err != nil {
 		return args, extra, err
+	}
+	var host, rec any
+	if logIdentity(e) {
+		h, err := d.id(e.Host)
+		if err != nil {
+			return args, extra, err
+		}
+		host, rec = h.Int64, int64(e.RecordID)
 	}
 	x := extra[:0]
 	for _, f := range []struct {
@@ -329,6 +357,8 @@ func appendArgs(args []any, e *event.Event, d *dictWriter, extra []byte) ([]any,
 		nullInt(e.HasRemotePort, int64(e.RemotePort)),
 		nullID(appID),
 		extraArg,
+		host,
+		rec,
 	)
 	return args, x, nil
 }
@@ -540,4 +570,44 @@ func dimValue(e *event.Event, dim int) string {
 		return "-"
 	}
 	return "-"
+}
+
+// extraIdentity returns the host's dictionary id and the record id of a
+// stored event whose extra blob says it has a Security-log identity
+// (logIdentity), for the migration to schema 3.
+func extraIdentity(x []byte) (host, rec int64, ok bool) {
+	var code, recID, hostID, sources uint64
+	for len(x) > 0 {
+		tag := x[0]
+		x = x[1:]
+		v, n := binary.Uvarint(x)
+		if n <= 0 {
+			return 0, 0, false
+		}
+		x = x[n:]
+		if tag == 0 || tag > tagRuleName {
+			break // a newer writer's tag: decode stops here too
+		}
+		if tagIsString(tag) {
+			if v > uint64(len(x)) {
+				return 0, 0, false
+			}
+			x = x[v:]
+			continue
+		}
+		switch tag {
+		case tagCode:
+			code = v
+		case tagRecordID:
+			recID = v
+		case tagHost:
+			hostID = v
+		case tagSources:
+			sources = v
+		}
+	}
+	if code == 0 || recID == 0 || recID > math.MaxInt64 || hostID == 0 || hostID > math.MaxInt64 || event.Source(sources)&event.SourceFwlog != 0 {
+		return 0, 0, false
+	}
+	return int64(hostID), int64(recID), true
 }

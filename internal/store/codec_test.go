@@ -22,6 +22,13 @@ func FuzzDecodeRow(f *testing.F) {
 	f.Add([]byte{tagInfo, 0xff, 0xff, 0xff, 0xff, 0x0f}, int64(9), int64(99), []byte{1, 2, 3}, int64(0))
 	f.Add([]byte{tagRemoteUserID, 5, 'a'}, int64(-1), int64(-5), make([]byte, 16), int64(1))
 	f.Add(binary.AppendUvarint([]byte{tagNameOnly}, 1), int64(1), int64(1), []byte(nil), int64(1))
+	var id []byte
+	id = appendNum(id, tagCode, 5157)
+	id = appendNum(id, tagHost, 1)
+	id = appendNum(id, tagRecordID, 1234)
+	id = appendNum(id, tagSources, uint64(event.SourceFile))
+	f.Add(id, int64(1), int64(1), []byte(nil), int64(1))
+	f.Add(append([]byte{99, 1}, id...), int64(1), int64(1), []byte(nil), int64(1))
 	sdb, err := sql.Open("sqlite", ":memory:")
 	if err != nil {
 		f.Fatal(err)
@@ -39,6 +46,15 @@ func FuzzDecodeRow(f *testing.F) {
 			remoteIP: ip, extra: extra,
 		}
 		var e event.Event
-		_ = r.decode(ctx, sdb, newDictReader(), &e)
+		err := r.decode(ctx, sdb, newDictReader(), &e)
+		// The migration's reading of the identity agrees with the
+		// decoder's (and with what the writer would index).
+		host, rec, ok := extraIdentity(extra)
+		if err == nil && ok != logIdentity(&e) {
+			t.Fatalf("extraIdentity says %v, the decoded event %v: %+v", ok, logIdentity(&e), e)
+		}
+		if err == nil && ok && (uint64(rec) != e.RecordID || host <= 0) {
+			t.Fatalf("extraIdentity = host %d record %d, decoded record %d", host, rec, e.RecordID)
+		}
 	})
 }

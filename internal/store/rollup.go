@@ -5,7 +5,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
@@ -44,23 +46,140 @@ func levelWidth(level int64) int64 {
 	return 3600
 }
 
+// rollKey is one rollup row in memory: a fixed-size key without pointers,
+// so that the eleven map updates per event hash 24 bytes instead of two
+// strings. reason and value are ids in a symtab; the strings are looked up
+// only when the row is written.
 type rollKey struct {
-	level     int64
-	dim       int
-	bucket    int64
-	verdict   int64
-	direction int64
-	reason    string
-	value     string
+	bucket    int64  // Unix seconds of the bucket start
+	value     uint32 // symtab id of the value
+	reason    uint32 // symtab id of the reason; 0 is ""
+	level     uint16
+	dim       uint8
+	verdict   uint8
+	direction uint8
 }
 
-// rollupAcc accumulates rollup deltas of a batch in memory; flush adds them
-// to the rollup table inside the batch's transaction.
+// symtab numbers the rollup values and reasons of events. Ids only grow
+// and a string, once numbered, never changes, so a copy of syms (the slice
+// header) taken under the owner's lock stays valid for reading while the
+// owner goes on appending. Id 0 is "".
+type symtab struct {
+	syms    []string
+	strs    map[string]uint32
+	remotes map[netip.Addr]uint32
+	filters map[uint64]uint32
+	ports   []uint32 // by port number; 0 not numbered yet
+	dash    uint32   // "-": the value when a dimension is unknown
+}
+
+func newSymtab() *symtab {
+	t := &symtab{
+		syms:    make([]string, 1, 1024),
+		strs:    make(map[string]uint32),
+		remotes: make(map[netip.Addr]uint32),
+		filters: make(map[uint64]uint32),
+	}
+	t.dash = t.str("-")
+	return t
+}
+
+func (t *symtab) add(s string) uint32 {
+	t.syms = append(t.syms, s)
+	return uint32(len(t.syms) - 1)
+}
+
+// str returns the id of s. The table keeps s: the caller must not reuse
+// its memory (the Writer's strings are owned copies).
+func (t *symtab) str(s string) uint32 {
+	if s == "" {
+		return 0
+	}
+	if id, ok := t.strs[s]; ok {
+		return id
+	}
+	id := t.add(s)
+	t.strs[s] = id
+	return id
+}
+
+// evDims is what the rollups need of one event: its time, verdict,
+// direction and reason, and its value in each dimension (dimValue), as
+// symtab ids.
+type evDims struct {
+	sec       int64
+	reason    uint32
+	val       [DimRule]uint32 // by dimension - 1
+	verdict   uint8
+	direction uint8
+}
+
+// dims numbers the rollup values of e; it equals dimValue for every
+// dimension but allocates only for values not seen before.
+func (t *symtab) dims(e *event.Event) evDims {
+	x := evDims{
+		sec:       floorDiv(tsOf(e.Time), 1e9),
+		reason:    t.str(e.Reason),
+		verdict:   uint8(verdictCode(e.Verdict)),
+		direction: uint8(directionCode(e.Direction)),
+	}
+	switch {
+	case e.Executable != "":
+		x.val[DimApp-1] = t.str(e.Executable)
+	case e.Name != "":
+		x.val[DimApp-1] = t.str(e.Name)
+	default:
+		x.val[DimApp-1] = t.dash
+	}
+	if p, ok := e.ServicePort(); ok {
+		if t.ports == nil {
+			t.ports = make([]uint32, 1<<16)
+		}
+		id := t.ports[p]
+		if id == 0 {
+			id = t.add(strconv.FormatUint(uint64(p), 10))
+			t.ports[p] = id
+		}
+		x.val[DimPort-1] = id
+	} else {
+		x.val[DimPort-1] = t.dash
+	}
+	if e.RemoteIP.IsValid() {
+		a := e.RemoteIP.Unmap().WithZone("")
+		id, ok := t.remotes[a]
+		if !ok {
+			id = t.add(a.String())
+			t.remotes[a] = id
+		}
+		x.val[DimRemote-1] = id
+	} else {
+		x.val[DimRemote-1] = t.dash
+	}
+	switch {
+	case e.RuleName != "" || e.RuleID != "" || e.FilterName != "" || e.FilterOrigin != "":
+		x.val[DimRule-1] = t.str(e.DecidedBy())
+	case e.HasFilterID:
+		id, ok := t.filters[e.FilterID]
+		if !ok {
+			id = t.add(e.DecidedBy())
+			t.filters[e.FilterID] = id
+		}
+		x.val[DimRule-1] = id
+	default:
+		x.val[DimRule-1] = t.dash
+	}
+	return x
+}
+
+// rollupAcc accumulates rollup deltas in memory; flush adds them to the
+// rollup table inside a transaction. syms resolves the ids of m's keys.
 type rollupAcc struct {
 	m       map[rollKey]int64
+	syms    []string
 	args    []any
 	keys    []rollKey
 	derived []rollCount
+	own     *symtab // add's table (foldEvents); nil in a Writer
 }
 
 func newRollupAcc() *rollupAcc { return &rollupAcc{m: make(map[rollKey]int64)} }
@@ -73,26 +192,33 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// add counts e in every dimension.
-func (a *rollupAcc) add(e *event.Event) { addRollup(a.m, e) }
+// add counts e in every dimension, numbering its values in the
+// accumulator's own symtab. The caller must not reuse e's strings until
+// the next flush.
+func (a *rollupAcc) add(e *event.Event) {
+	if a.own == nil {
+		a.own = newSymtab()
+	}
+	x := a.own.dims(e)
+	addDims(a.m, &x, 1)
+	a.syms = a.own.syms
+}
 
-// addRollup counts e in m: minute totals, hour totals and hour details
-// (eleven map updates, on the caller's goroutine). The counts by verdict
+// addDims adds n to the rollup counts of an event in m: minute totals,
+// hour totals and hour details (eleven map updates). The counts by verdict
 // and direction are derived from the details when they are written.
-func addRollup(m map[rollKey]int64, e *event.Event) {
-	sec := floorDiv(tsOf(e.Time), 1e9)
-	v, d := verdictCode(e.Verdict), directionCode(e.Direction)
-	minute := floorDiv(sec, 60) * 60
-	hour := floorDiv(sec, 3600) * 3600
-	for dim := DimApp; dim <= DimRule; dim++ {
-		val := dimValue(e, dim)
-		m[rollKey{levelHour, dim, hour, 0, 0, "", val}]++
+func addDims(m map[rollKey]int64, x *evDims, n int64) {
+	minute := floorDiv(x.sec, 60) * 60
+	hour := floorDiv(x.sec, 3600) * 3600
+	for dim := uint8(DimApp); dim <= DimRule; dim++ {
+		val := x.val[dim-1]
+		m[rollKey{bucket: hour, value: val, level: levelHour, dim: dim}] += n
 		if dim == DimRemote {
-			m[rollKey{levelHourDetail, dim, hour, v, d, "", val}]++
+			m[rollKey{bucket: hour, value: val, level: levelHourDetail, dim: dim, verdict: x.verdict, direction: x.direction}] += n
 			continue
 		}
-		m[rollKey{levelHourDetail, dim, hour, v, d, e.Reason, val}]++
-		m[rollKey{levelMinute, dim, minute, 0, 0, "", val}]++
+		m[rollKey{bucket: hour, value: val, reason: x.reason, level: levelHourDetail, dim: dim, verdict: x.verdict, direction: x.direction}] += n
+		m[rollKey{bucket: minute, value: val, level: levelMinute, dim: dim}] += n
 	}
 }
 
@@ -103,7 +229,7 @@ func (a *rollupAcc) deriveVD() {
 		if k.level != levelHourDetail || k.dim == DimRemote {
 			continue
 		}
-		k.level, k.reason = levelHourVD, ""
+		k.level, k.reason = levelHourVD, 0
 		a.derived = append(a.derived, rollCount{k, c})
 	}
 	for _, r := range a.derived {
@@ -167,15 +293,19 @@ func (a *rollupAcc) flush(ctx context.Context, tx *sql.Tx) error {
 	for k := range a.m {
 		keys = append(keys, k)
 	}
+	syms := a.syms
 	slices.SortFunc(keys, func(x, y rollKey) int {
 		return cmp.Or(cmp.Compare(x.level, y.level), cmp.Compare(x.dim, y.dim),
 			cmp.Compare(x.verdict, y.verdict), cmp.Compare(x.direction, y.direction), cmp.Compare(x.bucket, y.bucket),
-			strings.Compare(x.reason, y.reason), strings.Compare(x.value, y.value))
+			strings.Compare(syms[x.reason], syms[y.reason]), strings.Compare(syms[x.value], syms[y.value]))
 	})
 	a.keys = keys[:0]
 	for _, k := range keys {
 		c := a.m[k]
-		args = append(args, k.level, k.dim, k.bucket, k.verdict, k.direction, k.reason, k.value, c)
+		if c == 0 {
+			continue // counted and taken back (an event already stored)
+		}
+		args = append(args, int64(k.level), int64(k.dim), k.bucket, int64(k.verdict), int64(k.direction), syms[k.reason], syms[k.value], c)
 		n++
 		if n == rollupRowsPerStmt {
 			if err := exec(n); err != nil {
@@ -190,7 +320,11 @@ func (a *rollupAcc) flush(ctx context.Context, tx *sql.Tx) error {
 		}
 	}
 	clear(a.m)
+	clear(args)
 	a.args = args[:0]
+	if a.own != nil {
+		a.own, a.syms = nil, nil
+	}
 	return nil
 }
 

@@ -11,7 +11,7 @@ import (
 // SchemaVersion is the schema version this code writes (PRAGMA
 // user_version). Opening a database migrates it up to this version; a
 // database from a newer wfpwatch is refused.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // migration brings the schema from version i to i+1 inside one
 // transaction. Each step is SQL, a Go function, or both (SQL first).
@@ -90,6 +90,64 @@ CREATE TABLE meta(
 -- counted from the events table until the writer folds them in.
 INSERT INTO meta(key, value) VALUES ('rollup_upto', 0);
 `, fn: func(ctx context.Context, tx *sql.Tx) error { _, err := foldEvents(ctx, tx); return err }},
+	// 2 → 3: the identity of Security-log records (logIdentity), so that
+	// importing a file twice stores its events once. The time index
+	// becomes the unique index on (time, host, record id): it still
+	// serves every time range, and costs no extra B-tree per insert.
+	// Events without an identity have NULLs there, which never conflict.
+	{sql: `
+ALTER TABLE events ADD COLUMN host INTEGER;      -- dict: the computer of a Security-log record; NULL without identity
+ALTER TABLE events ADD COLUMN record_id INTEGER; -- its EventRecordID; NULL without identity
+DROP INDEX events_ts;
+CREATE UNIQUE INDEX events_ts ON events(ts, host, record_id);
+`, fn: backfillIdentity},
+}
+
+// backfillIdentity fills host and record_id of the events stored before
+// schema 3 from their extra blob. A row whose identity another row has
+// already (the same file imported twice before) keeps NULLs: both rows
+// stay, as they were, and later imports of that record are skipped.
+func backfillIdentity(ctx context.Context, tx *sql.Tx) error {
+	upd, err := tx.PrepareContext(ctx, "UPDATE OR IGNORE events SET host = ?, record_id = ? WHERE id = ?")
+	if err != nil {
+		return err
+	}
+	defer upd.Close()
+	const chunk = 50_000
+	type ident struct{ id, host, rec int64 }
+	var last int64
+	for {
+		rows, err := tx.QueryContext(ctx, "SELECT id, extra FROM events WHERE id > ? ORDER BY id LIMIT ?", last, chunk)
+		if err != nil {
+			return err
+		}
+		var found []ident
+		n := 0
+		for rows.Next() {
+			var id int64
+			var extra []byte
+			if err := rows.Scan(&id, &extra); err != nil {
+				rows.Close()
+				return err
+			}
+			n++
+			last = id
+			if host, rec, ok := extraIdentity(extra); ok {
+				found = append(found, ident{id, host, rec})
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		for _, f := range found {
+			if _, err := upd.ExecContext(ctx, f.host, f.rec, f.id); err != nil {
+				return fmt.Errorf("event %d: %w", f.id, err)
+			}
+		}
+		if n < chunk {
+			return nil
+		}
+	}
 }
 
 // migrate brings the database to SchemaVersion, one step per transaction,

@@ -88,6 +88,7 @@ type DB struct {
 	path string
 	opt  Options
 	db   *sql.DB
+	lock *writerLock // held while open for writing; nil when ReadOnly
 }
 
 // DefaultPath returns the database location for this OS: on Windows
@@ -146,6 +147,21 @@ func Open(path string, opt Options) (*DB, error) {
 	} else if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("create the database directory: %w", err)
 	}
+	// One recording process per database: a second writer's rollups and
+	// retention would work against the first's. Readers need no lock.
+	var lock *writerLock
+	if !opt.ReadOnly {
+		var err error
+		if lock, err = lockWriter(path); err != nil {
+			return nil, err
+		}
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			lock.release()
+		}
+	}()
 	sync := "NORMAL"
 	if opt.Durable {
 		sync = "FULL"
@@ -162,7 +178,7 @@ func Open(path string, opt Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open history database %s: %w", path, err)
 	}
-	db := &DB{path: path, opt: opt, db: sdb}
+	db := &DB{path: path, opt: opt, db: sdb, lock: lock}
 	if opt.ReadOnly {
 		sdb.SetMaxOpenConns(4)
 	} else {
@@ -182,6 +198,7 @@ func Open(path string, opt Options) (*DB, error) {
 			sdb.Close()
 			return nil, fmt.Errorf("history database %s has schema version %d, this wfpwatch reads %d: open it once for writing (analyze --db) to migrate it, or upgrade wfpwatch", path, v, SchemaVersion)
 		}
+		ok = true
 		return db, nil
 	}
 	for _, p := range []string{"PRAGMA page_size = 16384", "PRAGMA auto_vacuum = INCREMENTAL", "PRAGMA journal_mode = WAL"} {
@@ -199,6 +216,7 @@ func Open(path string, opt Options) (*DB, error) {
 		sdb.Close()
 		return nil, fmt.Errorf("open history database %s: %w", path, err)
 	}
+	ok = true
 	return db, nil
 }
 
@@ -219,9 +237,14 @@ func catchUp(ctx context.Context, sdb *sql.DB) error {
 // Path returns the file the DB was opened from.
 func (db *DB) Path() string { return db.path }
 
-// Close closes the database. Close every Writer first.
+// Close closes the database and, when it was open for writing, gives up
+// the writer lock. Close every Writer first.
 func (db *DB) Close() error {
-	if err := db.db.Close(); err != nil {
+	err := db.db.Close()
+	if lerr := db.lock.release(); lerr != nil && err == nil {
+		err = lerr
+	}
+	if err != nil {
 		return fmt.Errorf("close history database: %w", err)
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -378,37 +379,52 @@ func TestRetentionBySize(t *testing.T) {
 	}
 }
 
-func TestMigrationFromV1(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "v1.db")
+// oldSchemaDB makes a database at schema version and fills it with evs
+// the way a writer of that version did (the nine event columns; no
+// rollups: the next Open folds them). It returns the handle, open.
+func oldSchemaDB(t *testing.T, path string, version int, evs []event.Event) *sql.DB {
+	t.Helper()
 	sdb, err := sql.Open("sqlite", path+"?_auto_vacuum=INCREMENTAL&_journal_mode=WAL")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := migrateStep(ctx, sdb, 0); err != nil {
-		t.Fatal(err)
+	for v := range version {
+		if err := migrateStep(ctx, sdb, v); err != nil {
+			t.Fatal(err)
+		}
 	}
-	// Fill version 1 the way a version-1 writer did: events and dictionary only.
-	r := rand.New(rand.NewPCG(11, 12))
-	evs := make([]event.Event, 700)
 	tx, _ := sdb.Begin()
 	d := dictWriter{ids: map[string]int64{}}
 	d.insert, _ = sdb.Prepare("INSERT INTO dict(s) VALUES(?) ON CONFLICT(s) DO NOTHING")
 	d.lookup, _ = sdb.Prepare("SELECT id FROM dict WHERE s = ?")
 	d.begin(ctx, tx)
+	ins := "INSERT INTO events(" + eventColumns + ") VALUES(" + strings.TrimSuffix(strings.Repeat("?,", numEventColumns), ",") + ")"
 	for i := range evs {
-		genEvent(r, &evs[i], base.Add(time.Duration(i)*37*time.Second))
 		args, _, err := appendArgs(nil, &evs[i], &d, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tx.Exec(insertEventsSQL(1), args...); err != nil {
+		if _, err := tx.Exec(ins, args[:numEventColumns]...); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
+	return sdb
+}
+
+func TestMigrationFromV1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v1.db")
+	ctx := context.Background()
+	// Fill version 1 the way a version-1 writer did: events and dictionary only.
+	r := rand.New(rand.NewPCG(11, 12))
+	evs := make([]event.Event, 700)
+	for i := range evs {
+		genEvent(r, &evs[i], base.Add(time.Duration(i)*37*time.Second))
+	}
+	sdb := oldSchemaDB(t, path, 1, evs)
 	var v int
 	sdb.QueryRow("PRAGMA user_version").Scan(&v)
 	sdb.Close()
@@ -742,4 +758,154 @@ func TestIdleWriterFolds(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestRollupSymbolGenerations writes with a symbol table so small that
+// nearly every batch starts a new generation: the rollups must still count
+// every event under its own values.
+func TestRollupSymbolGenerations(t *testing.T) {
+	defer func(n int) { maxSyms = n }(maxSyms)
+	maxSyms = 50
+	db, _ := openTemp(t, Options{MaxAge: -1})
+	r := rand.New(rand.NewPCG(11, 12))
+	evs := make([]event.Event, 3000)
+	for i := range evs {
+		genEvent(r, &evs[i], base.Add(time.Duration(r.Int64N(int64(3*time.Hour)))))
+	}
+	writeAll(t, db, evs)
+	for dim := DimApp; dim <= DimRule; dim++ {
+		res, err := db.Top(context.Background(), Filter{Since: base.Add(10 * time.Minute)}, dim, 0)
+		if err != nil || !res.FromRollups {
+			t.Fatal(err, res.FromRollups)
+		}
+		want := map[string]int64{}
+		for i := range evs {
+			if !evs[i].Time.Before(base.Add(10 * time.Minute)) {
+				want[dimValue(&evs[i], dim)]++
+			}
+		}
+		got := map[string]int64{}
+		for _, row := range res.Rows {
+			got[row.Value] = row.Count
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("dim %d:\n got %v\nwant %v", dim, got, want)
+		}
+	}
+}
+
+// reimportEvents returns events of which every third has no Security-log
+// identity (a firewall-log line), and a few repeat within the input.
+func reimportEvents(n int) []event.Event {
+	r := rand.New(rand.NewPCG(21, 22))
+	evs := make([]event.Event, n)
+	for i := range evs {
+		genEvent(r, &evs[i], base.Add(time.Duration(i)*7*time.Second))
+		evs[i].RecordID = uint64(1000 + i)
+		if i%3 == 2 {
+			evs[i].Code, evs[i].Sources, evs[i].Host = 0, event.SourceFwlog, ""
+		}
+	}
+	for i := 10; i < n; i += 97 {
+		evs[i] = evs[i-1] // the same record twice in one input
+	}
+	return evs
+}
+
+func countIdentities(evs []event.Event) (with, distinct int) {
+	seen := map[[2]int64]bool{}
+	for i := range evs {
+		if logIdentity(&evs[i]) {
+			with++
+			seen[[2]int64{tsOf(evs[i].Time), int64(evs[i].RecordID)}] = true
+		}
+	}
+	return with, len(seen)
+}
+
+// writeSkipped writes evs through a Writer with small batches and returns
+// how many it skipped as stored already.
+func writeSkipped(t *testing.T, db *DB, evs []event.Event) int64 {
+	t.Helper()
+	w := db.NewWriter(WriterOptions{BatchSize: 300, PruneInterval: -1})
+	for i := range evs {
+		if err := w.Write(&evs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return w.Skipped()
+}
+
+// checkTopTotal checks that the rollups count exactly the stored events.
+func checkTopTotal(t *testing.T, db *DB, want int64) {
+	t.Helper()
+	ctx := context.Background()
+	n, err := db.Count(ctx, Filter{})
+	if err != nil || n != want {
+		t.Fatalf("stored %d events, want %d (%v)", n, want, err)
+	}
+	for dim := DimApp; dim <= DimRule; dim++ {
+		res, err := db.Top(ctx, Filter{Since: base.Add(time.Minute)}, dim, 0)
+		if err != nil || !res.FromRollups {
+			t.Fatal(err, res.FromRollups)
+		}
+		scan, err := db.Count(ctx, Filter{Since: base.Add(time.Minute)})
+		if err != nil || res.Total != scan {
+			t.Errorf("dim %d: the rollups count %d events, the table %d (%v)", dim, res.Total, scan, err)
+		}
+	}
+}
+
+func TestReimportSkipsStoredRecords(t *testing.T) {
+	db, _ := openTemp(t, Options{MaxAge: -1})
+	evs := reimportEvents(2000)
+	with, distinct := countIdentities(evs)
+	without := len(evs) - with
+	if skipped := writeSkipped(t, db, evs); skipped != int64(with-distinct) {
+		t.Errorf("first import skipped %d, want %d (the repeats within the input)", skipped, with-distinct)
+	}
+	checkTopTotal(t, db, int64(distinct+without))
+	// Again: every record with an identity is skipped; the lines without
+	// one are stored again (nothing tells them apart from new lines).
+	if skipped := writeSkipped(t, db, evs); skipped != int64(with) {
+		t.Errorf("second import skipped %d, want %d", skipped, with)
+	}
+	checkTopTotal(t, db, int64(distinct+2*without))
+	// The same records with another time are other records (a log that
+	// was cleared numbers its records again).
+	later := slices.Clone(evs[:50])
+	for i := range later {
+		later[i].Time = later[i].Time.Add(1000 * time.Hour)
+	}
+	if skipped := writeSkipped(t, db, later); skipped != 1 {
+		t.Errorf("records at another time: skipped %d, want 1 (the repeat)", skipped)
+	}
+}
+
+func TestMigrationFromV2(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v2.db")
+	evs := reimportEvents(900)
+	with, distinct := countIdentities(evs)
+	// A version-2 database where the same file was imported twice.
+	old := append(slices.Clone(evs), evs...)
+	sdb := oldSchemaDB(t, path, 2, old)
+	sdb.Close()
+	db, err := Open(path, Options{MaxAge: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// Nothing is lost; one copy of each record gets its identity.
+	checkTopTotal(t, db, int64(len(old)))
+	var ids int
+	if err := db.SQL().QueryRow("SELECT count(*) FROM events WHERE record_id IS NOT NULL").Scan(&ids); err != nil || ids != distinct {
+		t.Errorf("%d events have an identity, want %d (%v)", ids, distinct, err)
+	}
+	if skipped := writeSkipped(t, db, evs); skipped != int64(with) {
+		t.Errorf("import after the migration skipped %d, want %d", skipped, with)
+	}
+	checkTopTotal(t, db, int64(len(old)+len(evs)-with))
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
@@ -55,6 +56,12 @@ type batch struct {
 	// the caller's goroutine, in parallel with the committer); the
 	// committer merges it into the Writer's counts once the batch commits.
 	roll map[rollKey]int64
+	// dims[i] is what events[i] added to roll.
+	dims []evDims
+	// syms resolves the ids in roll: the Writer's symtab as it was when
+	// the batch was handed off (generation gen).
+	syms []string
+	gen  int
 }
 
 // flowRow is what is recorded of a flow; its strings are owned.
@@ -80,6 +87,10 @@ type Writer struct {
 	// batch does not keep the caller's (possibly reused) memory and equal
 	// strings share one allocation.
 	intern map[string]string
+	// sym numbers rollup values for the batches (generation symGen); it
+	// is replaced by a new generation when it grows past maxSyms.
+	sym    *symtab
+	symGen int
 
 	work   chan *batch
 	free   chan *batch
@@ -89,10 +100,13 @@ type Writer struct {
 	err    error
 	closed bool
 	ownsDB bool // made by OpenWriter: Close closes the DB
+	// skipped counts the events not stored because they were already.
+	skipped atomic.Int64
 
 	// committer state (its goroutine only)
 	dict      dictWriter
 	acc       *rollupAcc
+	accGen    int // the symtab generation of acc's keys
 	args      []any
 	extra     []byte
 	lastPrune time.Time
@@ -103,10 +117,17 @@ type Writer struct {
 	lastRollup time.Time
 }
 
-// maxRollupKeys bounds the rollup counts held in memory between writes.
-const maxRollupKeys = 200_000
+// maxRollupKeys bounds the rollup counts held in memory between writes:
+// about 40 bytes each (a 24-byte key without pointers, the count, the
+// map's overhead), some 20 MB at most.
+const maxRollupKeys = 500_000
 
 const maxIntern = 1 << 16
+
+// maxSyms bounds the rollup values a Writer numbers (a port scan or a
+// storm of new remote addresses would otherwise grow it without end).
+// A variable so that tests can make generations change often.
+var maxSyms = 1 << 20
 
 // NewWriter starts a Writer on db. Close it before closing db.
 func (db *DB) NewWriter(opt WriterOptions) *Writer {
@@ -127,6 +148,7 @@ func (db *DB) NewWriter(opt WriterOptions) *Writer {
 		opt:    opt,
 		run:    time.Now().UnixNano(),
 		intern: make(map[string]string),
+		sym:    newSymtab(),
 		work:   make(chan *batch, 1),
 		free:   make(chan *batch, 2),
 		stop:   make(chan struct{}),
@@ -196,7 +218,9 @@ func (w *Writer) Write(e *event.Event) error {
 	b.events = append(b.events, *e)
 	c := &b.events[len(b.events)-1]
 	w.own(c)
-	addRollup(b.roll, c)
+	x := w.sym.dims(c)
+	addDims(b.roll, &x, 1)
+	b.dims = append(b.dims, x)
 	if len(b.events)+len(b.flows) == 1 {
 		w.born = time.Now()
 	}
@@ -254,10 +278,21 @@ func (w *Writer) WriteFlow(f *pipeline.Flow, st pipeline.FlowState) error {
 // handOff gives the current batch to the committer (waiting while it is
 // busy with the previous one) and starts a new one. w.mu is held.
 func (w *Writer) handOff(done chan error) {
-	b := w.cur
+	b := w.take()
 	b.done = done
-	w.cur = w.newBatch()
 	w.work <- b
+}
+
+// take detaches the current batch, stamped with the symtab that resolves
+// its rollup keys, and starts a new one. w.mu is held.
+func (w *Writer) take() *batch {
+	b := w.cur
+	b.syms, b.gen = w.sym.syms, w.symGen
+	if len(w.sym.syms) > maxSyms {
+		w.sym, w.symGen = newSymtab(), w.symGen+1
+	}
+	w.cur = w.newBatch()
+	return b
 }
 
 // Flush commits everything written so far and waits for the commit. The
@@ -321,8 +356,7 @@ func (w *Writer) commitLoop() {
 				continue
 			}
 			if !w.closed && len(w.cur.events)+len(w.cur.flows) > 0 && time.Since(w.born) >= w.opt.FlushInterval {
-				b := w.cur
-				w.cur = w.newBatch()
+				b := w.take()
 				w.mu.Unlock()
 				w.commitAndRecycle(b)
 			} else {
@@ -343,6 +377,14 @@ func (w *Writer) commitLoop() {
 
 func (w *Writer) commitAndRecycle(b *batch) {
 	var err error
+	if w.failed() == nil && b.gen != w.accGen {
+		// The keys in acc are numbered by an older symtab: write them
+		// before counting this batch.
+		if err = w.flushRollups(); err != nil {
+			w.setErr(err)
+		}
+		w.accGen = b.gen
+	}
 	if w.failed() == nil {
 		if err = w.commit(b); err != nil {
 			w.setErr(err)
@@ -362,6 +404,7 @@ func (w *Writer) commitAndRecycle(b *batch) {
 	clear(b.flows)
 	clear(b.roll)
 	b.events, b.flows, b.done, b.final = b.events[:0], b.flows[:0], nil, false
+	b.dims, b.syms = b.dims[:0], nil
 	select {
 	case w.free <- b:
 	default:
@@ -389,8 +432,10 @@ const rowsPerInsert = 128
 
 func insertEventsSQL(rows int) string {
 	var b strings.Builder
-	b.WriteString("INSERT INTO events(" + eventColumns + ") VALUES ")
-	ph := "(" + strings.TrimSuffix(strings.Repeat("?,", numEventColumns), ",") + ")"
+	// OR IGNORE: a Security-log record stored already (the unique index
+	// events_ts on its time, host and record id) is skipped, not an error.
+	b.WriteString("INSERT OR IGNORE INTO events(" + insertColumns + ") VALUES ")
+	ph := "(" + strings.TrimSuffix(strings.Repeat("?,", numInsertColumns), ",") + ")"
 	for i := range rows {
 		if i > 0 {
 			b.WriteByte(',')
@@ -434,8 +479,17 @@ func (w *Writer) commit(b *batch) (err error) {
 		return fmt.Errorf("store: prepare insert: %w", err)
 	}
 	defer full.Close()
+	// Ids are given in order, one more than the largest: lastID + the rows
+	// a statement inserted is the largest after it.
+	var lastID int64
+	if len(b.events) > 0 {
+		if err = tx.QueryRowContext(ctx, "SELECT coalesce(max(id), 0) FROM events").Scan(&lastID); err != nil {
+			return fmt.Errorf("store: read the last event id: %w", err)
+		}
+	}
+	var skipped int64
 	evs := b.events
-	for len(evs) > 0 {
+	for off := 0; len(evs) > 0; off += rowsPerInsert {
 		n := min(len(evs), rowsPerInsert)
 		args := w.args[:0]
 		for i := range evs[:n] {
@@ -450,17 +504,24 @@ func (w *Writer) commit(b *batch) (err error) {
 			}
 			defer st.Close()
 		}
-		if _, err = st.ExecContext(ctx, args...); err != nil {
+		res, err := st.ExecContext(ctx, args...)
+		if err != nil {
 			return fmt.Errorf("store: insert events: %w", err)
 		}
 		clear(args)
 		w.args = args[:0]
-		evs = evs[n:]
-	}
-	if len(b.events) > 0 {
-		if err = tx.QueryRowContext(ctx, "SELECT max(id) FROM events").Scan(&w.lastID); err != nil {
-			return fmt.Errorf("store: read the last event id: %w", err)
+		added, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("store: insert events: %w", err)
 		}
+		if added < int64(n) {
+			if err = w.uncount(ctx, tx, b, off, n, lastID); err != nil {
+				return err
+			}
+			skipped += int64(n) - added
+		}
+		lastID += added
+		evs = evs[n:]
 	}
 	if err = w.writeFlows(ctx, tx, b.flows); err != nil {
 		return err
@@ -468,17 +529,70 @@ func (w *Writer) commit(b *batch) (err error) {
 	if err = tx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
+	if len(b.events) > 0 {
+		w.lastID = lastID
+	}
+	w.skipped.Add(skipped)
 	for k, n := range b.roll {
 		w.acc.m[k] += n
 	}
+	if len(b.roll) > 0 {
+		w.acc.syms = b.syms
+	}
 	return nil
 }
+
+// uncount takes back from the batch's rollup counts the events of
+// b.events[off:off+n] that the INSERT skipped as stored already: the rows
+// it did insert got the ids after lastID, in order. Only re-imports come
+// here.
+func (w *Writer) uncount(ctx context.Context, tx *sql.Tx, b *batch, off, n int, lastID int64) error {
+	type ident struct{ ts, host, rec int64 }
+	rows, err := tx.QueryContext(ctx, "SELECT ts, host, record_id FROM events WHERE id > ? AND record_id IS NOT NULL", lastID)
+	if err != nil {
+		return fmt.Errorf("store: read the events inserted: %w", err)
+	}
+	stored := make(map[ident]int)
+	for rows.Next() {
+		var id ident
+		if err := rows.Scan(&id.ts, &id.host, &id.rec); err != nil {
+			rows.Close()
+			return fmt.Errorf("store: read the events inserted: %w", err)
+		}
+		stored[id]++
+	}
+	if err := rows.Close(); err != nil {
+		return fmt.Errorf("store: read the events inserted: %w", err)
+	}
+	for i := off; i < off+n; i++ {
+		e := &b.events[i]
+		if !logIdentity(e) {
+			continue // no identity: always inserted
+		}
+		h, err := w.dict.id(e.Host)
+		if err != nil {
+			return err
+		}
+		id := ident{tsOf(e.Time), h.Int64, int64(e.RecordID)}
+		if stored[id] > 0 {
+			stored[id]--
+			continue
+		}
+		addDims(b.roll, &b.dims[i], -1)
+	}
+	return nil
+}
+
+// Skipped returns how many events were not stored because the database
+// held them already (Security-log records, by time, host and record id).
+func (w *Writer) Skipped() int64 { return w.skipped.Load() }
 
 // flushRollups writes the rollup counts accumulated since the last call and
 // records how far they go, in one transaction.
 func (w *Writer) flushRollups() (err error) {
 	w.lastRollup = time.Now()
 	if w.lastID == w.rolledUpto {
+		clear(w.acc.m) // nothing new was stored: at most zero counts
 		return nil
 	}
 	ctx := context.Background()
