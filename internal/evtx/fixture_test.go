@@ -11,7 +11,35 @@ import (
 
 // bx builds binary XML inside a chunk; len(b) is the chunk offset of the
 // next byte.
-type bx struct{ b []byte }
+type bx struct {
+	b     []byte
+	elems []elemMark // open elements, innermost last
+}
+
+// elemMark is where an open element's size fields are, to be filled in
+// when it ends: Windows writes them and libevtx reads them (our reader
+// does not need them).
+type elemMark struct {
+	sizeAt int // the element's data size field
+	attrAt int // the attribute list size field, or -1
+}
+
+// closeAttrs fills in the attribute list size of the innermost element.
+func (x *bx) closeAttrs() {
+	m := &x.elems[len(x.elems)-1]
+	if m.attrAt >= 0 {
+		binary.LittleEndian.PutUint32(x.b[m.attrAt:], uint32(len(x.b)-m.attrAt-4))
+		m.attrAt = -1
+	}
+}
+
+// closeElem fills in the data size of the innermost element, which ends
+// here, and forgets it.
+func (x *bx) closeElem() {
+	m := x.elems[len(x.elems)-1]
+	x.elems = x.elems[:len(x.elems)-1]
+	binary.LittleEndian.PutUint32(x.b[m.sizeAt:], uint32(len(x.b)-m.sizeAt-4))
+}
 
 func (x *bx) u8(v byte)    { x.b = append(x.b, v) }
 func (x *bx) u16(v uint16) { x.b = binary.LittleEndian.AppendUint16(x.b, v) }
@@ -43,17 +71,20 @@ func (x *bx) open(name string, attrs bool) {
 		x.u8(0x01)
 	}
 	x.u16(0xffff)
-	x.u32(0) // data size, unused by readers
+	m := elemMark{sizeAt: len(x.b), attrAt: -1}
+	x.u32(0) // data size: filled in when the element ends
 	x.name(name)
 	if attrs {
-		x.u32(0) // attribute list size, unused by readers
+		m.attrAt = len(x.b)
+		x.u32(0) // attribute list size: filled in by closeStart/closeEmpty
 	}
+	x.elems = append(x.elems, m)
 }
 
 func (x *bx) attr(name string)    { x.u8(0x06); x.name(name) }
-func (x *bx) closeStart()         { x.u8(0x02) }
-func (x *bx) closeEmpty()         { x.u8(0x03) }
-func (x *bx) end()                { x.u8(0x04) }
+func (x *bx) closeStart()         { x.closeAttrs(); x.u8(0x02) }
+func (x *bx) closeEmpty()         { x.closeAttrs(); x.u8(0x03); x.closeElem() }
+func (x *bx) end()                { x.u8(0x04); x.closeElem() }
 func (x *bx) eof()                { x.u8(0x00) }
 func (x *bx) fragment()           { x.b = append(x.b, 0x0f, 1, 1, 0) }
 func (x *bx) subst(i int, t byte) { x.u8(0x0d); x.u16(uint16(i)); x.u8(t) }
