@@ -34,21 +34,37 @@ TIME=/usr/bin/time
 [ -x "$TIME" ] || { echo "needs GNU time (apt-get install time)" >&2; exit 1; }
 command -v bc > /dev/null || { echo "needs bc (apt-get install bc)" >&2; exit 1; }
 
-# measure LABEL THREADS CMD...: runs CMD $RUNS times back to back under one
-# GNU time and reports the mean wall time and the mean CPU time (user+sys)
-# per run. The CPU figure is what matters on a shared machine: it does not
-# grow with other people's load the way wall time does.
+# measure LABEL THREADS CMD...: runs CMD $RUNS times and reports the mean
+# wall time and the mean CPU time (user+sys) per run. With hyperfine
+# (Debian package) each run is started directly, without a shell (-N),
+# after 2 warm-up runs; without it, the runs go back to back under one GNU
+# time in a bash loop, which adds the loop's own ~5 ms per run on a VM
+# where a fork costs that much, so small files look slower than they are.
+# The CPU figure is what matters on a shared machine: it does not grow
+# with other people's load the way wall time does. Environment for CMD
+# (GOMAXPROCS=1) is given as a prefix of the measure call.
 measure() {
   local label=$1 threads=$2; shift 2
-  if ! $TIME -f '%e %U %S' -o "$tmp/t" bash -c \
-      'for _ in $(seq "$0"); do "$@" > /dev/null 2> "'"$tmp"'/err" || exit 1; done' "$RUNS" "$@"; then
-    echo "| $label | $threads | failed: $(head -c 200 "$tmp/err" | tr '\n' ' ') | | |"
-    return
+  local wall user sys
+  # hyperfine -N splits the command at spaces: use it only when no argument has one.
+  if [ -n "$HYPERFINE" ] && ! printf '%s\n' "$@" | grep -q ' '; then
+    if ! "$HYPERFINE" -N -w 2 -r "$RUNS" --export-json "$tmp/h.json" --output=null -- "$*" > "$tmp/err" 2>&1; then
+      echo "| $label | $threads | failed: $(grep -v '^ *$' "$tmp/err" | tail -3 | head -c 200 | tr '\n' ' ') | | |"
+      return
+    fi
+    read -r wall user sys < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print(r["mean"], r["user"], r["system"])' "$tmp/h.json")
+  else
+    if ! $TIME -f '%e %U %S' -o "$tmp/t" bash -c \
+        'for _ in $(seq "$0"); do "$@" > /dev/null 2> "'"$tmp"'/err" || exit 1; done' "$RUNS" "$@"; then
+      echo "| $label | $threads | failed: $(head -c 200 "$tmp/err" | tr '\n' ' ') | | |"
+      return
+    fi
+    read -r wall user sys < <(tail -1 "$tmp/t")
+    wall=$(echo "$wall / $RUNS" | bc -l); user=$(echo "$user / $RUNS" | bc -l); sys=$(echo "$sys / $RUNS" | bc -l)
   fi
-  read -r wall user sys < <(tail -1 "$tmp/t")
   local mb; mb=$(echo "$size / 1000000" | bc -l)
-  local w c
-  w=$(echo "$wall / $RUNS" | bc -l); c=$(echo "($user + $sys) / $RUNS" | bc -l)
+  local w=$wall c
+  c=$(echo "$user + $sys" | bc -l)
   if [ "$size" = 0 ]; then
     printf '| %s | %s | %.1f ms | — | %.1f ms | — |\n' "$label" "$threads" \
       "$(echo "$w * 1000" | bc -l)" "$(echo "$c * 1000" | bc -l)"
@@ -58,8 +74,9 @@ measure() {
     "$(echo "$w * 1000" | bc -l)" "$(echo "$mb / ($w + 0.00001)" | bc -l)" \
     "$(echo "$c * 1000" | bc -l)" "$(echo "$mb / ($c + 0.00001)" | bc -l)"
 }
+HYPERFINE=$(command -v hyperfine || true)
 
-echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load average before: $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%Y-%m-%dT%H:%MZ); mean of $RUNS runs"
+echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load average before: $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%Y-%m-%dT%H:%MZ); mean of $RUNS runs; timed with ${HYPERFINE:-GNU time in a bash loop}"
 inputs=("$@")
 if [ "${WFP:-1}" != 0 ]; then
   WFPWATCH_WFP_EVTX="$tmp/synthetic-all-5157.evtx" go test -count=1 -run TestWriteWFPBenchFile ./internal/evtx > /dev/null
@@ -71,9 +88,9 @@ echo
 echo "| command | threads | wall per run | MB/s (wall) | CPU per run | MB per CPU-second |"
 echo "|---|---|---|---|---|---|"
 size=0
-measure "empty Go program" 1 env GOMAXPROCS=1 "$tmp/empty"
-measure "Go program linking modernc.org/sqlite" 1 env GOMAXPROCS=1 "$tmp/sqliteonly"
-measure "wfpwatch version" 1 env GOMAXPROCS=1 "$tmp/wfpwatch" version
+GOMAXPROCS=1 measure "empty Go program" 1 "$tmp/empty"
+GOMAXPROCS=1 measure "Go program linking modernc.org/sqlite" 1 "$tmp/sqliteonly"
+GOMAXPROCS=1 measure "wfpwatch version" 1 "$tmp/wfpwatch" version
 if [ -n "${REPEAT:-}" ]; then
   for f in "$@"; do
     big="$tmp/$(basename "$f" .evtx)-x$REPEAT.evtx"
@@ -89,11 +106,11 @@ for f in "${inputs[@]}"; do
   echo
   echo "| command | threads | wall per run | MB/s (wall) | CPU per run | MB per CPU-second |"
   echo "|---|---|---|---|---|---|"
-  measure "wfpwatch evtx dump (XML, every record)" 1 env GOMAXPROCS=1 "$tmp/wfpwatch" evtx dump "$f"
+  GOMAXPROCS=1 measure "wfpwatch evtx dump (XML, every record)" 1 "$tmp/wfpwatch" evtx dump "$f"
   measure "wfpwatch evtx dump (XML, every record)" "$(nproc)" "$tmp/wfpwatch" evtx dump "$f"
   measure "wfpwatch evtx dump --format json" "$(nproc)" "$tmp/wfpwatch" evtx dump --format json "$f"
   if "$tmp/wfpwatch" analyze --help > /dev/null 2>&1; then
-    measure "wfpwatch analyze --format json (WFP only)" 1 env GOMAXPROCS=1 "$tmp/wfpwatch" analyze -q --packets --permits --format json "$f"
+    GOMAXPROCS=1 measure "wfpwatch analyze --format json (WFP only)" 1 "$tmp/wfpwatch" analyze -q --packets --permits --format json "$f"
     measure "wfpwatch analyze --format json (WFP only)" "$(nproc)" "$tmp/wfpwatch" analyze -q --packets --permits --format json "$f"
   fi
   if command -v evtxexport > /dev/null; then

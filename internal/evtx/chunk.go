@@ -19,22 +19,34 @@ type Chunk struct {
 	FirstID, LastID uint64
 	HeaderOK        bool
 
-	data    []byte // the chunk bytes (shorter than ChunkSize when truncated)
-	buf     []byte // ChunkSize bytes backing data when the File is read with ReadAt; kept across reuse
-	end     int    // end of the records area
-	hint    int    // free-space offset of an untrusted header: stop there if the records end there
-	carve   bool   // also read records in the slack space
-	dirty   bool   // the file's dirty flag: the header may lag behind the records
+	data    []byte  // the chunk bytes (shorter than ChunkSize when truncated)
+	buf     *[]byte // ChunkSize bytes from bufPool backing data when the File is read with ReadAt
+	end     int     // end of the records area
+	hint    int     // free-space offset of an untrusted header: stop there if the records end there
+	carve   bool    // also read records in the slack space
+	dirty   bool    // the file's dirty flag: the header may lag behind the records
 	probs   []Problem
 	skipped int
 	nrec    int
 
-	// Parsing state, reused from record to record and, through chunkPool,
-	// from chunk to chunk.
+	cache    *tcache // the File's templates, shared across chunks
+	released bool    // Release was called: c is in chunkPool
+	detached bool    // its records were read and its buffer and state given back
+
+	// The parsing state, attached while the chunk's records are read; nil
+	// once Each has run the work function of a parallel read.
+	*parseState
+}
+
+// parseState is what parsing a chunk needs besides its bytes, reused from
+// record to record and, through statePool, from chunk to chunk. A reader
+// working through many chunks keeps its maps, slices and decoded strings
+// warm instead of building them again for every chunk. It is owned by one
+// goroutine at a time.
+type parseState struct {
 	names    map[uint32]nameEntry     // names by chunk offset; cleared per chunk
 	nameStrs map[string]string        // decoded names by their UTF-16 bytes; kept across chunks
 	tmpls    map[uint32]*template     // templates by definition offset; cleared per chunk
-	cache    *tcache                  // the File's templates, shared across chunks
 	canonBuf []byte                   // canonical form of a template definition
 	vals     []value                  // values of the record's template instance
 	vals2    []value                  // values of a nested EventData instance
@@ -43,26 +55,68 @@ type Chunk struct {
 	outStart int                      // where the current record's output started (size limit)
 	scratch  []byte                   // text decoding
 	strs     interner                 // strings of decoded WFP values; kept across chunks
-	released bool                     // Release was called: c is in chunkPool
 	jarena   jarena                   // JSON tree nodes of the record being rendered
 	jattr    []byte                   // an attribute value being rendered to JSON
+}
+
+// begin readies s for a new chunk: what is keyed by chunk offset goes,
+// what is keyed by content (decoded names and strings) and the capacity
+// of everything stay.
+func (s *parseState) begin() {
+	clear(s.names)
+	clear(s.tmpls)
+	s.canonBuf, s.vals, s.vals2, s.scratch, s.jattr = s.canonBuf[:0], s.vals[:0], s.vals2[:0], s.scratch[:0], s.jattr[:0]
+	for i := range s.nest {
+		s.nest[i] = s.nest[i][:0]
+	}
+	s.budget, s.outStart = 0, 0
+}
+
+// statePool recycles parseStates. Fresh heap costs page faults, ~12 µs
+// each on some virtual machines: warming the maps and interners of a new
+// state for every chunk made up a large part of reading a 2 MB file.
+var statePool = sync.Pool{New: func() any { return new(parseState) }}
+
+// attach gives c a parsing state when it has none.
+func (c *Chunk) attach() {
+	if c.parseState == nil {
+		c.parseState = statePool.Get().(*parseState)
+		c.parseState.begin()
+	}
+}
+
+// detach returns c's parsing state and buffer to their pools once its
+// records have been read: the records cannot be read again (Records finds
+// none), but Problems and Skipped still answer.
+func (c *Chunk) detach() {
+	if c.parseState != nil {
+		statePool.Put(c.parseState)
+		c.parseState = nil
+	}
+	if c.buf != nil {
+		bufPool.Put(c.buf)
+		c.buf = nil
+	}
+	c.data, c.end, c.detached = nil, 0, true
 }
 
 // noTemplateCache turns off sharing templates across chunks (tests).
 var noTemplateCache bool
 
-// chunkPool recycles Chunks with their buffer and parsing state (maps,
-// slices, decoded names and values), so that reading a file allocates them
-// about once per worker rather than once per chunk. Besides the garbage,
-// that saves the page faults of fresh heap, which cost ~12 µs each on some
-// virtual machines and made up a large part of reading a 2 MB file.
-var chunkPool = sync.Pool{New: func() any { return new(Chunk) }}
+// chunkPool recycles Chunks, bufPool their 64 KiB buffers. A buffer goes
+// back as soon as the chunk's records are read (detach), so a parallel
+// read holds one per worker, not one per chunk waiting to be emitted.
+var (
+	chunkPool = sync.Pool{New: func() any { return new(Chunk) }}
+	bufPool   = sync.Pool{New: func() any { b := make([]byte, ChunkSize); return &b }}
+)
 
 // loadChunk reads and checks chunk ref of f. The Chunk comes from chunkPool
 // and goes back with Release.
 func (f *File) loadChunk(ref chunkRef, carve bool) *Chunk {
 	c := chunkPool.Get().(*Chunk)
-	c.reset()
+	*c = Chunk{}
+	c.attach()
 	c.Index, c.Offset, c.carve, c.cache = ref.index, ref.off, carve, &f.tcache
 	c.dirty = f.Header.Flags&FlagDirty != 0
 	if noTemplateCache {
@@ -72,42 +126,15 @@ func (f *File) loadChunk(ref chunkRef, carve bool) *Chunk {
 		end := min(ref.off+ChunkSize, int64(len(f.mem)))
 		c.data = f.mem[ref.off:end]
 	} else {
-		if c.buf == nil {
-			c.buf = make([]byte, ChunkSize)
-		}
-		n, err := f.readAt(c.buf, ref.off)
+		c.buf = bufPool.Get().(*[]byte)
+		n, err := f.readAt(*c.buf, ref.off)
 		if err != nil {
 			c.problem(0, "read: %v", err)
 		}
-		c.data = c.buf[:n]
+		c.data = (*c.buf)[:n]
 	}
 	c.check()
 	return c
-}
-
-// reset makes a recycled Chunk like a new one, keeping only what is valid
-// for any chunk: its buffer, the capacity of its slices and maps, and the
-// decoded names and value strings (keyed by content, not by offset).
-func (c *Chunk) reset() {
-	*c = Chunk{
-		buf:      c.buf,
-		names:    c.names,
-		nameStrs: c.nameStrs,
-		tmpls:    c.tmpls,
-		canonBuf: c.canonBuf[:0],
-		vals:     c.vals[:0],
-		vals2:    c.vals2[:0],
-		nest:     c.nest,
-		scratch:  c.scratch[:0],
-		strs:     c.strs,
-		jarena:   c.jarena,
-		jattr:    c.jattr[:0],
-	}
-	clear(c.names)
-	clear(c.tmpls)
-	for i := range c.nest {
-		c.nest[i] = c.nest[i][:0]
-	}
 }
 
 // Release returns the chunk to the pool for reuse. The chunk, every Record
@@ -117,8 +144,8 @@ func (c *Chunk) Release() {
 	if c.released {
 		return // a second Release must not put c in the pool twice
 	}
+	c.detach()
 	c.released = true
-	c.data = nil
 	c.cache = nil
 	chunkPool.Put(c)
 }
@@ -220,6 +247,10 @@ func (c *Chunk) validRecordAt(off, end int) int {
 // Records calls fn for each record of the chunk in order, until fn returns
 // false. Damaged parts are skipped and reported in Problems.
 func (c *Chunk) Records(fn func(r *Record) bool) {
+	if c.detached {
+		return
+	}
+	c.attach()
 	var rec Record
 	rec.c = c
 	prevID := c.FirstID - 1

@@ -38,6 +38,7 @@ func Each[T any](ctx context.Context, f *File, opts Options, work func(c *Chunk)
 			}
 			c := f.loadChunk(ref, opts.Carve)
 			v := work(c)
+			c.detach()
 			err := emit(c, v)
 			c.Release()
 			if err != nil {
@@ -47,13 +48,26 @@ func Each[T any](ctx context.Context, f *File, opts Options, work func(c *Chunk)
 		return nil
 	}
 
+	// Chunks go to the workers in batches of consecutive chunks, each
+	// batch handed back once: a hand-off between goroutines wakes a
+	// thread, which on a virtual machine costs tens of microseconds, and
+	// per chunk that was most of what a second thread gained. A worker
+	// gives its parsing state back as soon as a chunk's work is done, so
+	// the next chunk (on the same P, through statePool) finds it warm.
+	batch := min(maxBatch, max(1, n/(4*workers)))
+	nb := (n + batch - 1) / batch
 	type result struct {
-		c    *Chunk
-		v    T
+		c    []*Chunk
+		v    []T
 		done chan struct{}
 	}
-	window := 2 * workers // chunks in flight, bounding memory
-	results := make([]*result, n)
+	window := workers + 1 // batches in flight, bounding memory
+	results := make([]result, nb)
+	for i := range results {
+		lo := i * batch
+		hi := min(lo+batch, n)
+		results[i] = result{c: make([]*Chunk, hi-lo), v: make([]T, hi-lo), done: make(chan struct{})}
+	}
 	jobs := make(chan int)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -61,10 +75,14 @@ func Each[T any](ctx context.Context, f *File, opts Options, work func(c *Chunk)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range jobs {
-				r := results[i]
-				r.c = f.loadChunk(f.chunks[i], opts.Carve)
-				r.v = work(r.c)
+			for b := range jobs {
+				r := &results[b]
+				for i := range r.c {
+					c := f.loadChunk(f.chunks[b*batch+i], opts.Carve)
+					r.v[i] = work(c)
+					c.detach()
+					r.c[i] = c
+				}
 				close(r.done)
 			}
 		}()
@@ -74,19 +92,16 @@ func Each[T any](ctx context.Context, f *File, opts Options, work func(c *Chunk)
 	for i := 0; i < window; i++ {
 		credits <- struct{}{}
 	}
-	for i := range results {
-		results[i] = &result{done: make(chan struct{})}
-	}
 	go func() {
 		defer close(jobs)
-		for i := 0; i < n; i++ {
+		for b := 0; b < nb; b++ {
 			select {
 			case <-credits:
 			case <-stop:
 				return
 			}
 			select {
-			case jobs <- i:
+			case jobs <- b:
 			case <-stop:
 				return
 			}
@@ -94,8 +109,8 @@ func Each[T any](ctx context.Context, f *File, opts Options, work func(c *Chunk)
 	}()
 	var err error
 	emitted := 0
-	for i := 0; i < n && err == nil; i++ {
-		r := results[i]
+	for b := 0; b < nb && err == nil; b++ {
+		r := &results[b]
 		if err = ctx.Err(); err != nil {
 			break
 		}
@@ -105,20 +120,29 @@ func Each[T any](ctx context.Context, f *File, opts Options, work func(c *Chunk)
 			err = ctx.Err()
 			continue
 		}
-		err = emit(r.c, r.v)
-		r.c.Release()
-		var zero T
-		r.v, r.c = zero, nil
+		for i, c := range r.c {
+			if err == nil {
+				err = emit(c, r.v[i])
+			}
+			c.Release()
+			var zero T
+			r.v[i], r.c[i] = zero, nil
+		}
 		emitted++
 		credits <- struct{}{}
 	}
 	close(stop)
 	wg.Wait()
 	// Release chunks parsed but never emitted.
-	for i := emitted; i < n; i++ {
-		if results[i].c != nil {
-			results[i].c.Release()
+	for b := emitted; b < nb; b++ {
+		for _, c := range results[b].c {
+			if c != nil {
+				c.Release()
+			}
 		}
 	}
 	return err
 }
+
+// maxBatch bounds how many consecutive chunks a worker takes at once.
+const maxBatch = 2
