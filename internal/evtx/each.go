@@ -122,6 +122,9 @@ func Each[T any](ctx context.Context, f *File, opts Options, work func(c *Chunk)
 		}
 		for i, c := range r.c {
 			if err == nil {
+				err = ctx.Err()
+			}
+			if err == nil {
 				err = emit(c, r.v[i])
 			}
 			c.Release()
