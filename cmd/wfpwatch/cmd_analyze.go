@@ -51,7 +51,7 @@ func buildPipeline(pf *pipeline.Flags, df *store.Flags, live, keepOld bool) (*pi
 	}
 	sw, err := store.OpenWriter(path, opt, store.WriterOptions{})
 	if err != nil {
-		return nil, nil, fmt.Errorf("history database %s: %w", path, err)
+		return nil, nil, err // store's errors name the database
 	}
 	p.Events(sw)
 	p.Flows(sw)

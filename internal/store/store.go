@@ -145,7 +145,7 @@ func Open(path string, opt Options) (*DB, error) {
 			return nil, fmt.Errorf("open history database: %w (record history first with analyze --db or watch --db)", err)
 		}
 	} else if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return nil, fmt.Errorf("create the database directory: %w", err)
+		return nil, fmt.Errorf("open history database %s: create its directory: %w", path, err)
 	}
 	// One recording process per database: a second writer's rollups and
 	// retention would work against the first's. Readers need no lock.
