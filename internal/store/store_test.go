@@ -576,6 +576,56 @@ func TestFlowsRecorded(t *testing.T) {
 	}
 }
 
+// TestFlowsManyInOneBatch records more flows than one upsert statement
+// carries, each reported several times within the same batch (opened,
+// updated, closed), and checks every flow's final row.
+func TestFlowsManyInOneBatch(t *testing.T) {
+	db, _ := openTemp(t, Options{MaxAge: -1})
+	w := db.NewWriter(WriterOptions{PruneInterval: -1})
+	p := pipeline.New(pipeline.Config{Window: time.Minute})
+	p.Events(w)
+	p.Flows(w)
+	r := rand.New(rand.NewPCG(17, 18))
+	const flows = 2*rowsPerFlowInsert + 7
+	var e event.Event
+	for i := range flows {
+		genEvent(r, &e, base)
+		e.Direction = event.DirectionOutbound
+		e.RemoteIP = netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)})
+		for j := range i%3 + 1 { // flow i folds i%3+1 events
+			e.Time = base.Add(time.Duration(j) * time.Second)
+			if err := p.Process(&e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p.Flush() // the flow is reported (opened, then updated) in this batch
+	}
+	p.Close()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.SQL().Query("SELECT seq, count, last_ts - first_ts FROM flows ORDER BY seq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var seq, count, span int64
+		if err := rows.Scan(&seq, &count, &span); err != nil {
+			t.Fatal(err)
+		}
+		i := seq - 1
+		if want := i%3 + 1; count != want || time.Duration(span) != time.Duration(want-1)*time.Second {
+			t.Errorf("flow %d: count %d span %v, want %d and %v", seq, count, time.Duration(span), want, time.Duration(want-1)*time.Second)
+		}
+		n++
+	}
+	if n != flows {
+		t.Errorf("%d flows recorded, want %d", n, flows)
+	}
+}
+
 func TestDefaultPath(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 	home := func() (string, error) { return "/home/u", nil }

@@ -624,37 +624,73 @@ func (w *Writer) writeFlows(ctx context.Context, tx *sql.Tx, flows []flowRow) er
 	if len(flows) == 0 {
 		return nil
 	}
-	st, err := tx.PrepareContext(ctx, `INSERT INTO flows(run, seq, first_ts, last_ts, count, verdict, kind, reason, direction,
-		protocol, local_port, remote_ip, remote_port, pid, app, services, filter_id, origin, rule_name)
-		VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-		ON CONFLICT(run, seq) DO UPDATE SET first_ts = min(first_ts, excluded.first_ts),
-		last_ts = max(last_ts, excluded.last_ts), count = max(count, excluded.count)`)
-	if err != nil {
-		return fmt.Errorf("store: prepare flow insert: %w", err)
-	}
-	defer st.Close()
-	for i := range flows {
-		f := &flows[i]
-		k := &f.key
-		app, err := w.dict.id(k.App)
-		if err != nil {
-			return err
+	// Many rows per statement, as for events: under a storm of distinct
+	// flows (a scan from many addresses) a statement per flow made the
+	// flows most of the writer's time.
+	var full *sql.Stmt
+	args := w.args[:0]
+	defer func() { clear(args); w.args = args[:0] }()
+	for len(flows) > 0 {
+		n := min(len(flows), rowsPerFlowInsert)
+		args = args[:0]
+		for i := range flows[:n] {
+			f := &flows[i]
+			k := &f.key
+			app, err := w.dict.id(k.App)
+			if err != nil {
+				return err
+			}
+			origin, err := w.dict.id(k.FilterOrigin)
+			if err != nil {
+				return err
+			}
+			rule, err := w.dict.id(f.ruleName)
+			if err != nil {
+				return err
+			}
+			args = append(args, w.run, int64(f.id), f.first.UnixNano(), f.last.UnixNano(), int64(f.count),
+				verdictCode(k.Verdict), kindCode(k.Kind), nullStr(k.Reason), directionCode(k.Direction),
+				nullInt(k.HasProtocol, int64(k.Protocol)), nullInt(k.HasLocalPort, int64(k.LocalPort)),
+				ipBytes(k.RemoteIP), nullInt(k.HasRemotePort, int64(k.RemotePort)), nullInt(k.HasPID, int64(k.PID)),
+				nullID(app), nullStr(k.Services), nullInt(k.HasFilterID, int64(k.FilterID)), nullID(origin), nullID(rule))
 		}
-		origin, err := w.dict.id(k.FilterOrigin)
-		if err != nil {
-			return err
+		st := full
+		if st == nil || n < rowsPerFlowInsert {
+			var err error
+			if st, err = tx.PrepareContext(ctx, upsertFlowsSQL(n)); err != nil {
+				return fmt.Errorf("store: prepare flow insert: %w", err)
+			}
+			defer st.Close()
+			if n == rowsPerFlowInsert {
+				full = st
+			}
 		}
-		rule, err := w.dict.id(f.ruleName)
-		if err != nil {
-			return err
+		if _, err := st.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("store: insert flows: %w", err)
 		}
-		if _, err := st.ExecContext(ctx, w.run, int64(f.id), f.first.UnixNano(), f.last.UnixNano(), int64(f.count),
-			verdictCode(k.Verdict), kindCode(k.Kind), nullStr(k.Reason), directionCode(k.Direction),
-			nullInt(k.HasProtocol, int64(k.Protocol)), nullInt(k.HasLocalPort, int64(k.LocalPort)),
-			ipBytes(k.RemoteIP), nullInt(k.HasRemotePort, int64(k.RemotePort)), nullInt(k.HasPID, int64(k.PID)),
-			nullID(app), nullStr(k.Services), nullInt(k.HasFilterID, int64(k.FilterID)), nullID(origin), nullID(rule)); err != nil {
-			return fmt.Errorf("store: insert flow: %w", err)
-		}
+		flows = flows[n:]
 	}
 	return nil
+}
+
+// rowsPerFlowInsert is how many flows one upsert statement carries (19
+// values each, well under SQLite's limit of 32766).
+const rowsPerFlowInsert = 64
+
+// upsertFlowsSQL inserts rows flows, or updates those recorded already
+// (the same flow reported again: its times widen, its count grows). A flow
+// twice in one statement is applied row after row, so that works too.
+func upsertFlowsSQL(rows int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO flows(run, seq, first_ts, last_ts, count, verdict, kind, reason, direction,
+		protocol, local_port, remote_ip, remote_port, pid, app, services, filter_id, origin, rule_name) VALUES `)
+	for i := range rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+	}
+	b.WriteString(` ON CONFLICT(run, seq) DO UPDATE SET first_ts = min(first_ts, excluded.first_ts),
+		last_ts = max(last_ts, excluded.last_ts), count = max(count, excluded.count)`)
+	return b.String()
 }
