@@ -50,6 +50,10 @@ type WriterOptions struct {
 type batch struct {
 	events []event.Event
 	flows  []flowRow
+	// flowAt finds a flow's row in flows by its id: a flow reported again
+	// within the batch (opened, then updated or closed) updates its row
+	// rather than adding one.
+	flowAt map[uint64]int
 	done   chan error // Flush and Close wait on it; nil otherwise
 	final  bool       // Close: write the pending rollups too
 	// roll counts the batch's events for the rollups. Write fills it (on
@@ -259,12 +263,23 @@ func (w *Writer) WriteFlow(f *pipeline.Flow, st pipeline.FlowState) error {
 	if err := w.failed(); err != nil {
 		return err
 	}
+	b := w.cur
+	if i, ok := b.flowAt[f.ID]; ok {
+		// Reported before in this batch: the same flow (ids are unique
+		// within a run), so only its times and count move.
+		r := &b.flows[i]
+		r.first, r.last, r.count = minTime(r.first, f.First), maxTime(r.last, f.Last), max(r.count, f.Count)
+		return nil
+	}
 	r := flowRow{id: f.ID, key: f.Key, first: f.First, last: f.Last, count: f.Count, ruleName: w.str(f.RuleName)}
 	r.key.App = w.str(r.key.App)
 	r.key.Services = w.str(r.key.Services)
 	r.key.FilterOrigin = w.str(r.key.FilterOrigin)
 	r.key.Reason = w.str(r.key.Reason)
-	b := w.cur
+	if b.flowAt == nil {
+		b.flowAt = make(map[uint64]int)
+	}
+	b.flowAt[f.ID] = len(b.flows)
 	b.flows = append(b.flows, r)
 	if len(b.events)+len(b.flows) == 1 {
 		w.born = time.Now()
@@ -402,6 +417,7 @@ func (w *Writer) commitAndRecycle(b *batch) {
 	}
 	clear(b.events) // drop string references
 	clear(b.flows)
+	clear(b.flowAt)
 	clear(b.roll)
 	b.events, b.flows, b.done, b.final = b.events[:0], b.flows[:0], nil, false
 	b.dims, b.syms = b.dims[:0], nil
@@ -671,6 +687,20 @@ func (w *Writer) writeFlows(ctx context.Context, tx *sql.Tx, flows []flowRow) er
 		flows = flows[n:]
 	}
 	return nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // rowsPerFlowInsert is how many flows one upsert statement carries (19
