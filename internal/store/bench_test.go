@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
+	"github.com/wfpwatch/wfpwatch/internal/pipeline"
 )
 
 // benchEvents returns n decoded-looking events (a realistic mix: a few
@@ -82,6 +83,60 @@ func benchIngest(b *testing.B, filters uint64) {
 	}
 	if sz, err := db.Size(context.Background()); err == nil && b.N > 0 {
 		b.ReportMetric(float64(sz)/float64(b.N), "bytes/event")
+	}
+}
+
+// BenchmarkIngestWithFlows is what analyze --db and watch do: events go
+// through the pipeline (suppression, flows) and both the events and the
+// flows are recorded. "repeats" is a realistic mix where blocks fold into
+// flows; "storm" gives nearly every event a flow of its own (a scan from
+// thousands of addresses), the worst case for the flows table.
+func BenchmarkIngestWithFlows(b *testing.B) {
+	for _, c := range []struct {
+		name  string
+		storm bool
+	}{{"repeats", false}, {"storm", true}} {
+		b.Run(c.name, func(b *testing.B) {
+			evs := benchEvents(50_000, base, 10*time.Millisecond, 43)
+			for i := range evs {
+				if c.storm {
+					evs[i].FilterID %= 1000
+					evs[i].RemoteIP = netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+				} else {
+					// 500 distinct blocks, each repeating about 12 times
+					// a minute (one event every 10 ms).
+					evs[i] = evs[i%500]
+				}
+			}
+			db, _ := openTemp(b, Options{MaxAge: -1, MaxBytes: -1})
+			w := db.NewWriter(WriterOptions{PruneInterval: -1})
+			p := pipeline.New(pipeline.Config{})
+			p.Events(w)
+			p.Flows(w)
+			b.ResetTimer()
+			start, cpu0 := time.Now(), processCPU()
+			for i := 0; i < b.N; i++ {
+				e := &evs[i%len(evs)]
+				e.Time = base.Add(time.Duration(i) * 10 * time.Millisecond)
+				if err := p.Process(e); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := p.Close(); err != nil {
+				b.Fatal(err)
+			}
+			if err := w.Close(); err != nil {
+				b.Fatal(err)
+			}
+			el, cpu := time.Since(start), processCPU()-cpu0
+			b.StopTimer()
+			st := p.Stats()
+			b.ReportMetric(float64(b.N)/el.Seconds(), "events/s")
+			b.ReportMetric(float64(st.FlowsOpened)/float64(b.N), "flows/event")
+			if cpu > 0 {
+				b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/event")
+			}
+		})
 	}
 }
 
