@@ -351,7 +351,8 @@ func (r *Record) WFP(rec *evtlog.Record) (bool, error) { return r.WFPIf(rec, nil
 
 // WFPIf is WFP for the events whose id want accepts (all when want is
 // nil): a rejected event is treated like a record of another provider, and
-// costs only the reading of its id.
+// costs only the reading of its id and provider. want is called only for
+// Filtering Platform events, so it may count what it rejects.
 func (r *Record) WFPIf(rec *evtlog.Record, want func(id int) bool) (bool, error) {
 	t, vals, err := r.doc()
 	if err != nil {
@@ -368,15 +369,15 @@ func (r *Record) WFPIf(rec *evtlog.Record, want func(id int) bool) (bool, error)
 	if !ok || id != 5031 && (id < 5150 || id > 5159) || !event.IsWFPAuditID(int(id)) {
 		return false, nil
 	}
-	if want != nil && !want(int(id)) {
-		return false, nil
-	}
 	prov, ok := w.provider.str(vals, &r.c.strs)
 	if !ok {
 		return r.wfpSlow(t, vals, rec, want)
 	}
 	if !strings.EqualFold(prov, evtlog.ProviderName) {
 		return false, nil
+	}
+	if want != nil && !want(int(id)) {
+		return false, nil // asked after the provider: want counts only WFP events
 	}
 	rec.Reset()
 	rec.Provider = prov
@@ -446,8 +447,11 @@ func (r *Record) wfpSlow(t *template, vals []value, rec *evtlog.Record, want fun
 	if err := evtlog.ParseEventXML(x, rec); err != nil {
 		return false, fmt.Errorf("record %d: parse rendered XML: %w", r.ID, err)
 	}
-	if !event.IsWFPAuditID(rec.EventID) || !strings.EqualFold(rec.Provider, evtlog.ProviderName) ||
-		want != nil && !want(rec.EventID) {
+	if !event.IsWFPAuditID(rec.EventID) || !strings.EqualFold(rec.Provider, evtlog.ProviderName) {
+		rec.Reset()
+		return false, nil
+	}
+	if want != nil && !want(rec.EventID) {
 		rec.Reset()
 		return false, nil
 	}
