@@ -162,6 +162,33 @@ type Aggregator struct {
 	overflow uint64
 	strBytes int
 	onFlow   func(f *Flow, st FlowState) error
+	// kept shares the strings flows keep (apps, services, origins, rule
+	// and layer names, hosts): a storm of distinct flows repeats a few
+	// hundred of them, and a copy per flow was most of its allocations.
+	kept map[string]string
+}
+
+// maxKept bounds the strings an Aggregator shares; past it, flows get
+// their own copies.
+const maxKept = 8192
+
+// keep returns s as a string the Aggregator owns (the event's may live in
+// a reused buffer), shared with the flows that kept the same text.
+func (a *Aggregator) keep(s string) string {
+	if s == "" {
+		return ""
+	}
+	if k, ok := a.kept[s]; ok {
+		return k
+	}
+	k := strings.Clone(s)
+	if a.kept == nil {
+		a.kept = make(map[string]string)
+	}
+	if len(a.kept) < maxKept {
+		a.kept[k] = k
+	}
+	return k
 }
 
 // NewAggregator returns an Aggregator with the given window (> 0) and table
@@ -221,14 +248,14 @@ func (a *Aggregator) Add(e *event.Event) (opened, overflowed bool, err error) {
 	a.nextID++
 	f := &Flow{
 		ID:        a.nextID,
-		Key:       cloneKey(k),
+		Key:       a.keepKey(k),
 		First:     t,
 		Last:      t,
 		Count:     1,
 		LocalIP:   e.LocalIP,
-		Host:      strings.Clone(e.Host),
-		RuleName:  strings.Clone(firstNonEmpty(e.RuleName, e.FilterName)),
-		LayerName: strings.Clone(e.LayerName),
+		Host:      a.keep(e.Host),
+		RuleName:  a.keep(firstNonEmpty(e.RuleName, e.FilterName)),
+		LayerName: a.keep(e.LayerName),
 		Code:      e.Code,
 		open:      t,
 	}
@@ -252,13 +279,13 @@ func flowStrBytes(f *Flow) int {
 	return len(k.App) + len(k.Services) + len(k.FilterOrigin) + len(k.Reason) + len(f.Host) + len(f.RuleName) + len(f.LayerName)
 }
 
-// cloneKey copies the strings of k so that the key owns its memory (the
-// event's strings may live in a reused buffer).
-func cloneKey(k Key) Key {
-	k.App = strings.Clone(k.App)
-	k.Services = strings.Clone(k.Services)
-	k.FilterOrigin = strings.Clone(k.FilterOrigin)
-	k.Reason = strings.Clone(k.Reason)
+// keepKey makes the strings of k the Aggregator's own, so that the key
+// owns its memory (the event's strings may live in a reused buffer).
+func (a *Aggregator) keepKey(k Key) Key {
+	k.App = a.keep(k.App)
+	k.Services = a.keep(k.Services)
+	k.FilterOrigin = a.keep(k.FilterOrigin)
+	k.Reason = a.keep(k.Reason)
 	return k
 }
 
