@@ -377,12 +377,16 @@ func (e *Engine) EnumNetEvents(n int, start, end time.Time, conds []Condition, f
 	}
 }
 
-// SubscribeFilterChanges delivers filter additions and deletions to fn.
+// SubscribeFilterChanges delivers filter additions and deletions to fn
+// (FWPM_SUBSCRIPTION_FLAG_NOTIFY_ON_ADD|NOTIFY_ON_DELETE; flags 0 would ask
+// for nothing). Changes made through e itself are not reported by the
+// engine: subscribe on the handle the cache reads through, and make changes
+// through another.
 func (e *Engine) SubscribeFilterChanges(fn func(FilterChange)) (*Subscription, error) {
 	if procFwpmFilterSubscribeChanges0.Find() != nil {
 		return nil, fmt.Errorf("FwpmFilterSubscribeChanges0: %w", ErrNoExport)
 	}
-	sub := &fwpmFilterSubscription0{}
+	sub := &fwpmFilterSubscription0{Flags: SubscriptionNotifyOnAdd | SubscriptionNotifyOnDelete}
 	id := register(cbFilter, fn)
 	var h windows.Handle
 	err := fwpmFilterSubscribeChanges0(e.h, sub, filterChangeCallback(), id, &h)

@@ -173,3 +173,16 @@ const (
 	ErrFWPNotFound          = 0x80320008 // FWP_E_NOT_FOUND
 	ErrFWPAlreadyExists     = 0x80320009
 )
+
+// Filter and subscription flags (fwpmtypes.h).
+const (
+	// FilterFlagClearActionRight is FWPM_FILTER_FLAG_CLEAR_ACTION_RIGHT: a
+	// block with it cannot be overridden by a permit of a lower-weight
+	// sublayer (a third party's "hard permit" included).
+	FilterFlagClearActionRight = 0x8
+	// SubscriptionNotifyOnAdd and SubscriptionNotifyOnDelete are
+	// FWPM_SUBSCRIPTION_FLAG_NOTIFY_ON_ADD/DELETE, the flags of
+	// FWPM_FILTER_SUBSCRIPTION0: with neither, no change is reported.
+	SubscriptionNotifyOnAdd    = 0x1
+	SubscriptionNotifyOnDelete = 0x2
+)
