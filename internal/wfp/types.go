@@ -74,6 +74,8 @@ func (e *StatusError) Error() string {
 		hint = ": layer not found"
 	case ErrNetEventsDisabled:
 		hint = ": net-event collection is off on this host"
+	case ErrRPCCallFailed, ErrRPCCallFailedDNE, ErrRPCNullContext, ErrSessionAborted:
+		hint = ": the Base Filtering Engine restarted or went away; the handle is reopened"
 	}
 	return fmt.Sprintf("%s: status 0x%08X%s", e.Call, e.Status, hint)
 }
