@@ -410,7 +410,7 @@ func (e *Engine) Abort() error { return wrap("FwpmTransactionAbort0", fwpmTransa
 // AddFilter adds f and returns its run-time id.
 func (e *Engine) AddFilter(f Filter) (uint64, error) {
 	cc := buildConditions(f.Conditions)
-	cf := &fwpmFilter0{FilterKey: f.Key, Flags: f.Flags, LayerKey: f.LayerKey,
+	cf := &fwpmFilter0{FilterKey: f.Key, Flags: f.Flags, LayerKey: f.LayerKey, SubLayerKey: f.SubLayer,
 		NumFilterConditions: uint32(len(f.Conditions)), FilterCondition: cc.ptr(), Action: fwpmAction0{Type: f.Action}}
 	cf.DisplayData.Name, _ = windows.UTF16PtrFromString(f.Name)
 	if f.Desc != "" {
@@ -424,6 +424,19 @@ func (e *Engine) AddFilter(f Filter) (uint64, error) {
 		return 0, wrap("FwpmFilterAdd0", err)
 	}
 	return id, nil
+}
+
+// AddSubLayer adds a sublayer. Added through a dynamic session, it is
+// removed with the session (after the session's filters).
+func (e *Engine) AddSubLayer(s SubLayer) error {
+	cs := &fwpmSubLayer0{SubLayerKey: s.Key, Weight: s.Weight}
+	cs.DisplayData.Name, _ = windows.UTF16PtrFromString(s.Name)
+	if s.Desc != "" {
+		cs.DisplayData.Description, _ = windows.UTF16PtrFromString(s.Desc)
+	}
+	err := fwpmSubLayerAdd0(e.h, cs, 0)
+	runtime.KeepAlive(cs)
+	return wrap("FwpmSubLayerAdd0", err)
 }
 
 // DeleteFilter removes a filter by run-time id.
