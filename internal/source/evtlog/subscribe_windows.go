@@ -86,8 +86,8 @@ type subscriber struct {
 	markID       uint64
 	markTime     time.Time // time of the bookmarked record (zero: unknown)
 	clearedAt    time.Time // the 1102 already reported at start (not again when read)
-	fromOldest   bool // no bookmark, restart at the oldest record (after a stale bookmark)
-	dirty        bool // the bookmark moved since it was last saved
+	fromOldest   bool      // no bookmark, restart at the oldest record (after a stale bookmark)
+	dirty        bool      // the bookmark moved since it was last saved
 	lastSave     time.Time
 	seq          sequence
 
