@@ -135,3 +135,19 @@ func TestStaleGap(t *testing.T) {
 		t.Errorf("adjacent: %s", g)
 	}
 }
+
+// FuzzSplitMarkTime: the bookmark file parser never panics and never
+// leaves the time line in the XML it hands to EvtCreateBookmark.
+func FuzzSplitMarkTime(f *testing.F) {
+	f.Add("<BookmarkList>\r\n  <Bookmark Channel='Security' RecordId='77' IsCurrent='true'/>\r\n</BookmarkList>\n<!-- wfpwatch record-time: 2026-01-02T03:04:05.1234567Z -->\n")
+	f.Add("<BookmarkList/>\n<!-- wfpwatch record-time: yesterday -->")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, data string) {
+		xml, _ := splitMarkTime(data)
+		for _, l := range strings.Split(xml, "\n") {
+			if strings.HasPrefix(strings.TrimSpace(l), markTimePrefix) {
+				t.Errorf("time line kept: %q", xml)
+			}
+		}
+	})
+}
