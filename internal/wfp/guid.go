@@ -194,7 +194,7 @@ const (
 	ErrRPCCallFailed    = 1726       // RPC_S_CALL_FAILED: the remote procedure call failed
 	ErrRPCCallFailedDNE = 1727       // RPC_S_CALL_FAILED_DNE: the call failed and did not execute
 	ErrRPCNullContext   = 1775       // RPC_X_SS_IN_NULL_CONTEXT: a null context handle reached the server
-	ErrSessionAborted   = 0x80320010 // FWP_E_SESSION_ABORTED: the session has been terminated
+	ErrSessionAborted   = 0x80320010 // FWP_E_SESSION_ABORTED: the session has been canceled
 )
 
 // LostEngine reports whether err says the engine handle is gone (BFE
