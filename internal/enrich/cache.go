@@ -161,7 +161,7 @@ func (p *Procs) Lookup(pid uint32, at time.Time) (ProcInfo, bool) {
 type SIDs struct {
 	Load func(sid string) (string, error)
 	// Wait is how long the first Name of a SID waits for its lookup
-	// (default 20 ms: a local account answers well within it). Later
+	// (default 20 ms, meant for local accounts, which need no network). Later
 	// callers of a SID whose lookup runs never wait.
 	Wait time.Duration
 	// Timeout is how long a lookup may run before the SID is remembered
