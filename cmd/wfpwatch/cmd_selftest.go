@@ -31,7 +31,7 @@ off, and put back. Needs an elevated prompt.`
 func runSelftestCmd(ctx context.Context, args []string) error {
 	fs := newFlagSet("selftest", "[flags]", selftestDescription)
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for each event")
-	port := fs.Int("port", 0, "first test port (default: random in 49152-64999); 8 consecutive ports are used")
+	port := fs.Int("port", 0, "first test port (default: random in 49152-64999); 10 consecutive ports are used")
 	noV6 := fs.Bool("no-ipv6", false, "skip the IPv6 cases")
 	sources := fs.String("sources", "netevent,evtlog", "sources to check (netevent, evtlog)")
 	if err := parseFlags(fs, args); err != nil {
@@ -39,7 +39,7 @@ func runSelftestCmd(ctx context.Context, args []string) error {
 	}
 	base := uint16(*port)
 	if *port == 0 {
-		base = uint16(49152 + rand.IntN(65000-49152-8))
+		base = uint16(49152 + rand.IntN(65000-49152-wfp.SelftestPorts))
 	} else if *port < 1024 || *port > 65527 {
 		return fmt.Errorf("%w: --port %d: use 1024-65527", errUsage, *port)
 	}

@@ -38,16 +38,16 @@ func (w *winSelftestEnv) AddFilters(cases []wfp.SelftestCase) ([]uint64, error) 
 	if err := eng.Begin(); err != nil {
 		return nil, err
 	}
+	// Its own sublayer, weighted highest, and hard blocks: a third party's
+	// hard permit in another sublayer cannot hide the self-test's blocks.
+	sublayer := wfp.RandomGUID()
+	if err := eng.AddSubLayer(wfp.SelftestSubLayer(sublayer)); err != nil {
+		eng.Abort()
+		return nil, fmt.Errorf("adding the self-test sublayer: %w", err)
+	}
 	ids := make([]uint64, 0, len(cases))
 	for _, c := range cases {
-		id, err := eng.AddFilter(wfp.Filter{
-			Name:       "wfpwatch selftest " + c.Name,
-			Desc:       "Temporary block filter of 'wfpwatch selftest' (dynamic session: removed when it exits)",
-			Flags:      0, // not persistent, not boot-time
-			LayerKey:   c.LayerKey,
-			Action:     wfp.ActionBlock,
-			Conditions: c.Conditions(w.appID),
-		})
+		id, err := eng.AddFilter(c.Filter(sublayer, w.appID))
 		if err != nil {
 			eng.Abort()
 			return nil, fmt.Errorf("adding the %s filter: %w", c.Name, err)
@@ -80,7 +80,9 @@ func (w *winSelftestEnv) Trigger(c wfp.SelftestCase) string {
 		}
 		return outcome(err)
 	case "connect":
-		conn, err := net.DialTimeout(netw, addr, 2*time.Second)
+		// From the client port the filter matches: this socket only.
+		d := net.Dialer{Timeout: 2 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IP(c.Loopback().AsSlice()), Port: int(c.ClientPort)}}
+		conn, err := d.Dial(netw, addr)
 		if err == nil {
 			conn.Close()
 		}

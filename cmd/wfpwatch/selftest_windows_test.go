@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +40,12 @@ func TestWinbenchSelftest(t *testing.T) {
 	if !strings.Contains(r, "open authn=10 session=1 flags=0x1") || !strings.Contains(r, "txn begin") || !strings.Contains(r, "txn commit") {
 		t.Errorf("no dynamic session / transaction:\n%s", r)
 	}
+	// Its own sublayer of the dynamic session, weighted highest.
+	i := strings.Index(r, "sublayeradd key=")
+	if i < 0 || !strings.Contains(r[i:], " weight=65535 flags=0x0 dynamic=1 name=wfpwatch selftest") {
+		t.Fatalf("no self-test sublayer of weight 0xFFFF in the dynamic session:\n%s", r)
+	}
+	sublayer := r[i+len("sublayeradd key=") : i+len("sublayeradd key=")+36]
 	for _, c := range plan {
 		addr := "00000000000000000000000000000001"
 		typ := "11"
@@ -49,11 +56,17 @@ func TestWinbenchSelftest(t *testing.T) {
 		if c.Trigger == "connect" {
 			af, pf = "b235ae9a-1d64-49b8-a44c-5ff3d9095045", "c35a604d-d22b-4e1a-91b4-68f674ee674b"
 		}
-		want := "filteradd layer=" + c.LayerKey.String() + " flags=0x0 action=0x1001 dynamic=1" +
-			" cond=" + af + "/0/" + typ + "/" + addr +
-			" cond=" + pf + "/0/2/" + itoa(int(c.Port)) +
-			" cond=d78e1e87-8644-4ea5-9437-d809ecefc971/0/12/blob"
-		if !strings.Contains(r, want) {
+		// Hard block (FWPM_FILTER_FLAG_CLEAR_ACTION_RIGHT 0x8) in the
+		// self-test's sublayer; the connect case also matches its client
+		// port (this process's socket, not every process of the program).
+		want := regexp.QuoteMeta("filteradd layer="+c.LayerKey.String()+" flags=0x8 action=0x1001 dynamic=1 sublayer="+sublayer+
+			" cond="+af+"/0/"+typ+"/"+addr+
+			" cond="+pf+"/0/2/"+itoa(int(c.Port))+
+			" cond=d78e1e87-8644-4ea5-9437-d809ecefc971/0/12/blob") + `[0-9]+`
+		if c.Trigger == "connect" {
+			want += regexp.QuoteMeta(" cond=0c1ba1af-5765-453f-af22-a8f791ac775b/0/2/" + itoa(int(c.ClientPort)))
+		}
+		if !regexp.MustCompile("(?m)" + want + "$").MatchString(r) {
 			t.Errorf("%s: no filter add %q in record:\n%s", c.Name, want, r)
 		}
 	}

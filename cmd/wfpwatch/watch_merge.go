@@ -46,22 +46,13 @@ func newLiveMerge(view viewFlags, p *pipeline.Pipeline, window time.Duration, sa
 // startResolver opens the filtering engine to name the filters of
 // Security-log events. Failing that, events keep their raw ids.
 func (m *liveMerge) startResolver() {
-	eng, err := wfp.Open(wfp.OpenOptions{})
+	res, err := wfp.OpenLiveResolver(m.say)
 	if err != nil {
 		m.say("filter names will not be resolved for Security-log events: %v", err)
 		return
 	}
-	m.res = wfp.NewResolver(eng, wfp.NewRuleTable(), 0)
-	sub, err := eng.SubscribeFilterChanges(m.res.Invalidate)
-	if err != nil {
-		m.say("filter changes will not be followed (%v); cached names may go stale", err)
-	}
-	m.closeRes = func() {
-		if sub != nil {
-			sub.Close()
-		}
-		eng.Close()
-	}
+	m.res = res.Resolver
+	m.closeRes = func() { res.Close() }
 }
 
 func (m *liveMerge) stopResolver() {

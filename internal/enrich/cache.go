@@ -150,35 +150,117 @@ func (p *Procs) Lookup(pid uint32, at time.Time) (ProcInfo, bool) {
 	return pi, true
 }
 
-// SIDs caches SID → account name ("DOMAIN\user").
+// SIDs caches SID → account name ("DOMAIN\user"). A lookup may ask a
+// domain controller and block for as long as the network lets it, so
+// lookups run off the caller's path: Name starts an uncached lookup on a
+// goroutine and waits for it at most Wait (the first caller only); a
+// lookup still running after Timeout is given up (the SID stays nameless
+// for NegativeTTL; a late answer is still kept). At most MaxInFlight
+// lookups run at once: a stalled domain controller holds at most that many
+// goroutines, and SIDs beyond them stay nameless until a slot frees.
 type SIDs struct {
 	Load func(sid string) (string, error)
-	mu   sync.Mutex
-	c    *lru[string, string]
+	// Wait is how long the first Name of a SID waits for its lookup
+	// (default 20 ms, meant for local accounts, which need no network). Later
+	// callers of a SID whose lookup runs never wait.
+	Wait time.Duration
+	// Timeout is how long a lookup may run before the SID is remembered
+	// as nameless (default 5 s).
+	Timeout time.Duration
+	// NegativeTTL is how long a SID that failed or timed out stays
+	// nameless before it is looked up again (default 10 min).
+	NegativeTTL time.Duration
+	// MaxInFlight bounds the lookups running at once (default 2).
+	MaxInFlight int
+	now         func() time.Time
+
+	mu       sync.Mutex
+	c        *lru[string, string]
+	inflight map[string]chan struct{}
+	// Stalled counts lookups that ran past Timeout.
+	Stalled int
 }
 
 // NewSIDs returns a SID cache of at most max entries.
 func NewSIDs(load func(string) (string, error), max int) *SIDs {
-	return &SIDs{Load: load, c: newLRU[string, string](max)}
+	return &SIDs{Load: load, c: newLRU[string, string](max), inflight: map[string]chan struct{}{}}
 }
 
-// Name returns the account name of sid; "" for S-1-0-0 (none) or unknown.
+func (s *SIDs) clock() time.Time {
+	if s.now != nil {
+		return s.now()
+	}
+	return time.Now()
+}
+
+// Name returns the account name of sid; "" for S-1-0-0 (none), for an
+// unknown SID, and for one whose lookup has not answered yet (a later
+// event of the same SID gets the name). It never waits longer than Wait.
 func (s *SIDs) Name(sid string) string {
 	if sid == "" || sid == "S-1-0-0" || sid == "-" {
 		return ""
 	}
+	wait, timeout, negTTL, maxIn := s.Wait, s.Timeout, s.NegativeTTL, s.MaxInFlight
+	if wait <= 0 {
+		wait = 20 * time.Millisecond
+	}
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	if negTTL <= 0 {
+		negTTL = 10 * time.Minute
+	}
+	if maxIn <= 0 {
+		maxIn = 2
+	}
 	s.mu.Lock()
-	n, ok := s.c.get(sid, time.Time{})
-	s.mu.Unlock()
-	if ok {
+	if n, ok := s.c.get(sid, s.clock()); ok {
+		s.mu.Unlock()
 		return n
 	}
-	n, err := s.Load(sid)
-	if err != nil {
-		n = ""
+	if _, running := s.inflight[sid]; running || len(s.inflight) >= maxIn {
+		s.mu.Unlock()
+		return "" // being looked up, or no slot: do not wait
 	}
-	s.mu.Lock()
-	s.c.put(sid, n, time.Time{})
+	done := make(chan struct{})
+	if s.inflight == nil {
+		s.inflight = map[string]chan struct{}{}
+	}
+	s.inflight[sid] = done
 	s.mu.Unlock()
-	return n
+	go func() {
+		n, err := s.Load(sid)
+		s.mu.Lock()
+		if err != nil || n == "" {
+			s.c.put(sid, "", s.clock().Add(negTTL))
+		} else {
+			s.c.put(sid, n, time.Time{})
+		}
+		delete(s.inflight, sid)
+		s.mu.Unlock()
+		close(done)
+	}()
+	go func() {
+		select {
+		case <-done:
+		case <-time.After(timeout):
+			s.mu.Lock()
+			if _, ok := s.c.get(sid, s.clock()); !ok {
+				s.c.put(sid, "", s.clock().Add(negTTL))
+			}
+			s.Stalled++
+			s.mu.Unlock()
+		}
+	}()
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-done:
+		s.mu.Lock()
+		n, _ := s.c.get(sid, s.clock())
+		s.mu.Unlock()
+		return n
+	case <-t.C:
+		return ""
+	}
 }

@@ -34,8 +34,13 @@ func NewCasing(load func(string) (string, error), max int) *Casing {
 
 // Fix returns path in its real case, or path unchanged when the file does
 // not exist or cannot be opened. Only the case may differ: anything else
-// the loader returns (a link target, say) is ignored.
+// the loader returns (a link target, say) is ignored. A network path is
+// never opened (Remote): that can stall for the network's timeouts and
+// sends the account's credentials to the server the event names.
 func (c *Casing) Fix(path string) string {
+	if Remote(path) {
+		return path
+	}
 	key := strings.ToLower(path)
 	c.mu.Lock()
 	v, ok := c.c.get(key, time.Time{})
@@ -56,12 +61,36 @@ func (c *Casing) Fix(path string) string {
 	return v
 }
 
+// Remote reports whether a path (NT device or DOS form) names a file on
+// the network: a UNC path (\\server\share, \\?\UNC\…), or a device path of
+// the multiple UNC provider (\device\mup\…) or of a network redirector
+// (\device\lanmanredirector\…, \device\webdavredirector\…,
+// \device\rdpdr\…, any other *redirector), as mapped network drives are.
+// Such paths are never opened by enrichment.
+func Remote(path string) bool {
+	lp := strings.ToLower(path)
+	if strings.HasPrefix(lp, `\\`) && !strings.HasPrefix(lp, `\\?\`) && !strings.HasPrefix(lp, `\\.\`) {
+		return true // \\server\share
+	}
+	lp = strings.TrimPrefix(strings.TrimPrefix(lp, `\\?\`), `\\.\`)
+	if strings.HasPrefix(lp, `unc\`) {
+		return true
+	}
+	lp = strings.TrimPrefix(lp, `globalroot`) // \\?\GLOBALROOT\Device\…
+	if !strings.HasPrefix(lp, `\device\`) {
+		return false
+	}
+	dev, _, _ := strings.Cut(strings.TrimPrefix(lp, `\device\`), `\`)
+	return dev == "mup" || dev == "rdpdr" || strings.HasSuffix(dev, "redirector") || strings.HasPrefix(dev, "lanman") || strings.HasSuffix(dev, "minirdr")
+}
+
 // Enrich adds what it can to e and never removes anything: an unmapped
-// device path stays as it was.
+// device path stays as it was. It never opens a network path (Remote) and
+// never waits on a domain controller (SIDs).
 func (x *Enricher) Enrich(e *event.Event) {
 	if x.Paths != nil && strings.HasPrefix(strings.ToLower(e.Executable), `\`) {
 		if p, ok := x.Paths.DOSPath(e.Executable); ok {
-			if x.Casing != nil {
+			if x.Casing != nil && !Remote(e.Executable) {
 				p = x.Casing.Fix(p)
 			}
 			e.SetExecutable(p)

@@ -73,6 +73,9 @@ func (e *Engine) Abort() error { return ErrNeedsWindows }
 // AddFilter returns ErrNeedsWindows.
 func (e *Engine) AddFilter(Filter) (uint64, error) { return 0, ErrNeedsWindows }
 
+// AddSubLayer returns ErrNeedsWindows.
+func (e *Engine) AddSubLayer(SubLayer) error { return ErrNeedsWindows }
+
 // DeleteFilter returns ErrNeedsWindows.
 func (e *Engine) DeleteFilter(uint64) error { return ErrNeedsWindows }
 

@@ -377,12 +377,16 @@ func (e *Engine) EnumNetEvents(n int, start, end time.Time, conds []Condition, f
 	}
 }
 
-// SubscribeFilterChanges delivers filter additions and deletions to fn.
+// SubscribeFilterChanges delivers filter additions and deletions to fn
+// (FWPM_SUBSCRIPTION_FLAG_NOTIFY_ON_ADD|NOTIFY_ON_DELETE; flags 0 would ask
+// for nothing). Changes made through e itself are not reported by the
+// engine: subscribe on the handle the cache reads through, and make changes
+// through another.
 func (e *Engine) SubscribeFilterChanges(fn func(FilterChange)) (*Subscription, error) {
 	if procFwpmFilterSubscribeChanges0.Find() != nil {
 		return nil, fmt.Errorf("FwpmFilterSubscribeChanges0: %w", ErrNoExport)
 	}
-	sub := &fwpmFilterSubscription0{}
+	sub := &fwpmFilterSubscription0{Flags: SubscriptionNotifyOnAdd | SubscriptionNotifyOnDelete}
 	id := register(cbFilter, fn)
 	var h windows.Handle
 	err := fwpmFilterSubscribeChanges0(e.h, sub, filterChangeCallback(), id, &h)
@@ -406,7 +410,7 @@ func (e *Engine) Abort() error { return wrap("FwpmTransactionAbort0", fwpmTransa
 // AddFilter adds f and returns its run-time id.
 func (e *Engine) AddFilter(f Filter) (uint64, error) {
 	cc := buildConditions(f.Conditions)
-	cf := &fwpmFilter0{FilterKey: f.Key, Flags: f.Flags, LayerKey: f.LayerKey,
+	cf := &fwpmFilter0{FilterKey: f.Key, Flags: f.Flags, LayerKey: f.LayerKey, SubLayerKey: f.SubLayer,
 		NumFilterConditions: uint32(len(f.Conditions)), FilterCondition: cc.ptr(), Action: fwpmAction0{Type: f.Action}}
 	cf.DisplayData.Name, _ = windows.UTF16PtrFromString(f.Name)
 	if f.Desc != "" {
@@ -420,6 +424,19 @@ func (e *Engine) AddFilter(f Filter) (uint64, error) {
 		return 0, wrap("FwpmFilterAdd0", err)
 	}
 	return id, nil
+}
+
+// AddSubLayer adds a sublayer. Added through a dynamic session, it is
+// removed with the session (after the session's filters).
+func (e *Engine) AddSubLayer(s SubLayer) error {
+	cs := &fwpmSubLayer0{SubLayerKey: s.Key, Weight: s.Weight}
+	cs.DisplayData.Name, _ = windows.UTF16PtrFromString(s.Name)
+	if s.Desc != "" {
+		cs.DisplayData.Description, _ = windows.UTF16PtrFromString(s.Desc)
+	}
+	err := fwpmSubLayerAdd0(e.h, cs, 0)
+	runtime.KeepAlive(cs)
+	return wrap("FwpmSubLayerAdd0", err)
 }
 
 // DeleteFilter removes a filter by run-time id.

@@ -30,6 +30,7 @@ import (
 //sys	fwpmProviderGetByKey0(engineHandle windows.Handle, key *GUID, provider **fwpmProvider0) (ret error) = fwpuclnt.FwpmProviderGetByKey0
 //sys	fwpmFilterSubscribeChanges0(engineHandle windows.Handle, subscription *fwpmFilterSubscription0, callback uintptr, context uintptr, changeHandle *windows.Handle) (ret error) = fwpuclnt.FwpmFilterSubscribeChanges0
 //sys	fwpmFilterUnsubscribeChanges0(engineHandle windows.Handle, changeHandle windows.Handle) (ret error) = fwpuclnt.FwpmFilterUnsubscribeChanges0
+//sys	fwpmSubLayerAdd0(engineHandle windows.Handle, subLayer *fwpmSubLayer0, sd uintptr) (ret error) = fwpuclnt.FwpmSubLayerAdd0
 //sys	fwpmFilterAdd0(engineHandle windows.Handle, filter *fwpmFilter0, sd uintptr, id *uint64) (ret error) = fwpuclnt.FwpmFilterAdd0
 //sys	fwpmFilterDeleteById0(engineHandle windows.Handle, id uint64) (ret error) = fwpuclnt.FwpmFilterDeleteById0
 //sys	fwpmTransactionBegin0(engineHandle windows.Handle, flags uint32) (ret error) = fwpuclnt.FwpmTransactionBegin0
@@ -108,6 +109,20 @@ type fwpmFilter0 struct {
 	Reserved            *GUID     `c:"reserved"`
 	FilterID            uint64    `c:"filterId"`
 	EffectiveWeight     fwpValue0 `c:"effectiveWeight"`
+}
+
+// fwpmSubLayer0 mirrors FWPM_SUBLAYER0.
+//
+//winbench:layout FWPM_SUBLAYER0
+type fwpmSubLayer0 struct {
+	SubLayerKey  GUID             `c:"subLayerKey"`
+	DisplayData  fwpmDisplayData0 `c:"displayData"`
+	Flags        uint16           `c:"flags"`
+	_            [6]byte
+	ProviderKey  *GUID       `c:"providerKey"`
+	ProviderData fwpByteBlob `c:"providerData"`
+	Weight       uint16      `c:"weight"`
+	_            [6]byte
 }
 
 // fwpmLayer0 mirrors FWPM_LAYER0.

@@ -173,3 +173,40 @@ const (
 	ErrFWPNotFound          = 0x80320008 // FWP_E_NOT_FOUND
 	ErrFWPAlreadyExists     = 0x80320009
 )
+
+// Filter and subscription flags (fwpmtypes.h).
+const (
+	// FilterFlagClearActionRight is FWPM_FILTER_FLAG_CLEAR_ACTION_RIGHT: a
+	// block with it cannot be overridden by a permit of a lower-weight
+	// sublayer (a third party's "hard permit" included).
+	FilterFlagClearActionRight = 0x8
+	// SubscriptionNotifyOnAdd and SubscriptionNotifyOnDelete are
+	// FWPM_SUBSCRIPTION_FLAG_NOTIFY_ON_ADD/DELETE, the flags of
+	// FWPM_FILTER_SUBSCRIPTION0: with neither, no change is reported.
+	SubscriptionNotifyOnAdd    = 0x1
+	SubscriptionNotifyOnDelete = 0x2
+)
+
+// Statuses that mean the engine handle is gone: the Base Filtering Engine
+// restarted (or stopped), so every handle, subscription and dynamic object
+// of the old one is gone too.
+const (
+	ErrRPCCallFailed    = 1726       // RPC_S_CALL_FAILED: the remote procedure call failed
+	ErrRPCCallFailedDNE = 1727       // RPC_S_CALL_FAILED_DNE: the call failed and did not execute
+	ErrRPCNullContext   = 1775       // RPC_X_SS_IN_NULL_CONTEXT: a null context handle reached the server
+	ErrSessionAborted   = 0x80320010 // FWP_E_SESSION_ABORTED: the session has been canceled
+)
+
+// LostEngine reports whether err says the engine handle is gone (BFE
+// restarted or stopped): RPC_S_SERVER_UNAVAILABLE, RPC_S_CALL_FAILED,
+// RPC_S_CALL_FAILED_DNE, RPC_X_SS_IN_NULL_CONTEXT, ERROR_INVALID_HANDLE
+// (RPC_X_SS_CONTEXT_MISMATCH: a handle of the engine before a restart) or
+// FWP_E_SESSION_ABORTED. The cure is to open a new handle and subscribe
+// again.
+func LostEngine(err error) bool {
+	switch Status(err) {
+	case ErrRPCServerUnavailable, ErrRPCCallFailed, ErrRPCCallFailedDNE, ErrRPCNullContext, ErrInvalidHandle, ErrSessionAborted:
+		return true
+	}
+	return false
+}

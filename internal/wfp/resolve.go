@@ -183,3 +183,15 @@ func (r *Resolver) Resolve(e *event.Event) {
 	}
 	event.Classify(e)
 }
+
+// Flush forgets every cached filter, layer and provider: call it when the
+// engine was reopened (after a BFE restart the filter-change notifications
+// of the old handle were lost, and run-time ids may have been reused).
+func (r *Resolver) Flush() {
+	r.mu.Lock()
+	r.filters = map[uint64]filterEntry{}
+	r.order = nil
+	r.layers = map[uint16]string{}
+	r.providers = map[GUID]string{}
+	r.mu.Unlock()
+}

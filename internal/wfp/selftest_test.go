@@ -36,8 +36,23 @@ func TestSelftestPlan(t *testing.T) {
 		}
 		ports[c.Port] = true
 		conds := c.Conditions([]byte{1, 2})
-		if len(conds) != 3 || conds[2].Field != CondALEAppID {
+		want := 3
+		if c.Trigger == "connect" {
+			// This process only: the client port it binds, not just the
+			// program's app id.
+			want = 4
+			if c.ClientPort < 50008 || ports[c.ClientPort] || conds[3].Field != CondIPLocalPort || conds[3].U != uint64(c.ClientPort) {
+				t.Errorf("%s: client port %d, conditions %v", c.Name, c.ClientPort, conds)
+			}
+			ports[c.ClientPort] = true
+		}
+		if len(conds) != want || conds[2].Field != CondALEAppID {
 			t.Errorf("%s: conditions %v", c.Name, conds)
+		}
+		sl := MustGUID("11111111-2222-3333-4444-555555555555")
+		f := c.Filter(sl, []byte{1, 2})
+		if f.SubLayer != sl || f.Flags != FilterFlagClearActionRight || f.Action != ActionBlock || f.LayerKey != c.LayerKey || len(f.Conditions) != want {
+			t.Errorf("%s: filter %+v", c.Name, f)
 		}
 		if c.Trigger == "connect" && (conds[0].Field != CondIPRemoteAddress || conds[1].Field != CondIPRemotePort) {
 			t.Errorf("%s: connect must match the remote side: %v", c.Name, conds)
@@ -57,5 +72,16 @@ func TestSelftestPlan(t *testing.T) {
 	}
 	if _, err := SelftestPlan(80, true, false); err == nil {
 		t.Error("port 80 accepted")
+	}
+	if _, err := SelftestPlan(65535-SelftestPorts+1, true, true); err == nil {
+		t.Error("a base whose ports pass 65535 accepted")
+	}
+	for p := range ports {
+		if p < 50000 || p >= 50000+SelftestPorts {
+			t.Errorf("port %d outside base..base+%d", p, SelftestPorts-1)
+		}
+	}
+	if sl := SelftestSubLayer(MustGUID("11111111-2222-3333-4444-555555555555")); sl.Weight != 0xFFFF || sl.Name == "" {
+		t.Errorf("sublayer %+v", sl)
 	}
 }

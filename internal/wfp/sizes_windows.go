@@ -9,6 +9,7 @@ var (
 	_ [72]byte  = [unsafe.Sizeof(fwpmSession0{})]byte{}
 	_ [200]byte = [unsafe.Sizeof(fwpmFilter0{})]byte{}
 	_ [72]byte  = [unsafe.Sizeof(fwpmLayer0{})]byte{}
+	_ [72]byte  = [unsafe.Sizeof(fwpmSubLayer0{})]byte{}
 	_ [64]byte  = [unsafe.Sizeof(fwpmProvider0{})]byte{}
 	_ [16]byte  = [unsafe.Sizeof(fwpValue0{})]byte{}
 	_ [40]byte  = [unsafe.Sizeof(fwpmFilterCondition0{})]byte{}

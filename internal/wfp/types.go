@@ -38,6 +38,19 @@ type Filter struct {
 	LayerKey   GUID
 	Action     uint32
 	Conditions []Condition
+	// SubLayer is the sublayer the filter goes into (zero: the layer's
+	// default sublayer, FWPM_SUBLAYER_UNIVERSAL for most).
+	SubLayer GUID
+}
+
+// SubLayer is a sublayer to add: the self-test's own, so that its blocks
+// are arbitrated before (and, with FilterFlagClearActionRight, cannot be
+// overridden by) the filters of other sublayers.
+type SubLayer struct {
+	Key    GUID
+	Name   string
+	Desc   string
+	Weight uint16 // 0xFFFF is the highest
 }
 
 // FilterChange is an FWPM_FILTER_CHANGE0 notification.
@@ -74,6 +87,8 @@ func (e *StatusError) Error() string {
 		hint = ": layer not found"
 	case ErrNetEventsDisabled:
 		hint = ": net-event collection is off on this host"
+	case ErrRPCCallFailed, ErrRPCCallFailedDNE, ErrRPCNullContext, ErrSessionAborted:
+		hint = ": the Base Filtering Engine restarted or went away; the handle is reopened"
 	}
 	return fmt.Sprintf("%s: status 0x%08X%s", e.Call, e.Status, hint)
 }

@@ -5,8 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
 	"github.com/wfpwatch/wfpwatch/internal/winbench/wbtest"
@@ -65,14 +65,21 @@ func TestWinbenchLookups(t *testing.T) {
 
 func TestWinbenchDynamicSessionFilterChanges(t *testing.T) {
 	rec := winbench(t)
+	// The resolver reads through its own handle; the changes come through
+	// another (the engine does not report a handle's own changes to it).
+	watch, err := Open(OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close()
 	e, err := Open(OpenOptions{Dynamic: true, Name: "wfpwatch test"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
 	var changes []FilterChange
-	r := NewResolver(e, nil, 16)
-	sub, err := e.SubscribeFilterChanges(func(c FilterChange) {
+	r := NewResolver(watch, nil, 16)
+	sub, err := watch.SubscribeFilterChanges(func(c FilterChange) {
 		r.Invalidate(c)
 		mu.Lock()
 		changes = append(changes, c)
@@ -86,31 +93,74 @@ func TestWinbenchDynamicSessionFilterChanges(t *testing.T) {
 		t.Fatalf("app id %q %v", appID, err)
 	}
 	plan, _ := SelftestPlan(50000, true, true)
-	id, err := e.AddFilter(Filter{Name: "wfpwatch self-test", LayerKey: plan[1].LayerKey, Action: ActionBlock, Conditions: plan[1].Conditions(appID)})
-	if err != nil {
-		t.Fatal(err)
+	add := func(name string) uint64 {
+		t.Helper()
+		id, err := e.AddFilter(Filter{Name: name, LayerKey: plan[1].LayerKey, Action: ActionBlock, Conditions: plan[1].Conditions(appID)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
 	}
+	id := add("wfpwatch self-test")
 	if fi, ok := r.Filter(id); !ok || fi.Name != "wfpwatch self-test" {
 		t.Fatalf("new filter: %+v", fi)
 	}
 	if err := e.DeleteFilter(id); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := r.Filter(id); ok {
-		t.Fatal("resolver still knows a deleted filter (change notification not applied)")
+	// The name was cached: only a delete notification makes it go.
+	if fi, ok := r.Filter(id); ok {
+		t.Fatalf("resolver still names deleted filter %d %q: no delete notification (FWPM_FILTER_SUBSCRIPTION0.flags?)", id, fi.Name)
+	}
+	// The next id is unknown now (a negative entry is cached for 30 s):
+	// only an add notification makes the new filter's name appear.
+	if _, ok := r.Filter(id + 1); ok {
+		t.Fatal("filter known before it was added")
+	}
+	id2 := add("wfpwatch second filter")
+	if id2 != id+1 {
+		t.Fatalf("fake gave id %d, want %d", id2, id+1)
+	}
+	if fi, ok := r.Filter(id2); !ok || fi.Name != "wfpwatch second filter" {
+		t.Fatalf("resolver does not name added filter %d (%+v): no add notification", id2, fi)
 	}
 	sub.Close()
 	mu.Lock()
-	if len(changes) != 2 || !changes[0].Added || changes[1].Added || changes[0].FilterID != id {
+	if len(changes) != 3 || !changes[0].Added || changes[1].Added || !changes[2].Added || changes[0].FilterID != id || changes[2].FilterID != id2 {
 		t.Errorf("changes %+v", changes)
 	}
 	mu.Unlock()
 	e.Close()
 	b, _ := os.ReadFile(rec)
 	r2 := strings.ReplaceAll(string(b), "\r", "")
-	if !strings.Contains(r2, "open authn=10 session=1 flags=0x1") ||
+	if !strings.Contains(r2, "open authn=10 session=1 flags=0x1") || !strings.Contains(r2, "filtersubscribe flags=0x3") ||
 		!strings.Contains(r2, "filteradd layer=7ac9de24-17dd-4814-b4bd-a9fbc95a321b flags=0x0 action=0x1001 dynamic=1 cond=d9ee00de-c1ef-4617-bfe3-ffd8f5a08957/0/11/00000000000000000000000000000001 cond=0c1ba1af-5765-453f-af22-a8f791ac775b/0/2/50001 cond=d78e1e87-8644-4ea5-9437-d809ecefc971/0/12/blob") {
 		t.Errorf("record:\n%s", r2)
 	}
-	_ = time.Second
+}
+
+// TestWinbenchOwnChangesNotReported: the fake, like the engine, does not
+// tell a handle about its own changes, so a resolver must not share its
+// handle with the code that adds filters.
+func TestWinbenchOwnChangesNotReported(t *testing.T) {
+	winbench(t)
+	e, err := Open(OpenOptions{Dynamic: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	var n atomic.Int32
+	sub, err := e.SubscribeFilterChanges(func(FilterChange) { n.Add(1) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	id, err := e.AddFilter(Filter{Name: "own", LayerKey: LayerALEAuthConnectV4, Action: ActionBlock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.DeleteFilter(id)
+	if n.Load() != 0 {
+		t.Fatalf("%d notifications for the handle's own changes", n.Load())
+	}
 }

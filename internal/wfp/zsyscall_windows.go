@@ -68,6 +68,7 @@ var (
 	procFwpmNetEventSubscribe4         = modfwpuclnt.NewProc("FwpmNetEventSubscribe4")
 	procFwpmNetEventUnsubscribe0       = modfwpuclnt.NewProc("FwpmNetEventUnsubscribe0")
 	procFwpmProviderGetByKey0          = modfwpuclnt.NewProc("FwpmProviderGetByKey0")
+	procFwpmSubLayerAdd0               = modfwpuclnt.NewProc("FwpmSubLayerAdd0")
 	procFwpmTransactionAbort0          = modfwpuclnt.NewProc("FwpmTransactionAbort0")
 	procFwpmTransactionBegin0          = modfwpuclnt.NewProc("FwpmTransactionBegin0")
 	procFwpmTransactionCommit0         = modfwpuclnt.NewProc("FwpmTransactionCommit0")
@@ -281,6 +282,14 @@ func fwpmNetEventUnsubscribe0(engineHandle windows.Handle, eventsHandle windows.
 
 func fwpmProviderGetByKey0(engineHandle windows.Handle, key *GUID, provider **fwpmProvider0) (ret error) {
 	r0, _, _ := syscall.SyscallN(procFwpmProviderGetByKey0.Addr(), uintptr(engineHandle), uintptr(unsafe.Pointer(key)), uintptr(unsafe.Pointer(provider)))
+	if uint32(r0) != 0 {
+		ret = syscall.Errno(uint32(r0))
+	}
+	return
+}
+
+func fwpmSubLayerAdd0(engineHandle windows.Handle, subLayer *fwpmSubLayer0, sd uintptr) (ret error) {
+	r0, _, _ := syscall.SyscallN(procFwpmSubLayerAdd0.Addr(), uintptr(engineHandle), uintptr(unsafe.Pointer(subLayer)), uintptr(sd))
 	if uint32(r0) != 0 {
 		ret = syscall.Errno(uint32(r0))
 	}

@@ -191,8 +191,11 @@ type Stats struct {
 	// SkippedIDs counts record ids not delivered between consecutive
 	// events. They include every event the query filters out (other event
 	// ids), so this is not a loss count; a loss shows up as a Gap.
-	SkippedIDs    uint64
-	Resubscribes  uint64 // recoveries from subscription errors
+	SkippedIDs   uint64
+	Resubscribes uint64 // recoveries from subscription errors
+	// LooseResumes counts resumes after the bookmark without Strict: the
+	// bookmarked record is there but the query no longer selects it.
+	LooseResumes  uint64
 	BookmarkSaves uint64
 }
 
@@ -223,29 +226,107 @@ type BookmarkFile struct{ Path string }
 
 // Load returns the saved bookmark XML, or "" when there is none.
 func (b BookmarkFile) Load() (string, error) {
-	if b.Path == "" {
-		return "", nil
-	}
-	data, err := os.ReadFile(b.Path)
-	if errors.Is(err, os.ErrNotExist) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("read bookmark: %w", err)
-	}
-	s := strings.TrimSpace(string(data))
-	if _, ok := BookmarkRecordID(s); !ok {
-		return "", fmt.Errorf("bookmark %s is damaged (no RecordId): delete it to start afresh", b.Path)
-	}
-	return s, nil
+	xml, _, err := b.LoadMark()
+	return xml, err
 }
 
 // Save replaces the bookmark file with xml.
-func (b BookmarkFile) Save(xml string) error {
+func (b BookmarkFile) Save(xml string) error { return b.SaveMark(xml, time.Time{}) }
+
+// markTimePrefix starts the line that keeps the bookmarked record's time
+// beside the bookmark XML (an XML comment, so the file stays XML). A
+// bookmark holds only channel and record id: a log cleared and refilled
+// past that id would otherwise resume at an unrelated record without any
+// error.
+const markTimePrefix = "<!-- wfpwatch record-time: "
+
+// LoadMark returns the saved bookmark XML and the time of the record it
+// points at (zero when the file predates it), or "" when there is none.
+func (b BookmarkFile) LoadMark() (string, time.Time, error) {
+	if b.Path == "" {
+		return "", time.Time{}, nil
+	}
+	data, err := os.ReadFile(b.Path)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", time.Time{}, nil
+	}
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("read bookmark: %w", err)
+	}
+	xml, t := splitMarkTime(string(data))
+	if _, ok := BookmarkRecordID(xml); !ok {
+		return "", time.Time{}, fmt.Errorf("bookmark %s is damaged (no RecordId): delete it to start afresh", b.Path)
+	}
+	return xml, t, nil
+}
+
+// splitMarkTime separates the bookmark XML from the record-time line. A
+// time that does not parse is ignored (the bookmark still works, without
+// the refill check).
+func splitMarkTime(data string) (string, time.Time) {
+	var t time.Time
+	var keep []string
+	for _, line := range strings.Split(data, "\n") {
+		l := strings.TrimSpace(line)
+		if rest, ok := strings.CutPrefix(l, markTimePrefix); ok {
+			if v, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(strings.TrimSuffix(rest, "-->"))); err == nil {
+				t = v
+			}
+			continue
+		}
+		keep = append(keep, line)
+	}
+	return strings.TrimSpace(strings.Join(keep, "\n")), t
+}
+
+// SaveMark replaces the bookmark file with xml and the time of the
+// bookmarked record (none when t is zero), atomically.
+func (b BookmarkFile) SaveMark(xml string, t time.Time) error {
 	if b.Path == "" {
 		return nil
 	}
-	return atomicfile.Write(b.Path, []byte(xml+"\n"), 0o600)
+	data := xml + "\n"
+	if !t.IsZero() {
+		data += markTimePrefix + t.UTC().Format(time.RFC3339Nano) + " -->\n"
+	}
+	return atomicfile.Write(b.Path, []byte(data), 0o600)
+}
+
+// EventLogCleared is the event id the Eventlog service writes to the
+// Security log when it is cleared ("The audit log was cleared").
+const EventLogCleared = 1102
+
+// withLogCleared adds event 1102 to an XPath made by QueryFor, so that a
+// clear during capture is seen (and reported as a gap, never handed on).
+func withLogCleared(query string) string {
+	const pre = "*[System[("
+	if !strings.HasPrefix(query, pre) || strings.Contains(query, "EventID=1102") {
+		return query
+	}
+	return pre + "EventID=1102 or " + strings.TrimPrefix(query, pre)
+}
+
+// sameRecordTime reports whether two times of one record agree (within
+// the 100 ns of a FILETIME and rounding of renders).
+func sameRecordTime(a, b time.Time) bool {
+	d := a.Sub(b)
+	return d < time.Microsecond && d > -time.Microsecond
+}
+
+// refilledGap: the bookmarked record id now holds another event (its time
+// differs): the log was cleared and refilled past the bookmark.
+func refilledGap(id uint64, was, now time.Time) Gap {
+	return Gap{After: id, Reason: fmt.Sprintf("record %d is now a different event (written %s; the bookmarked one was written %s): the log was cleared and refilled past the bookmark; continuing from the oldest record",
+		id, now.UTC().Format(time.RFC3339), was.UTC().Format(time.RFC3339))}
+}
+
+// clearedGap: event 1102 says the log was cleared at at.
+func clearedGap(last uint64, at time.Time, during bool) Gap {
+	g := Gap{After: last, Reason: fmt.Sprintf("the Security log was cleared at %s (event 1102)", at.UTC().Format(time.RFC3339))}
+	if !during {
+		g.Reason += " after the bookmarked record; continuing from the oldest record"
+	}
+	return g
 }
 
 var recordIDAttr = regexp.MustCompile(`RecordId\s*=\s*['"](\d+)['"]`)

@@ -57,6 +57,54 @@ func TestBookmarkFile(t *testing.T) {
 	}
 }
 
+// TestBookmarkMarkTime: the bookmarked record's time is kept beside the
+// bookmark XML, which stays as Windows rendered it; files without the time
+// (older ones) and with a damaged time still load.
+func TestBookmarkMarkTime(t *testing.T) {
+	p := filepath.Join(wbtest.TempDir(t), "bookmark.xml")
+	b := BookmarkFile{p}
+	xml := "<BookmarkList>\r\n  <Bookmark Channel='Security' RecordId='77' IsCurrent='true'/>\r\n</BookmarkList>"
+	at := time.Date(2026, 1, 2, 3, 4, 5, 123456700, time.UTC)
+	if err := b.SaveMark(xml, at); err != nil {
+		t.Fatal(err)
+	}
+	got, gotAt, err := b.LoadMark()
+	if err != nil || got != xml || !gotAt.Equal(at) {
+		t.Fatalf("round trip: %q %v %v", got, gotAt, err)
+	}
+	if s, _ := b.Load(); s != xml {
+		t.Errorf("Load kept the time line: %q", s)
+	}
+	for _, c := range []struct{ data, want string }{
+		{xml + "\n", ""},
+		{xml + "\n<!-- wfpwatch record-time: yesterday -->\n", ""},
+		{xml + "\n<!-- wfpwatch record-time: 2026-01-02T03:04:05Z -->\n", "2026-01-02T03:04:05Z"},
+	} {
+		os.WriteFile(p, []byte(c.data), 0o600)
+		got, gotAt, err := b.LoadMark()
+		if err != nil || got != xml || (c.want == "") != gotAt.IsZero() || (c.want != "" && gotAt.Format(time.RFC3339) != c.want) {
+			t.Errorf("%q: %q %v %v", c.data, got, gotAt, err)
+		}
+	}
+	if !sameRecordTime(at, at.Add(99*time.Nanosecond)) || sameRecordTime(at, at.Add(time.Second)) {
+		t.Error("sameRecordTime")
+	}
+}
+
+func TestWithLogCleared(t *testing.T) {
+	q := QueryFor(false, false)
+	got := withLogCleared(q)
+	if !strings.HasPrefix(got, "*[System[(EventID=1102 or ") || !strings.HasSuffix(got, strings.TrimPrefix(q, "*[System[(")) {
+		t.Errorf("%s", got)
+	}
+	if withLogCleared(got) != got || withLogCleared("*") != "*" {
+		t.Error("not idempotent, or changed a query it does not know")
+	}
+	if s := withSince(got, time.Minute); !strings.Contains(s, "EventID=1102 or ") || !strings.Contains(s, "timediff") {
+		t.Errorf("with since: %s", s)
+	}
+}
+
 func TestSequenceGaps(t *testing.T) {
 	var s sequence
 	var st Stats
@@ -86,4 +134,20 @@ func TestStaleGap(t *testing.T) {
 	if g := staleGap(100, 101); g.Known {
 		t.Errorf("adjacent: %s", g)
 	}
+}
+
+// FuzzSplitMarkTime: the bookmark file parser never panics and never
+// leaves the time line in the XML it hands to EvtCreateBookmark.
+func FuzzSplitMarkTime(f *testing.F) {
+	f.Add("<BookmarkList>\r\n  <Bookmark Channel='Security' RecordId='77' IsCurrent='true'/>\r\n</BookmarkList>\n<!-- wfpwatch record-time: 2026-01-02T03:04:05.1234567Z -->\n")
+	f.Add("<BookmarkList/>\n<!-- wfpwatch record-time: yesterday -->")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, data string) {
+		xml, _ := splitMarkTime(data)
+		for _, l := range strings.Split(xml, "\n") {
+			if strings.HasPrefix(strings.TrimSpace(l), markTimePrefix) {
+				t.Errorf("time line kept: %q", xml)
+			}
+		}
+	})
 }

@@ -84,8 +84,10 @@ type subscriber struct {
 	bookmark     evtHandle
 	haveMark     bool // bookmark points at a record
 	markID       uint64
-	fromOldest   bool // no bookmark, restart at the oldest record (after a stale bookmark)
-	dirty        bool // the bookmark moved since it was last saved
+	markTime     time.Time // time of the bookmarked record (zero: unknown)
+	clearedAt    time.Time // the 1102 already reported at start (not again when read)
+	fromOldest   bool      // no bookmark, restart at the oldest record (after a stale bookmark)
+	dirty        bool      // the bookmark moved since it was last saved
 	lastSave     time.Time
 	seq          sequence
 
@@ -156,10 +158,11 @@ func (s *subscriber) run(ctx context.Context) error {
 			return fmt.Errorf("EvtCreateRenderContext: %w", err)
 		}
 	}
-	saved, err := BookmarkFile{s.opt.BookmarkPath}.Load()
+	saved, savedTime, err := BookmarkFile{s.opt.BookmarkPath}.LoadMark()
 	if err != nil {
 		return err
 	}
+	s.markTime = savedTime
 	var bx *uint16
 	if saved != "" {
 		bx = windows.StringToUTF16Ptr(saved)
@@ -214,13 +217,37 @@ func (s *subscriber) sleep(d time.Duration) bool {
 	return ev != windows.WAIT_OBJECT_0
 }
 
-// subscribe opens the subscription: after the bookmark (Strict) when there
-// is one, else with recent history (Since) or future events only. A stale
-// bookmark is reported as a gap and capture restarts at the oldest record.
+// subscribe opens the subscription: after the bookmark when there is one,
+// else with recent history (Since) or future events only. On the first
+// subscription of a run the bookmark is checked first: a 1102 (log
+// cleared) newer than the bookmarked record, or a bookmarked record id
+// that now holds an event of another time (cleared and refilled past it),
+// is a gap and capture restarts at the oldest record. The resume is Strict;
+// when Strict fails with ERROR_NOT_FOUND although the record is still
+// there (the query changed, e.g. --packets or --permits, and no longer
+// selects it), it resumes after the bookmark without Strict. A record that
+// is gone is a gap.
 func (s *subscriber) subscribe(first bool) (evtHandle, error) {
 	ch := windows.StringToUTF16Ptr(s.opt.Channel)
-	q := windows.StringToUTF16Ptr(s.opt.Query)
+	q := windows.StringToUTF16Ptr(withLogCleared(s.opt.Query))
 	if s.haveMark {
+		found, at, lerr := false, time.Time{}, error(nil)
+		if first {
+			if cleared, err := s.clearedSince(s.markTime); err != nil {
+				s.problem(err)
+			} else if !cleared.IsZero() {
+				s.gap(clearedGap(s.markID, cleared, false))
+				s.clearedAt = cleared
+				return s.restartAtOldest(ch, q)
+			}
+			found, at, lerr = s.lookupRecord(s.markID)
+			if lerr != nil {
+				s.problem(lerr)
+			} else if found && !s.markTime.IsZero() && !at.IsZero() && !sameRecordTime(at, s.markTime) {
+				s.gap(refilledGap(s.markID, s.markTime, at))
+				return s.restartAtOldest(ch, q)
+			}
+		}
 		sub, err := evtSubscribe(0, s.signal, ch, q, s.bookmark, 0, 0, evtSubscribeStartAfterBookmark|evtSubscribeStrict)
 		if err == nil {
 			return sub, nil
@@ -228,23 +255,31 @@ func (s *subscriber) subscribe(first bool) (evtHandle, error) {
 		if !errors.Is(err, windows.ERROR_NOT_FOUND) {
 			return 0, actionable("EvtSubscribe", err)
 		}
+		if !first {
+			found, _, lerr = s.lookupRecord(s.markID)
+		}
+		if lerr == nil && found {
+			// The record is there, the query no longer selects it: Strict
+			// cannot start after it, a plain resume can.
+			s.stats.LooseResumes++
+			sub, err = evtSubscribe(0, s.signal, ch, q, s.bookmark, 0, 0, evtSubscribeStartAfterBookmark)
+			if err != nil {
+				return 0, actionable("EvtSubscribe", err)
+			}
+			return sub, nil
+		}
 		oldest, oerr := s.oldestRecordID()
 		if oerr != nil {
 			s.problem(oerr)
 		}
 		s.gap(staleGap(s.markID, oldest))
-		s.haveMark, s.fromOldest, s.seq.last = false, true, 0
-		sub, err = evtSubscribe(0, s.signal, ch, q, 0, 0, 0, evtSubscribeStartAtOldestRecord|evtSubscribeStrict)
-		if err != nil {
-			return 0, actionable("EvtSubscribe", err)
-		}
-		return sub, nil
+		return s.restartAtOldest(ch, q)
 	}
 	flags := uint32(evtSubscribeToFutureEvents)
 	if s.fromOldest {
 		flags = evtSubscribeStartAtOldestRecord
 	} else if first && s.opt.Since > 0 {
-		q = windows.StringToUTF16Ptr(withSince(s.opt.Query, s.opt.Since))
+		q = windows.StringToUTF16Ptr(withSince(withLogCleared(s.opt.Query), s.opt.Since))
 		flags = evtSubscribeStartAtOldestRecord
 	}
 	sub, err := evtSubscribe(0, s.signal, ch, q, 0, 0, 0, flags|evtSubscribeStrict)
@@ -252,6 +287,93 @@ func (s *subscriber) subscribe(first bool) (evtHandle, error) {
 		return 0, actionable("EvtSubscribe", err)
 	}
 	return sub, nil
+}
+
+// restartAtOldest forgets the bookmark and subscribes from the oldest
+// record (after a gap was reported).
+func (s *subscriber) restartAtOldest(ch, q *uint16) (evtHandle, error) {
+	s.haveMark, s.fromOldest, s.seq.last, s.markTime = false, true, 0, time.Time{}
+	sub, err := evtSubscribe(0, s.signal, ch, q, 0, 0, 0, evtSubscribeStartAtOldestRecord|evtSubscribeStrict)
+	if err != nil {
+		return 0, actionable("EvtSubscribe", err)
+	}
+	return sub, nil
+}
+
+// scanRecords runs an EvtQuery over the channel and calls fn with the
+// record id and time of each result (at most max), newest first where the
+// service honours EvtQueryReverseDirection.
+func (s *subscriber) scanRecords(xpath string, flags uint32, max int, fn func(id uint64, t time.Time)) error {
+	q, err := evtQuery(0, windows.StringToUTF16Ptr(s.opt.Channel), windows.StringToUTF16Ptr(xpath), evtQueryChannelPath|flags)
+	if err != nil {
+		return actionable("EvtQuery", err)
+	}
+	defer evtClose(q)
+	paths := []*uint16{windows.StringToUTF16Ptr("Event/System/EventRecordID"), windows.StringToUTF16Ptr("Event/System/TimeCreated/@SystemTime")}
+	rc, err := evtCreateRenderContext(uint32(len(paths)), &paths[0], evtRenderContextValues)
+	if err != nil {
+		return fmt.Errorf("EvtCreateRenderContext: %w", err)
+	}
+	defer evtClose(rc)
+	for seen := 0; seen < max; {
+		var ev evtHandle
+		var n uint32
+		if err := evtNext(q, 1, &ev, 1000, 0, &n); err != nil || n == 0 {
+			if err == nil || errors.Is(err, windows.ERROR_NO_MORE_ITEMS) {
+				return nil
+			}
+			return fmt.Errorf("EvtNext (%s): %w", xpath, err)
+		}
+		seen++
+		var buf [128]byte
+		var used, props uint32
+		err := evtRender(rc, ev, evtRenderEventValues, uint32(len(buf)), unsafe.Pointer(&buf[0]), &used, &props)
+		evtClose(ev)
+		if err != nil {
+			return fmt.Errorf("EvtRender (%s): %w", xpath, err)
+		}
+		id, _ := variantUint(*(*uint64)(unsafe.Pointer(&buf[0])), *(*uint32)(unsafe.Pointer(&buf[12])))
+		var t time.Time
+		if *(*uint32)(unsafe.Pointer(&buf[16+12])) == evtVarTypeFileTime {
+			t = filetimeToTime(*(*uint64)(unsafe.Pointer(&buf[16])))
+		}
+		fn(id, t)
+	}
+	return nil
+}
+
+// lookupRecord looks the record id up in the whole channel (any event id)
+// and returns whether it is there and its time.
+func (s *subscriber) lookupRecord(id uint64) (found bool, at time.Time, err error) {
+	err = s.scanRecords(fmt.Sprintf("*[System[EventRecordID=%d]]", id), 0, 4, func(rid uint64, t time.Time) {
+		if rid == id {
+			found, at = true, t
+		}
+	})
+	if err != nil {
+		return false, time.Time{}, fmt.Errorf("looking up bookmarked record %d: %w", id, err)
+	}
+	return found, at, nil
+}
+
+// clearedSince returns the time of the newest 1102 (log cleared) written
+// after since, or zero. With since zero (an older bookmark file) nothing
+// can be compared.
+func (s *subscriber) clearedSince(since time.Time) (time.Time, error) {
+	if since.IsZero() {
+		return time.Time{}, nil
+	}
+	var newest time.Time
+	xpath := fmt.Sprintf("*[System[EventID=%d and TimeCreated[@SystemTime>='%s']]]", EventLogCleared, since.UTC().Format("2006-01-02T15:04:05.000Z"))
+	err := s.scanRecords(xpath, evtQueryReverseDirection, 16, func(_ uint64, t time.Time) {
+		if t.After(since) && t.After(newest) {
+			newest = t
+		}
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("looking for event 1102 (log cleared): %w", err)
+	}
+	return newest, nil
 }
 
 // oldestRecordID returns the record id of the oldest record in the channel
@@ -339,9 +461,21 @@ func (s *subscriber) batch(hs []evtHandle) error {
 		}
 	}()
 	recs := s.recs[:0]
+	lastKept := false // the last handle's record was handed on
 	for _, h := range hs {
 		rec := &s.recs[len(recs)]
-		if err := s.render(h, rec); err != nil {
+		lastKept = false
+		err := s.render(h, rec)
+		if rec.EventID == EventLogCleared {
+			// Not a Filtering Platform event: a gap, never handed on.
+			// Record ids may start again here.
+			if !sameRecordTime(rec.Time, s.clearedAt) {
+				s.gap(clearedGap(s.seq.last, rec.Time, true))
+			}
+			s.seq.last = rec.RecordID
+			continue
+		}
+		if err != nil {
 			var fe *FieldError
 			if !errors.As(err, &fe) {
 				s.stats.RenderErrors++
@@ -354,6 +488,7 @@ func (s *subscriber) batch(hs []evtHandle) error {
 			s.gap(*g)
 		}
 		recs = recs[:len(recs)+1] // rec is s.recs[len(recs)]
+		lastKept = true
 	}
 	if len(recs) > 0 {
 		if err := s.h(recs); err != nil {
@@ -370,6 +505,12 @@ func (s *subscriber) batch(hs []evtHandle) error {
 	s.haveMark, s.fromOldest = true, false
 	if len(recs) > 0 {
 		s.markID = recs[len(recs)-1].RecordID
+	}
+	// The time saved beside the bookmark must be that of the record it
+	// points at: the last handle's, known only when that was kept.
+	s.markTime = time.Time{}
+	if lastKept {
+		s.markTime = recs[len(recs)-1].Time
 	}
 	s.dirty = true
 	if s.opt.BookmarkEvery > 0 && time.Since(s.lastSave) < s.opt.BookmarkEvery {
@@ -391,7 +532,7 @@ func (s *subscriber) saveBookmark() error {
 	if err != nil {
 		return fmt.Errorf("EvtRender (bookmark): %w", err)
 	}
-	if err := (BookmarkFile{s.opt.BookmarkPath}).Save(string(xml)); err != nil {
+	if err := (BookmarkFile{s.opt.BookmarkPath}).SaveMark(string(xml), s.markTime); err != nil {
 		return fmt.Errorf("save bookmark: %w", err)
 	}
 	s.dirty, s.lastSave = false, time.Now()

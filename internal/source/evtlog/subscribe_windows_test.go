@@ -383,3 +383,108 @@ func TestRecordIDAccounting(t *testing.T) {
 		t.Errorf("after the clear: %s", got)
 	}
 }
+
+// evAt returns an `event` scenario line: ev5157 with another event id,
+// record id and time.
+func evAt(id int, rid uint64, at string) string {
+	x := strings.Replace(ev5157, "<EventID>5157</EventID>", fmt.Sprintf("<EventID>%d</EventID>", id), 1)
+	x = strings.Replace(x, "<EventRecordID>101</EventRecordID>", fmt.Sprintf("<EventRecordID>%d</EventRecordID>", rid), 1)
+	return strings.Replace(x, "2026-01-02T03:04:05.1234567Z", at, 1)
+}
+
+// templateAt returns a `template` scenario line written at another time.
+func templateAt(at string) string {
+	x := strings.Replace(ev5157, "<EventRecordID>101</EventRecordID>", "<EventRecordID>{RID}</EventRecordID>", 1)
+	return "template " + strings.TrimPrefix(strings.Replace(x, "2026-01-02T03:04:05.1234567Z", at, 1), "event ")
+}
+
+// TestResumeAfterQueryChange: the bookmark points at a packet drop (5152)
+// and the next run leaves packet drops out. Strict fails with
+// ERROR_NOT_FOUND though the record is there: that is no cleared log.
+// Capture resumes after the bookmark, without a gap and without reading
+// the log again from the oldest record.
+func TestResumeAfterQueryChange(t *testing.T) {
+	wbtest.Need(t)
+	dir := wbtest.TempDir(t)
+	bm := filepath.Join(dir, "bm.xml")
+	var lines []string
+	for rid := uint64(1); rid <= 14; rid++ {
+		id := 5157
+		if rid%2 == 0 && rid <= 10 {
+			id = 5152
+		}
+		lines = append(lines, evAt(id, rid, fmt.Sprintf("2026-01-02T03:04:%02d.5Z", rid)))
+	}
+	scenario(t, dir, "run1.txt", append([]string{"future"}, lines[:10]...)...)
+	c1, _, err := run(t, Options{BookmarkPath: bm, Query: QueryFor(true, false), Since: time.Hour}, 10)
+	if err != nil || c1.ids[len(c1.ids)-1] != 10 {
+		t.Fatalf("run 1: %v %v", c1.ids, err)
+	}
+	xml, at, _ := BookmarkFile{bm}.LoadMark()
+	if id, _ := BookmarkRecordID(xml); id != 10 || !at.Equal(time.Date(2026, 1, 2, 3, 4, 10, 5e8, time.UTC)) {
+		t.Fatalf("bookmark %q time %v", xml, at)
+	}
+	scenario(t, dir, "run2.txt", append([]string{"future"}, lines...)...)
+	c2, st, err := run(t, Options{BookmarkPath: bm, Query: QueryFor(false, false)}, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(c2.ids) != "[11 12 13 14]" || len(c2.gaps) != 0 || st.LooseResumes != 1 {
+		t.Fatalf("after the view changed: ids %v gaps %v loose resumes %d (want [11 12 13 14], no gap)", c2.ids, c2.gaps, st.LooseResumes)
+	}
+}
+
+// TestRefilledPastBookmark: the log was cleared and refilled past the
+// bookmarked record id. The id exists again, so Strict succeeds; the time
+// saved with the bookmark tells it is another event: a gap, and capture
+// starts at the oldest record.
+func TestRefilledPastBookmark(t *testing.T) {
+	wbtest.Need(t)
+	dir := wbtest.TempDir(t)
+	bm := filepath.Join(dir, "bm.xml")
+	scenario(t, dir, "before.txt", "future", "events 5")
+	if _, _, err := run(t, Options{BookmarkPath: bm}, 5); err != nil {
+		t.Fatal(err)
+	}
+	scenario(t, dir, "refilled.txt", templateAt("2026-02-01T00:00:00.25Z"), "events 8")
+	c, st, err := run(t, Options{BookmarkPath: bm}, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(c.ids) != "[1 2 3 4 5 6 7 8]" || st.Gaps != 1 || len(c.gaps) != 1 || !strings.Contains(c.gaps[0].Reason, "refilled") {
+		t.Fatalf("ids %v gaps %v", c.ids, c.gaps)
+	}
+	t.Logf("%s", c.gaps[0])
+}
+
+// TestLogClearedEvent1102: a 1102 during capture is a gap and is not handed
+// on; a 1102 newer than the bookmarked record found at start is a gap too
+// (once), even when the bookmarked id and time are there again.
+func TestLogClearedEvent1102(t *testing.T) {
+	wbtest.Need(t)
+	dir := wbtest.TempDir(t)
+	bm := filepath.Join(dir, "bm.xml")
+	clear := func(rid uint64, at string) string {
+		x := strings.Replace(ev1102, "<EventRecordID>102</EventRecordID>", fmt.Sprintf("<EventRecordID>%d</EventRecordID>", rid), 1)
+		return strings.Replace(x, "2026-01-02T03:04:06.0000000Z", at, 1)
+	}
+	scenario(t, dir, "live.txt", "future", "events 3", clear(4, "2026-01-02T03:05:00Z"), "events 2")
+	c, _, err := run(t, Options{BookmarkPath: bm}, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(c.ids) != "[1 2 3 5 6]" || len(c.gaps) != 1 || !strings.Contains(c.gaps[0].Reason, "cleared at 2026-01-02T03:05:00Z (event 1102)") {
+		t.Fatalf("live: ids %v gaps %v", c.ids, c.gaps)
+	}
+	// Between runs: cleared at 04:00, refilled with events of the same
+	// template (the bookmarked id 6 has the same time again).
+	scenario(t, dir, "after.txt", clear(1, "2026-01-02T04:00:00Z"), "events 8")
+	c, _, err = run(t, Options{BookmarkPath: bm}, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(c.ids) != "[2 3 4 5 6 7 8 9]" || len(c.gaps) != 1 || !strings.Contains(c.gaps[0].Reason, "after the bookmarked record") {
+		t.Fatalf("restart: ids %v gaps %v", c.ids, c.gaps)
+	}
+	t.Logf("%s", c.gaps[0])
+}

@@ -25,6 +25,7 @@ const (
 
 	evtQueryChannelPath      = 0x1
 	evtQueryForwardDirection = 0x100
+	evtQueryReverseDirection = 0x200
 
 	evtRenderContextValues = 0
 	evtRenderEventValues   = 0

@@ -12,8 +12,9 @@ import (
 // Watcher (version fallback, history, option guard, watchdog) whose events
 // are resolved (filter, provider, layer and rule names, kept right by
 // filter-change notifications) and enriched (DOS path, services, account)
-// before emit sees them. emit is called from one goroutine. Stream returns
-// when ctx ends, after the engine options are put back.
+// before emit sees them; the resolver's engine handle is reopened when the
+// engine restarts (wfp.LiveResolver). emit is called from one goroutine.
+// Stream returns when ctx ends, after the engine options are put back.
 func Stream(ctx context.Context, cfg Config, emit func(*event.Event)) error {
 	w, err := NewWatcher(cfg)
 	if err != nil {
@@ -24,16 +25,18 @@ func Stream(ctx context.Context, cfg Config, emit func(*event.Event)) error {
 			cfg.Log(f, a...)
 		}
 	}
-	var res *wfp.Resolver
-	if eng, err := wfp.Open(wfp.OpenOptions{}); err != nil {
+	var res *wfp.LiveResolver
+	if r, err := wfp.OpenLiveResolver(func(f string, a ...any) { logf("netevent: "+f, a...) }); err != nil {
 		logf("netevent: names will not be resolved: %v", err)
 	} else {
-		defer eng.Close()
-		res = wfp.NewResolver(eng, wfp.NewRuleTable(), 0)
-		if sub, err := eng.SubscribeFilterChanges(res.Invalidate); err != nil {
-			logf("netevent: filter changes will not be followed (%v); cached names may go stale", err)
-		} else {
-			defer sub.Close()
+		res = r
+		defer res.Close()
+		// A lost engine found by the watcher is lost for the resolver's
+		// handle too: reopen it now rather than at its next probe.
+		w.Cfg.onReconnect = func(cause error) {
+			if cause != nil {
+				res.Reopen(cause)
+			}
 		}
 	}
 	en := enrich.New()

@@ -97,6 +97,34 @@ type Config struct {
 	// Buffer is the event queue between the engine's callback thread and
 	// the consumer (default 4096); events beyond it are counted as lost.
 	Buffer int
+	// OnGap, when set, is told about every stretch of time in which the
+	// subscription could not deliver: a lost engine (BFE restart) or a
+	// subscription that died silently. Run also logs it.
+	OnGap func(Gap)
+	// DeliveryLag is how long the engine may take to hand an event to the
+	// subscription (default 2 s): the watchdog's comparison with the
+	// engine's stored events leaves the last DeliveryLag out.
+	DeliveryLag time.Duration
+
+	// onReconnect is called after the engine was reopened (Stream uses it
+	// to reopen its resolver's handle too).
+	onReconnect func(cause error)
+}
+
+// Gap is a stretch of time in which net events may have been missed.
+type Gap struct {
+	From, To time.Time
+	// Reason says what happened, for the user.
+	Reason string
+	// Replayed is the number of the engine's stored events of the
+	// stretch that were read back (FwpmNetEventEnum) and handed on; the
+	// engine keeps only a small circular buffer, so more may be lost.
+	Replayed int
+}
+
+func (g Gap) String() string {
+	return fmt.Sprintf("gap in net events %s – %s: %s; %d events read back from the engine's buffer (older ones may be lost)",
+		g.From.Format(time.RFC3339), g.To.Format(time.RFC3339), g.Reason, g.Replayed)
 }
 
 // Watcher subscribes to net events and keeps the subscription alive.
@@ -114,6 +142,9 @@ type Watcher struct {
 	Lost atomic.Uint64
 	// Resubscribes counts watchdog recoveries.
 	Resubscribes atomic.Uint64
+	// SilentDeaths counts subscriptions found dead without an error (the
+	// engine stored events they never delivered).
+	SilentDeaths atomic.Uint64
 	// Guard is what was changed on the host, once enabled.
 	Guard *OptionGuard
 }
@@ -135,14 +166,15 @@ func (w *Watcher) pickVersion() (int, error) {
 }
 
 // retryable reports whether a failure is one the watchdog waits out: the
-// engine not up yet at boot, access denied after resume, a lost RPC link,
-// a dead handle.
+// engine not up yet at boot, access denied after resume, a cancelled RPC
+// call, or a lost engine (wfp.LostEngine: RPC failures, a dead handle,
+// FWP_E_SESSION_ABORTED after a BFE restart).
 func retryable(err error) bool {
 	switch wfp.Status(err) {
-	case wfp.ErrEptNotRegistered, wfp.ErrAccessDenied, wfp.ErrRPCServerUnavailable, wfp.ErrRPCCallCancelled, wfp.ErrInvalidHandle:
+	case wfp.ErrEptNotRegistered, wfp.ErrAccessDenied, wfp.ErrRPCCallCancelled:
 		return true
 	}
-	return false
+	return wfp.LostEngine(err)
 }
 
 // Run opens the engine, turns on what is off, reads history when asked,
@@ -157,6 +189,9 @@ func (w *Watcher) Run(ctx context.Context, emit func(*event.Event)) error {
 	if cfg.Buffer <= 0 {
 		cfg.Buffer = 4096
 	}
+	if cfg.DeliveryLag <= 0 {
+		cfg.DeliveryLag = 2 * time.Second
+	}
 	n, err := w.pickVersion()
 	if err != nil {
 		return err
@@ -168,12 +203,18 @@ func (w *Watcher) Run(ctx context.Context, emit func(*event.Event)) error {
 	conds := cfg.Filter.Conditions()
 	queue := make(chan event.Event, cfg.Buffer)
 	var cbMu sync.Mutex // the engine may call back on several threads
+	// lastSeen is the newest event time the subscription delivered (Unix
+	// ns): the watchdog compares it with the engine's stored events.
+	var lastSeen atomic.Int64
 	cb := func(evt uintptr) {
 		cbMu.Lock()
 		defer cbMu.Unlock()
 		var e event.Event
 		if err := Decode(SubscribeVersion(n), w.Mem, uint64(evt), &e); err != nil {
 			return
+		}
+		if t := e.Time.UnixNano(); t > lastSeen.Load() && e.Time.Before(time.Now().Add(time.Minute)) {
+			lastSeen.Store(t)
 		}
 		select {
 		case queue <- e:
@@ -207,6 +248,27 @@ func (w *Watcher) Run(ctx context.Context, emit func(*event.Event)) error {
 			eng.Close()
 		}
 	}()
+	// replay hands on the engine's stored events newer than from (after a
+	// lost engine or a dead subscription) and returns how many.
+	replay := func(eng Engine, from time.Time) int {
+		if w.HasEnum == nil || !w.HasEnum(n+1) || from.IsZero() {
+			return 0
+		}
+		k := 0
+		err := eng.EnumNetEvents(n+1, from, time.Now(), conds, func(evt uintptr) {
+			var e event.Event
+			if Decode(Version(n+1), w.Mem, uint64(evt), &e) == nil && e.Time.After(from) {
+				emit(&e)
+				k++
+			}
+		})
+		if err != nil {
+			w.logf("netevent: reading back the engine's stored events: %v", err)
+		}
+		return k
+	}
+	replayFrom := time.Time{} // set before a reconnect: read back from here
+	replayed := 0
 	connect := func(first bool) error {
 		if sub != nil {
 			sub.Close()
@@ -235,6 +297,10 @@ func (w *Watcher) Run(ctx context.Context, emit func(*event.Event)) error {
 			}
 		} else if w.Guard != nil {
 			w.Guard.store = eng
+		}
+		if !first && !replayFrom.IsZero() {
+			replayed += replay(eng, replayFrom)
+			replayFrom = time.Time{}
 		}
 		if first && cfg.Since > 0 && w.HasEnum != nil && w.HasEnum(n+1) {
 			now := time.Now()
@@ -293,6 +359,46 @@ func (w *Watcher) Run(ctx context.Context, emit func(*event.Event)) error {
 	}
 	tick := time.NewTicker(cfg.Interval)
 	defer tick.Stop()
+	// checkFrom is where the next comparison with the engine's stored
+	// events starts.
+	checkFrom := time.Now()
+	lastSeenTime := func(def time.Time) time.Time {
+		if ns := lastSeen.Load(); ns != 0 && time.Unix(0, ns).After(def) {
+			return time.Unix(0, ns)
+		}
+		return def
+	}
+	// reconnect reconnects until it works or ctx ends, reading back the
+	// engine's stored events since readFrom, and reports the gap since
+	// from (already: events read back before).
+	reconnect := func(from, readFrom time.Time, reason string, cause error, already int) bool {
+		replayFrom, replayed = readFrom, already
+		for {
+			err := connect(false)
+			if err == nil {
+				break
+			}
+			w.logf("netevent: resubscribe: %v; retrying in %v", err, backoff)
+			select {
+			case <-ctx.Done():
+				return false
+			case <-time.After(backoff):
+			}
+			backoff = min(backoff*2, 30*time.Second)
+		}
+		backoff = cfg.Backoff
+		w.Resubscribes.Add(1)
+		g := Gap{From: from, To: time.Now(), Reason: reason, Replayed: replayed}
+		w.logf("netevent: resubscribed; %s", g)
+		if cfg.OnGap != nil {
+			cfg.OnGap(g)
+		}
+		if cfg.onReconnect != nil {
+			cfg.onReconnect(cause)
+		}
+		checkFrom = time.Now()
+		return true
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -306,34 +412,68 @@ func (w *Watcher) Run(ctx context.Context, emit func(*event.Event)) error {
 			}
 		case e := <-queue:
 			emit(&e)
-		case <-tick.C:
+		case now := <-tick.C:
 			did, err := w.Guard.Recheck()
 			if did {
 				w.logf("netevent: another tool turned net-event collection off; turned it back on (it will be put back as found at start)")
 			}
-			if err == nil {
-				continue
-			}
-			if !retryable(err) {
+			if err != nil && !retryable(err) {
 				w.logf("netevent: engine check: %v", err)
 				continue
 			}
-			w.logf("netevent: subscription lost (%v); resubscribing", err)
-			for {
-				if err = connect(false); err == nil {
-					w.Resubscribes.Add(1)
-					w.logf("netevent: resubscribed")
-					break
+			if err != nil {
+				reason := fmt.Sprintf("the subscription was lost (%v)", err)
+				if wfp.LostEngine(err) {
+					reason = fmt.Sprintf("the filtering engine went away, most likely a restart of the Base Filtering Engine service (%v)", err)
 				}
-				w.logf("netevent: resubscribe: %v; retrying in %v", err, backoff)
-				select {
-				case <-ctx.Done():
+				w.logf("netevent: %s; resubscribing", reason)
+				from := lastSeenTime(now.Add(-cfg.Interval))
+				if !reconnect(from, from, reason, err, 0) {
 					return nil
-				case <-time.After(backoff):
 				}
-				backoff = min(backoff*2, 30*time.Second)
+				continue
 			}
-			backoff = cfg.Backoff
+			// A subscription can die without any error (the engine short
+			// of memory): compare with the events the engine stored.
+			to := now.Add(-cfg.DeliveryLag)
+			if w.HasEnum == nil || !w.HasEnum(n+1) || !to.After(checkFrom) {
+				continue
+			}
+			seen := lastSeenTime(time.Time{})
+			var missed []event.Event
+			err = eng.EnumNetEvents(n+1, checkFrom, to, conds, func(evt uintptr) {
+				var e event.Event
+				if Decode(Version(n+1), w.Mem, uint64(evt), &e) == nil && !e.Time.Before(checkFrom) && !e.Time.After(to) && e.Time.After(seen) {
+					missed = append(missed, e)
+				}
+			})
+			if err != nil {
+				if retryable(err) {
+					reason := fmt.Sprintf("the filtering engine went away (%v)", err)
+					w.logf("netevent: %s; resubscribing", reason)
+					from := lastSeenTime(checkFrom)
+					if !reconnect(from, from, reason, err, 0) {
+						return nil
+					}
+				} else {
+					w.logf("netevent: comparing with the engine's stored events: %v", err)
+				}
+				continue
+			}
+			from := lastSeenTime(checkFrom)
+			checkFrom = to
+			if len(missed) == 0 {
+				continue
+			}
+			w.SilentDeaths.Add(1)
+			reason := fmt.Sprintf("the subscription stopped delivering without an error (the engine stored %d events it never delivered)", len(missed))
+			w.logf("netevent: %s; resubscribing", reason)
+			for i := range missed {
+				emit(&missed[i])
+			}
+			if !reconnect(from, to, reason, nil, len(missed)) {
+				return nil
+			}
 		}
 	}
 }

@@ -16,6 +16,27 @@
  *
  * The last three are one-shot: the fake reads and removes them.
  *
+ * Exports for tests (call them through a LazyDLL):
+ *
+ *   FakeFwpRestartEngine(status)  simulate a BFE restart: every engine handle
+ *                                 opened before returns status from then on
+ *                                 (e.g. 1775 RPC_X_SS_IN_NULL_CONTEXT or
+ *                                 0x80320010 FWP_E_SESSION_ABORTED), their
+ *                                 subscriptions stop, dynamic filters and
+ *                                 the stored net events are gone
+ *   FakeFwpKillSubscriptions()    every live net-event subscription stops
+ *                                 delivering without any error (the silent
+ *                                 death seen on hosts short of memory)
+ *   FakeFwpDeliver(filterId)      a CLASSIFY_DROP stamped now: delivered to
+ *                                 every live subscription and stored for
+ *                                 FwpmNetEventEnum (time-filtered)
+ *
+ * FwpmFilterSubscribeChanges0 honours FWPM_FILTER_SUBSCRIPTION0.flags
+ * (NOTIFY_ON_ADD 1, NOTIFY_ON_DELETE 2; 0 delivers nothing) and, like the
+ * engine, does not report a change to a subscription of the handle that
+ * made it. FwpmFilterAdd0 records the sublayer, weight and flags it gets;
+ * FwpmSubLayerAdd0 records the sublayer.
+ *
  * Build with -DFAKE_MAX_SUBSCRIBE=n to export only FwpmNetEventSubscribe0..n
  * and FwpmNetEventEnum0..n+1: the "older Windows" variant that proves the
  * Go side falls back by export presence (LazyProc.Find), not by guessing.
@@ -97,7 +118,19 @@ EXPORT void WINAPI FwpmFreeMemory0(void **p) {
 
 /* ---- engine ---- */
 
-typedef struct { UINT32 dynamic; } engine;
+typedef struct { UINT32 dynamic; LONG gen; } engine;
+
+/* BFE "generation": FakeFwpRestartEngine bumps it; handles of an older
+ * generation fail with dead_status. */
+static volatile LONG bfe_gen = 1;
+static DWORD dead_status = 1775;
+
+#define CHECK_ENGINE(h)                                  \
+  do {                                                   \
+    engine *e_ = (engine *)(h);                          \
+    if (!e_) return ERROR_INVALID_HANDLE;                \
+    if (e_->gen != bfe_gen) return dead_status;          \
+  } while (0)
 
 #define MAX_FILTERS 64
 static struct {
@@ -109,14 +142,22 @@ static struct {
 } filters[MAX_FILTERS];
 static UINT64 next_filter_id = 90000;
 
-static FWPM_FILTER_CHANGE_CALLBACK0 change_cb;
-static void *change_ctx;
+/* filter-change subscriptions */
+static struct {
+  int used;
+  FWPM_FILTER_CHANGE_CALLBACK0 cb;
+  void *ctx;
+  UINT32 flags;
+  engine *eng;
+  LONG gen;
+} change_subs[8];
 
 EXPORT DWORD WINAPI FwpmEngineOpen0(const wchar_t *server, UINT32 authn, SEC_WINNT_AUTH_IDENTITY_W *id,
                                     const FWPM_SESSION0 *session, HANDLE *h) {
   (void)server; (void)id;
   init_opts();
   engine *e = calloc(1, sizeof *e);
+  e->gen = bfe_gen;
   e->dynamic = session && (session->flags & FWPM_SESSION_FLAG_DYNAMIC);
   record("open authn=%u session=%d flags=0x%x", authn, session != NULL, session ? session->flags : 0);
   *h = e;
@@ -126,6 +167,11 @@ EXPORT DWORD WINAPI FwpmEngineOpen0(const wchar_t *server, UINT32 authn, SEC_WIN
 EXPORT DWORD WINAPI FwpmEngineClose0(HANDLE h) {
   engine *e = h;
   if (!e) return ERROR_INVALID_HANDLE;
+  if (e->gen != bfe_gen) {
+    record("close stale");
+    free(e);
+    return dead_status;
+  }
   if (e->dynamic) {
     EnterCriticalSection(&lock);
     for (int i = 0; i < MAX_FILTERS; i++)
@@ -141,7 +187,7 @@ EXPORT DWORD WINAPI FwpmEngineClose0(HANDLE h) {
 }
 
 EXPORT DWORD WINAPI FwpmEngineGetOption0(HANDLE h, FWPM_ENGINE_OPTION opt, FWP_VALUE0 **v) {
-  (void)h;
+  CHECK_ENGINE(h);
   init_opts();
   FWP_VALUE0 *out = calloc(1, sizeof *out);
   out->type = FWP_UINT32;
@@ -155,7 +201,7 @@ EXPORT DWORD WINAPI FwpmEngineGetOption0(HANDLE h, FWPM_ENGINE_OPTION opt, FWP_V
 }
 
 EXPORT DWORD WINAPI FwpmEngineSetOption0(HANDLE h, FWPM_ENGINE_OPTION opt, const FWP_VALUE0 *v) {
-  (void)h;
+  CHECK_ENGINE(h);
   init_opts();
   if (v->type != FWP_UINT32) return ERROR_INVALID_PARAMETER;
   record("setoption %d %u", (int)opt, v->uint32);
@@ -284,6 +330,8 @@ typedef struct sub {
   void *ctx;
   int version; /* struct version delivered */
   volatile LONG closed;
+  volatile LONG dead; /* killed: delivers nothing, reports nothing */
+  LONG gen;
   HANDLE thread;
 } sub;
 
@@ -293,7 +341,7 @@ static DWORD WINAPI deliver(void *p) {
   sub *s = p;
   Sleep(50);
   arena a = {malloc(1 << 16), 0, 1 << 16};
-  for (unsigned i = 0; i < sizeof fake_types / sizeof *fake_types && !s->closed; i++) {
+  for (unsigned i = 0; i < sizeof fake_types / sizeof *fake_types && !s->closed && !s->dead; i++) {
     a.used = 0;
     void *ev = build_event(&a, s->version, fake_types[i], 1000ULL * s->version + fake_types[i], fake_layers[i], 0x3901);
     if (ev) s->cb(s->ctx, ev);
@@ -303,7 +351,7 @@ static DWORD WINAPI deliver(void *p) {
 }
 
 static DWORD subscribe(int n, HANDLE engine_h, const FWPM_NET_EVENT_SUBSCRIPTION0 *subn, void *cb, void *ctx, HANDLE *out) {
-  (void)engine_h;
+  CHECK_ENGINE(engine_h);
   LONG call = InterlockedIncrement(&subscribe_calls);
   DWORD fail = 0;
   take_env("WFPWATCH_FAKE_SUBSCRIBE_FAIL", &fail);
@@ -311,7 +359,7 @@ static DWORD subscribe(int n, HANDLE engine_h, const FWPM_NET_EVENT_SUBSCRIPTION
   record("subscribe %d call=%ld conditions=%u", n, call, nc);
   if (fail) return fail;
   sub *s = calloc(1, sizeof *s);
-  s->cb = (any_cb)cb; s->ctx = ctx; s->version = n + 1;
+  s->cb = (any_cb)cb; s->ctx = ctx; s->version = n + 1; s->gen = bfe_gen;
   EnterCriticalSection(&lock);
   for (int i = 0; i < 16; i++)
     if (!live_subs[i]) { live_subs[i] = s; break; }
@@ -336,9 +384,9 @@ EXPORT DWORD WINAPI FwpmNetEventSubscribe4(HANDLE e, const FWPM_NET_EVENT_SUBSCR
 #endif
 
 EXPORT DWORD WINAPI FwpmNetEventUnsubscribe0(HANDLE e, HANDLE h) {
-  (void)e;
   sub *s = h;
   if (!s) return ERROR_INVALID_HANDLE;
+  DWORD st = (e && ((engine *)e)->gen != bfe_gen) ? dead_status : 0;
   InterlockedExchange(&s->closed, 1);
   WaitForSingleObject(s->thread, INFINITE); /* no callback after return */
   CloseHandle(s->thread);
@@ -346,17 +394,27 @@ EXPORT DWORD WINAPI FwpmNetEventUnsubscribe0(HANDLE e, HANDLE h) {
   for (int i = 0; i < 16; i++)
     if (live_subs[i] == s) live_subs[i] = NULL;
   LeaveCriticalSection(&lock);
-  record("unsubscribe");
+  record("unsubscribe%s", st ? " stale" : "");
   free(s);
-  return 0;
+  return st;
 }
 
-typedef struct { int done; UINT32 nconds; } enum_h;
+/* net events stored for FwpmNetEventEnum by FakeFwpDeliver (a BFE restart
+ * empties it, as the engine's buffer lives in BFE) */
+#define MAX_HISTORY 64
+static struct { UINT64 t, filter_id; } history[MAX_HISTORY];
+static int nhistory;
+
+static UINT64 ft64(FILETIME f) { return ((UINT64)f.dwHighDateTime << 32) | f.dwLowDateTime; }
+
+typedef struct { int done; UINT32 nconds; UINT64 start, end; } enum_h;
 
 EXPORT DWORD WINAPI FwpmNetEventCreateEnumHandle0(HANDLE e, const FWPM_NET_EVENT_ENUM_TEMPLATE0 *t, HANDLE *h) {
-  (void)e;
+  CHECK_ENGINE(e);
   enum_h *eh = calloc(1, sizeof *eh);
   eh->nconds = t ? t->numFilterConditions : 0;
+  eh->start = t ? ft64(t->startTime) : 0;
+  eh->end = t ? ft64(t->endTime) : ~(UINT64)0;
   record("enumhandle conditions=%u", eh->nconds);
   *h = eh;
   return 0;
@@ -368,36 +426,105 @@ EXPORT DWORD WINAPI FwpmNetEventDestroyEnumHandle0(HANDLE e, HANDLE h) {
   return 0;
 }
 
-/* enum returns one CLASSIFY_DROP of struct version v (filter id 500+v), once. */
-static DWORD do_enum(int v, HANDLE h, UINT32 want, void ***entries, UINT32 *got) {
+/* set_time stamps an event built by build_event (header prefix). */
+static void set_time(void *ev, UINT64 t) {
+  FWPM_NET_EVENT_HEADER1 *h = ev;
+  h->timeStamp.dwLowDateTime = (DWORD)t;
+  h->timeStamp.dwHighDateTime = (DWORD)(t >> 32);
+}
+
+/* enum returns one CLASSIFY_DROP of struct version v (filter id 500+v, the
+ * fixed time), then the stored events of FakeFwpDeliver within the
+ * template's time range, all in the first call. */
+static DWORD do_enum(int v, HANDLE eng, HANDLE h, UINT32 want, void ***entries, UINT32 *got) {
+  CHECK_ENGINE(eng);
   enum_h *eh = h;
   record("enum %d", v);
-  arena a = {malloc(1 << 14), 0, 1 << 14};
-  void **arr = aalloc(&a, sizeof(void *));
+  arena a = {malloc(1 << 16), 0, 1 << 16};
+  void **arr = aalloc(&a, sizeof(void *) * (MAX_HISTORY + 1));
   *got = 0;
   if (!eh->done && want > 0) {
-    arr[0] = build_event(&a, v, FWPM_NET_EVENT_TYPE_CLASSIFY_DROP, 500 + v, 44, 0x3900);
-    *got = 1;
+    arr[(*got)++] = build_event(&a, v, FWPM_NET_EVENT_TYPE_CLASSIFY_DROP, 500 + v, 44, 0x3900);
+    EnterCriticalSection(&lock);
+    for (int i = 0; i < nhistory && *got < want; i++) {
+      if (history[i].t < eh->start || history[i].t > eh->end) continue;
+      void *ev = build_event(&a, v, FWPM_NET_EVENT_TYPE_CLASSIFY_DROP, history[i].filter_id, 48, 0x3901);
+      if (!ev) break;
+      set_time(ev, history[i].t);
+      arr[(*got)++] = ev;
+    }
+    LeaveCriticalSection(&lock);
     eh->done = 1;
   }
   *entries = (void **)a.base; /* arr is the first allocation: base */
   return 0;
 }
 
-EXPORT DWORD WINAPI FwpmNetEventEnum0(HANDLE e, HANDLE h, UINT32 n, FWPM_NET_EVENT0 ***x, UINT32 *g) { (void)e; return do_enum(0, h, n, (void ***)x, g); }
-EXPORT DWORD WINAPI FwpmNetEventEnum1(HANDLE e, HANDLE h, UINT32 n, FWPM_NET_EVENT1 ***x, UINT32 *g) { (void)e; return do_enum(1, h, n, (void ***)x, g); }
+EXPORT DWORD WINAPI FwpmNetEventEnum0(HANDLE e, HANDLE h, UINT32 n, FWPM_NET_EVENT0 ***x, UINT32 *g) { return do_enum(0, e, h, n, (void ***)x, g); }
+EXPORT DWORD WINAPI FwpmNetEventEnum1(HANDLE e, HANDLE h, UINT32 n, FWPM_NET_EVENT1 ***x, UINT32 *g) { return do_enum(1, e, h, n, (void ***)x, g); }
 #if FAKE_MAX_SUBSCRIBE >= 1
-EXPORT DWORD WINAPI FwpmNetEventEnum2(HANDLE e, HANDLE h, UINT32 n, FWPM_NET_EVENT2 ***x, UINT32 *g) { (void)e; return do_enum(2, h, n, (void ***)x, g); }
+EXPORT DWORD WINAPI FwpmNetEventEnum2(HANDLE e, HANDLE h, UINT32 n, FWPM_NET_EVENT2 ***x, UINT32 *g) { return do_enum(2, e, h, n, (void ***)x, g); }
 #endif
 #if FAKE_MAX_SUBSCRIBE >= 2
-EXPORT DWORD WINAPI FwpmNetEventEnum3(HANDLE e, HANDLE h, UINT32 n, FWPM_NET_EVENT3 ***x, UINT32 *g) { (void)e; return do_enum(3, h, n, (void ***)x, g); }
+EXPORT DWORD WINAPI FwpmNetEventEnum3(HANDLE e, HANDLE h, UINT32 n, FWPM_NET_EVENT3 ***x, UINT32 *g) { return do_enum(3, e, h, n, (void ***)x, g); }
 #endif
 #if FAKE_MAX_SUBSCRIBE >= 3
-EXPORT DWORD WINAPI FwpmNetEventEnum4(HANDLE e, HANDLE h, UINT32 n, FWPM_NET_EVENT4 ***x, UINT32 *g) { (void)e; return do_enum(4, h, n, (void ***)x, g); }
+EXPORT DWORD WINAPI FwpmNetEventEnum4(HANDLE e, HANDLE h, UINT32 n, FWPM_NET_EVENT4 ***x, UINT32 *g) { return do_enum(4, e, h, n, (void ***)x, g); }
 #endif
 #if FAKE_MAX_SUBSCRIBE >= 4
-EXPORT DWORD WINAPI FwpmNetEventEnum5(HANDLE e, HANDLE h, UINT32 n, FWPM_NET_EVENT5 ***x, UINT32 *g) { (void)e; return do_enum(5, h, n, (void ***)x, g); }
+EXPORT DWORD WINAPI FwpmNetEventEnum5(HANDLE e, HANDLE h, UINT32 n, FWPM_NET_EVENT5 ***x, UINT32 *g) { return do_enum(5, e, h, n, (void ***)x, g); }
 #endif
+
+/* ---- scripted failures (exports for tests) ---- */
+
+EXPORT void WINAPI FakeFwpRestartEngine(DWORD status) {
+  EnterCriticalSection(&lock);
+  dead_status = status;
+  InterlockedIncrement(&bfe_gen);
+  for (int i = 0; i < 16; i++)
+    if (live_subs[i]) InterlockedExchange(&live_subs[i]->dead, 1);
+  for (int i = 0; i < MAX_FILTERS; i++)
+    if (filters[i].id && filters[i].dynamic) filters[i].id = 0;
+  nhistory = 0;
+  LeaveCriticalSection(&lock);
+  record("bfe-restart status=0x%lx", (unsigned long)status);
+}
+
+EXPORT void WINAPI FakeFwpKillSubscriptions(void) {
+  EnterCriticalSection(&lock);
+  for (int i = 0; i < 16; i++)
+    if (live_subs[i]) InterlockedExchange(&live_subs[i]->dead, 1);
+  LeaveCriticalSection(&lock);
+  record("subscriptions-killed");
+}
+
+EXPORT void WINAPI FakeFwpDeliver(UINT64 filter_id) {
+  FILETIME now;
+  GetSystemTimeAsFileTime(&now);
+  UINT64 t = ft64(now);
+  EnterCriticalSection(&lock);
+  if (nhistory == MAX_HISTORY) {
+    memmove(history, history + 1, sizeof history[0] * (MAX_HISTORY - 1));
+    nhistory--;
+  }
+  history[nhistory].t = t;
+  history[nhistory].filter_id = filter_id;
+  nhistory++;
+  sub *subs[16];
+  memcpy(subs, live_subs, sizeof subs);
+  LeaveCriticalSection(&lock);
+  arena a = {malloc(1 << 14), 0, 1 << 14};
+  for (int i = 0; i < 16; i++) {
+    if (!subs[i] || subs[i]->closed || subs[i]->dead) continue;
+    a.used = 0;
+    void *ev = build_event(&a, subs[i]->version, FWPM_NET_EVENT_TYPE_CLASSIFY_DROP, filter_id, 48, 0x3901);
+    if (!ev) continue;
+    set_time(ev, t);
+    subs[i]->cb(subs[i]->ctx, ev);
+  }
+  free(a.base);
+  record("deliver %llu", (unsigned long long)filter_id);
+}
 
 /* ---- lookups ---- */
 
@@ -412,7 +539,7 @@ static wchar_t *astr(arena *a, const wchar_t *s) {
 }
 
 EXPORT DWORD WINAPI FwpmFilterGetById0(HANDLE e, UINT64 id, FWPM_FILTER0 **out) {
-  (void)e;
+  CHECK_ENGINE(e);
   const wchar_t *name = NULL;
   GUID layer = layer_connect_v4;
   wchar_t buf[80];
@@ -445,7 +572,7 @@ EXPORT DWORD WINAPI FwpmFilterGetById0(HANDLE e, UINT64 id, FWPM_FILTER0 **out) 
 }
 
 EXPORT DWORD WINAPI FwpmLayerGetById0(HANDLE e, UINT16 id, FWPM_LAYER0 **out) {
-  (void)e;
+  CHECK_ENGINE(e);
   if (id != 48) return FWP_E_LAYER_NOT_FOUND_;
   arena a = {malloc(1024), 0, 1024};
   FWPM_LAYER0 *l = aalloc(&a, sizeof *l);
@@ -457,7 +584,7 @@ EXPORT DWORD WINAPI FwpmLayerGetById0(HANDLE e, UINT16 id, FWPM_LAYER0 **out) {
 }
 
 EXPORT DWORD WINAPI FwpmProviderGetByKey0(HANDLE e, const GUID *key, FWPM_PROVIDER0 **out) {
-  (void)e;
+  CHECK_ENGINE(e);
   if (!IsEqualGUID(key, &fake_provider)) return 0x80320005; /* FWP_E_PROVIDER_NOT_FOUND */
   arena a = {malloc(1024), 0, 1024};
   FWPM_PROVIDER0 *p = aalloc(&a, sizeof *p);
@@ -468,30 +595,62 @@ EXPORT DWORD WINAPI FwpmProviderGetByKey0(HANDLE e, const GUID *key, FWPM_PROVID
 }
 
 EXPORT DWORD WINAPI FwpmFilterSubscribeChanges0(HANDLE e, const FWPM_FILTER_SUBSCRIPTION0 *s, FWPM_FILTER_CHANGE_CALLBACK0 cb, void *ctx, HANDLE *h) {
-  (void)e; (void)s;
-  change_cb = cb;
-  change_ctx = ctx;
-  record("filtersubscribe");
-  *h = (HANDLE)(ULONG_PTR)0x5151;
-  return 0;
+  CHECK_ENGINE(e);
+  if (!s || !cb || !h) return ERROR_INVALID_PARAMETER;
+  record("filtersubscribe flags=0x%x", s->flags);
+  EnterCriticalSection(&lock);
+  for (int i = 0; i < 8; i++)
+    if (!change_subs[i].used) {
+      change_subs[i].used = 1;
+      change_subs[i].cb = cb;
+      change_subs[i].ctx = ctx;
+      change_subs[i].flags = s->flags;
+      change_subs[i].eng = e;
+      change_subs[i].gen = bfe_gen;
+      LeaveCriticalSection(&lock);
+      *h = (HANDLE)(ULONG_PTR)(0x5150 + i);
+      return 0;
+    }
+  LeaveCriticalSection(&lock);
+  return ERROR_NOT_ENOUGH_MEMORY;
 }
 
 EXPORT DWORD WINAPI FwpmFilterUnsubscribeChanges0(HANDLE e, HANDLE h) {
-  (void)e; (void)h;
-  change_cb = NULL;
+  ULONG_PTR i = (ULONG_PTR)h - 0x5150;
+  if (i >= 8) return ERROR_INVALID_HANDLE;
+  EnterCriticalSection(&lock);
+  change_subs[i].used = 0;
+  LeaveCriticalSection(&lock);
+  if (e && ((engine *)e)->gen != bfe_gen) return dead_status;
   return 0;
 }
 
-static void notify(UINT32 type, UINT64 id) {
-  if (!change_cb) return;
-  FWPM_FILTER_CHANGE0 c;
-  memset(&c, 0, sizeof c);
-  c.changeType = type;
-  c.filterId = id;
-  change_cb(change_ctx, &c);
+/* notify reports a change made through engine src to every subscription
+ * that asked for its kind (flags), except those of src itself, and none of
+ * an engine generation before a restart. Callbacks run on this thread. */
+static void notify(UINT32 type, UINT64 id, engine *src) {
+  UINT32 want = type == 1 ? 0x1 : 0x2; /* NOTIFY_ON_ADD, NOTIFY_ON_DELETE */
+  for (int i = 0; i < 8; i++) {
+    FWPM_FILTER_CHANGE_CALLBACK0 cb = NULL;
+    void *ctx = NULL;
+    EnterCriticalSection(&lock);
+    if (change_subs[i].used && (change_subs[i].flags & want) && change_subs[i].eng != src && change_subs[i].gen == bfe_gen) {
+      cb = change_subs[i].cb;
+      ctx = change_subs[i].ctx;
+    }
+    LeaveCriticalSection(&lock);
+    if (!cb) continue;
+    FWPM_FILTER_CHANGE0 c;
+    memset(&c, 0, sizeof c);
+    c.changeType = type;
+    c.filterId = id;
+    cb(ctx, &c);
+  }
 }
 
 /* ---- self-test calls ---- */
+
+static const GUID zero_guid;
 
 static void guid_str(const GUID *g, char *out) {
   sprintf(out, "%08lx-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x", (unsigned long)g->Data1, g->Data2, g->Data3,
@@ -542,11 +701,16 @@ static DWORD WINAPI drop_later(void *p) {
 }
 
 EXPORT DWORD WINAPI FwpmFilterAdd0(HANDLE h, const FWPM_FILTER0 *f, PSECURITY_DESCRIPTOR sd, UINT64 *id) {
+  CHECK_ENGINE(h);
   engine *e = h;
   (void)sd;
-  char lg[40], line[1024];
+  char lg[40], sl[40], line[1024];
   guid_str(&f->layerKey, lg);
+  guid_str(&f->subLayerKey, sl);
   int n = snprintf(line, sizeof line, "filteradd layer=%s flags=0x%x action=0x%x dynamic=%u", lg, f->flags, f->action.type, e->dynamic);
+  if (f->weight.type == FWP_UINT8) n += snprintf(line + n, sizeof line - n, " weight=u8:%u", f->weight.uint8);
+  else if (f->weight.type == FWP_UINT64 && f->weight.uint64) n += snprintf(line + n, sizeof line - n, " weight=u64:%llu", (unsigned long long)*f->weight.uint64);
+  if (memcmp(&f->subLayerKey, &zero_guid, sizeof zero_guid) != 0) n += snprintf(line + n, sizeof line - n, " sublayer=%s", sl);
   for (UINT32 i = 0; i < f->numFilterConditions && n < (int)sizeof line - 120; i++) {
     const FWPM_FILTER_CONDITION0 *c = &f->filterCondition[i];
     char cg[40];
@@ -576,13 +740,13 @@ EXPORT DWORD WINAPI FwpmFilterAdd0(HANDLE h, const FWPM_FILTER0 *f, PSECURITY_DE
   wcsncpy(filters[slot].name, f->displayData.name ? f->displayData.name : L"", 63);
   *id = filters[slot].id;
   LeaveCriticalSection(&lock);
-  notify(1, *id);
+  notify(1, *id, e);
   CloseHandle(CreateThread(NULL, 0, drop_later, (void *)(ULONG_PTR)*id, 0, NULL));
   return 0;
 }
 
 EXPORT DWORD WINAPI FwpmFilterDeleteById0(HANDLE h, UINT64 id) {
-  (void)h;
+  CHECK_ENGINE(h);
   int found = 0;
   EnterCriticalSection(&lock);
   for (int i = 0; i < MAX_FILTERS; i++)
@@ -590,7 +754,18 @@ EXPORT DWORD WINAPI FwpmFilterDeleteById0(HANDLE h, UINT64 id) {
   LeaveCriticalSection(&lock);
   record("filterdelete %llu found=%d", (unsigned long long)id, found);
   if (!found) return FWP_E_FILTER_NOT_FOUND_;
-  notify(2, id);
+  notify(2, id, h);
+  return 0;
+}
+
+EXPORT DWORD WINAPI FwpmSubLayerAdd0(HANDLE h, const FWPM_SUBLAYER0 *sl, PSECURITY_DESCRIPTOR sd) {
+  CHECK_ENGINE(h);
+  engine *e = h;
+  (void)sd;
+  if (!sl || !sl->displayData.name) return ERROR_INVALID_PARAMETER;
+  char k[40];
+  guid_str(&sl->subLayerKey, k);
+  record("sublayeradd key=%s weight=%u flags=0x%x dynamic=%u name=%ls", k, sl->weight, sl->flags, e->dynamic, sl->displayData.name);
   return 0;
 }
 

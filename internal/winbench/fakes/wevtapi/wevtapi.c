@@ -58,6 +58,8 @@ typedef struct {
 	/* filter: event id ranges from the XPath ("*" = all) */
 	int nranges;
 	int lo[32], hi[32];
+	int has_rid; /* EventRecordID=N in the XPath */
+	unsigned long long rid;
 	size_t cursor;
 	HANDLE signal;
 	EVT_SUBSCRIBE_CALLBACK callback;
@@ -230,8 +232,14 @@ static void parse_query(fake_sub *s, const WCHAR *q)
 {
 	char a[4096];
 	s->nranges = 0;
+	s->has_rid = 0;
 	if (!q || !WideCharToMultiByte(CP_UTF8, 0, q, -1, a, sizeof a, NULL, NULL))
 		return;
+	const char *r = strstr(a, "EventRecordID=");
+	if (r) {
+		s->has_rid = 1;
+		s->rid = _strtoui64(r + 14, NULL, 10);
+	}
 	const char *p = a;
 	while ((p = strstr(p, "EventID")) && s->nranges < 32) {
 		p += 7;
@@ -254,6 +262,8 @@ static void parse_query(fake_sub *s, const WCHAR *q)
 
 static int matches(fake_sub *s, size_t i)
 {
+	if (s->has_rid && g_log.recs[i].rid != s->rid)
+		return 0;
 	if (!s->nranges)
 		return 1;
 	int id = g_log.recs[i].eventid;
@@ -548,12 +558,23 @@ EVT_HANDLE WINAPI EvtSubscribe(EVT_HANDLE Session, HANDLE SignalEvent, LPCWSTR C
 		}
 		unsigned long long rid = ((fake_bookmark *)Bookmark)->rid;
 		size_t i = 0;
-		int found = 0;
+		int found = 0, selected = 0;
 		for (; i < g_log.n; i++) {
-			if (g_log.recs[i].rid == rid)
+			if (g_log.recs[i].rid == rid) {
 				found = 1;
+				/* Windows: Strict wants the bookmarked record in the
+				 * query's results, not only in the log. */
+				selected = matches(s, i);
+			}
 			if (g_log.recs[i].rid >= rid)
 				break;
+		}
+		if (found && !selected && (Flags & EvtSubscribeStrict)) {
+			free(s);
+			InterlockedDecrement(&g_live);
+			LeaveCriticalSection(&g_lock);
+			SetLastError(ERROR_NOT_FOUND);
+			return NULL;
 		}
 		if (!found && (Flags & EvtSubscribeStrict)) {
 			free(s);
