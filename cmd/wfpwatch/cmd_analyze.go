@@ -12,6 +12,7 @@ import (
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
 	"github.com/wfpwatch/wfpwatch/internal/ingest"
+	"github.com/wfpwatch/wfpwatch/internal/orient"
 	"github.com/wfpwatch/wfpwatch/internal/output"
 	"github.com/wfpwatch/wfpwatch/internal/pipeline"
 	"github.com/wfpwatch/wfpwatch/internal/store"
@@ -194,7 +195,13 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	// on; without --permits the view drops them, so the .evtx reader need
 	// not decode them at all.
 	want := func(code int) bool { return view.permits || !event.IsPermitID(code) }
-	st, err := ingest.WalkWith(ctx, fs.Args(), ingest.WalkOptions{Recursive: recursive, Want: want}, emit, warn)
+	// Which end of an inbound event is local depends on the Windows build
+	// that wrote it: the orienter learns it per host (docs/orientation.md).
+	orienter := orient.New(emit, 0)
+	st, err := ingest.WalkWith(ctx, fs.Args(), ingest.WalkOptions{Recursive: recursive, Want: want}, orienter.Process, warn)
+	if err == nil {
+		err = orienter.Close()
+	}
 	if err != nil {
 		return err
 	}
@@ -216,6 +223,11 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 				unwanted = fmt.Sprintf(" (and %d permits not decoded: --permits shows them)", f.Unwanted)
 			}
 			fmt.Fprintf(stderr, "%s: %s, %d events%s, %d problems\n", f.Path, format, f.Events, unwanted, f.Problems)
+		}
+	}
+	if verbose {
+		for _, r := range orienter.Reports() {
+			fmt.Fprintf(stderr, "orientation: %s\n", r)
 		}
 	}
 	if err := p.Close(); err != nil {
