@@ -71,11 +71,10 @@ func recordVotes(e *event.Event, h *Host, v *votes) {
 	}
 	if !icmp && hs && hd {
 		// An inbound accept's local end is the service: a well-known or
-		// registered port against an ephemeral one. Ranks one apart (a
-		// 1025–5000 port, the old dynamic range, against a new dynamic one)
-		// say too little.
+		// registered port against an ephemeral one. Two service-looking
+		// ports (445 and 8080, 8080 and 1030) say too little.
 		rs, rd := event.PortRank(sp), event.PortRank(dp)
-		v[event.EvidenceServicePort] = pick(rs >= rd+2, rd >= rs+2)
+		v[event.EvidenceServicePort] = pick(serviceOver(rs, rd), serviceOver(rd, rs))
 	}
 	if h.os != event.OrderNone {
 		v[event.EvidenceOS] = h.os
@@ -125,4 +124,12 @@ func plausibleICMP(proto uint8, typ, code uint16) bool {
 		return false // reserved
 	}
 	return true
+}
+
+// serviceOver reports whether a port of rank a is a service's against one
+// of rank b: any rank against the dynamic range (Vista and later, which
+// wrote every log with these events, take client ports there), or two
+// ranks apart.
+func serviceOver(a, b int) bool {
+	return a > b && (b == 0 || a >= b+2)
 }
