@@ -191,13 +191,13 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		return p.Process(e)
 	}
-	// Permits (5154/5156/5158) fill most of a Security log with auditing
-	// on; without --permits the view drops them, so the .evtx reader need
-	// not decode them at all.
-	want := func(code int) bool { return view.permits || !event.IsPermitID(code) }
 	// Which end of an inbound event is local depends on the Windows build
 	// that wrote it: the orienter learns it per host (docs/orientation.md).
 	orienter := orient.New(emit, 0)
+	// Permits (5154/5156/5158) fill most of a Security log with auditing
+	// on; without --permits the view drops them, so the .evtx reader need
+	// not decode them at all (but for evidence while the orienter waits).
+	want := func(code int) bool { return view.permits || !event.IsPermitID(code) || orienter.Waiting() }
 	st, err := ingest.WalkWith(ctx, fs.Args(), ingest.WalkOptions{Recursive: recursive, Want: want}, orienter.Process, warn)
 	if err == nil {
 		err = orienter.Close()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
 )
@@ -19,14 +20,17 @@ const (
 	maxHosts = 4096
 	// maxAddrs and maxPorts bound what one host remembers.
 	maxAddrs = 1024
+	maxFew   = 8 // addresses kept in a slice before a map
 	maxPorts = 1 << 16
 )
 
 // Host is what an Orienter knows of one host (one Computer name).
 type Host struct {
 	name    string
-	own     map[netip.Addr]bool    // its addresses
-	ports   map[pidPort]uint8      // ports its processes bound, listened on or sent from (portBound…)
+	ownFew  []netip.Addr           // its first addresses (a scan beats hashing a few)
+	own     map[[16]byte]struct{}  // the rest (As16 of the unmapped address)
+	lastOwn netip.Addr             // the address last added (most events repeat it)
+	ports   map[uint64]uint8       // ports its processes bound, listened on or sent from (portKey → portBound…)
 	listens map[protoPort]struct{} // ports it listened on (5154/5155)
 	votes   [numEvidence][3]uint64 // per evidence, per order: inbound records that showed it
 	os      event.Order            // the order its Windows build writes (live only)
@@ -37,10 +41,9 @@ type Host struct {
 	byHost  uint64                 // of those, decided by the host's order
 }
 
-type pidPort struct {
-	pid   uint32
-	proto uint8
-	port  uint16
+// portKey packs a process id, protocol and port into a key of Host.ports.
+func portKey(pid uint32, proto uint8, port uint16) uint64 {
+	return uint64(pid)<<32 | uint64(proto)<<16 | uint64(port)
 }
 
 type protoPort struct {
@@ -54,8 +57,23 @@ func (h *Host) Own(a netip.Addr) bool {
 	if !a.IsValid() {
 		return false
 	}
-	return a.IsLoopback() || h.own[a]
+	if a.IsLoopback() {
+		return true
+	}
+	for _, o := range h.ownFew {
+		if o == a {
+			return true
+		}
+	}
+	if h.own == nil {
+		return false
+	}
+	_, ok := h.own[a.As16()]
+	return ok
 }
+
+// ownKey is the key of a (unmapped) in Host.own.
+func ownKey(a netip.Addr) [16]byte { return a.As16() }
 
 // How a process was seen to own a port.
 const (
@@ -70,7 +88,7 @@ const (
 // SMB share, lsass to its own LDAP) owns both ends, and a remote client's
 // ephemeral port may be a number a local process used too.
 func (h *Host) owns(pid uint32, proto uint8, port uint16) bool {
-	f := h.ports[pidPort{pid, proto, port}]
+	f := h.ports[portKey(pid, proto, port)]
 	return f&portListened != 0 || f == portBound
 }
 
@@ -78,15 +96,31 @@ func (h *Host) owns(pid uint32, proto uint8, port uint16) bool {
 // was new. Unspecified, multicast and broadcast-looking addresses are
 // ignored.
 func (h *Host) AddAddr(a netip.Addr) bool {
-	a = a.Unmap().WithZone("")
-	if !a.IsValid() || a.IsUnspecified() || a.IsMulticast() || a.IsLoopback() ||
-		(a.Is4() && a.As4()[3] == 255) || h.own[a] || len(h.own) >= maxAddrs {
+	if a == h.lastOwn {
 		return false
 	}
-	if h.own == nil {
-		h.own = make(map[netip.Addr]bool)
+	if a.Is4In6() {
+		a = a.Unmap()
 	}
-	h.own[a] = true
+	if a.Zone() != "" {
+		a = a.WithZone("")
+	}
+	if !a.IsValid() || a.IsUnspecified() || a.IsMulticast() || a.IsLoopback() ||
+		(a.Is4() && a.As4()[3] == 255) || len(h.ownFew)+len(h.own) >= maxAddrs {
+		return false
+	}
+	h.lastOwn = a
+	if h.Own(a) {
+		return false
+	}
+	if len(h.ownFew) < maxFew {
+		h.ownFew = append(h.ownFew, a)
+		return true
+	}
+	if h.own == nil {
+		h.own = make(map[[16]byte]struct{})
+	}
+	h.own[ownKey(a)] = struct{}{}
 	return true
 }
 
@@ -140,7 +174,8 @@ type Orienter struct {
 	order   []*Host // in the order first seen
 	q       []held
 	head    int
-	spare   Host // for hosts past maxHosts
+	waiting atomic.Bool // events are held (Waiting)
+	last    *Host       // the host of the previous event
 }
 
 type held struct {
@@ -160,7 +195,11 @@ func New(emit func(*event.Event) error, maxHeld int) *Orienter {
 
 // Host returns the state of the host named name, creating it.
 func (o *Orienter) Host(name string) *Host {
+	if o.last != nil && o.last.name == name {
+		return o.last
+	}
 	if h, ok := o.hosts[name]; ok {
+		o.last = h
 		return h
 	}
 	if len(o.hosts) >= maxHosts {
@@ -168,6 +207,7 @@ func (o *Orienter) Host(name string) *Host {
 	}
 	h := &Host{name: strings.Clone(name)}
 	o.hosts[h.name] = h
+	o.last = h
 	o.order = append(o.order, h)
 	return h
 }
@@ -177,13 +217,13 @@ func (o *Orienter) Host(name string) *Host {
 func (o *Orienter) Process(e *event.Event) error {
 	h := o.Host(e.Host)
 	if h == nil {
-		o.apply(nil, e)
+		o.apply(nil, e, nil)
 		return o.emit(e)
 	}
 	orientable := e.Orientable()
 	addrVoted := false
+	var v votes
 	if orientable {
-		var v votes
 		recordVotes(e, h, &v)
 		for k, ord := range v {
 			if ord != event.OrderNone {
@@ -195,7 +235,7 @@ func (o *Orienter) Process(e *event.Event) error {
 		o.learn(h, e)
 	}
 	if o.head == len(o.q) && (!orientable || h.firm() || h.forced) {
-		o.apply(h, e)
+		o.apply(h, e, &v)
 		return o.emit(e)
 	}
 	o.q = append(o.q, held{e: *e, h: h, addrVoted: addrVoted})
@@ -204,6 +244,13 @@ func (o *Orienter) Process(e *event.Event) error {
 	}
 	return o.drain()
 }
+
+// Waiting reports whether events are held for want of evidence. Readers
+// that skip permits undecoded for speed may decode them while it is true:
+// binds and outbound permits show a host's addresses and its processes'
+// ports. Unlike the rest of the Orienter, it is safe to call from any
+// goroutine.
+func (o *Orienter) Waiting() bool { return o.waiting.Load() }
 
 // Close decides every host still waiting with what is known and hands on
 // the held events.
@@ -228,7 +275,7 @@ func (o *Orienter) drain() error {
 		if it.e.Orientable() {
 			it.h.held--
 		}
-		o.apply(it.h, &it.e)
+		o.apply(it.h, &it.e, nil)
 		err := o.emit(&it.e)
 		it.e = event.Event{} // drop its strings
 		o.head++
@@ -236,6 +283,7 @@ func (o *Orienter) drain() error {
 			return err
 		}
 	}
+	o.waiting.Store(o.head < len(o.q))
 	if o.head == len(o.q) {
 		o.q, o.head = o.q[:0], 0
 	} else if o.head > 1024 && o.head > len(o.q)/2 {
@@ -262,7 +310,7 @@ func (o *Orienter) learn(h *Host, e *event.Event) {
 	}
 	if e.HasPID && len(h.ports) < maxPorts {
 		if h.ports == nil {
-			h.ports = make(map[pidPort]uint8)
+			h.ports = make(map[uint64]uint8)
 		}
 		how := uint8(portSent)
 		switch e.Kind {
@@ -271,7 +319,12 @@ func (o *Orienter) learn(h *Host, e *event.Event) {
 		case event.KindListen:
 			how = portListened
 		}
-		h.ports[pidPort{e.PID, e.Protocol, e.LocalPort}] |= how
+		// A port sent from matters only if the process bound it (then it
+		// is a client's): mark it, but add none.
+		k := portKey(e.PID, e.Protocol, e.LocalPort)
+		if f, ok := h.ports[k]; f&how == 0 && (ok || how != portSent) {
+			h.ports[k] = f | how
+		}
 	}
 	if e.Kind == event.KindListen && len(h.listens) < maxPorts {
 		if h.listens == nil {
@@ -301,9 +354,16 @@ func (o *Orienter) recountAddresses(h *Host) {
 // itself (it is proof); otherwise the host's order; otherwise what the
 // record shows with what is known of the host; otherwise the packet order.
 // It also marks the end known to offer the service.
-func (o *Orienter) apply(h *Host, e *event.Event) {
+//
+// v is what e's evidence shows with what is known of h now, or nil to work
+// it out.
+func (o *Orienter) apply(h *Host, e *event.Event, v *votes) {
 	if e.Orientable() {
-		ord, by := Record(e, h)
+		if v == nil {
+			v = new(votes)
+			recordVotes(e, h, v)
+		}
+		ord, by := v.strongest()
 		scope := false
 		if by != event.EvidenceMulticast && h != nil {
 			if ho, hby := h.decision(); ho != event.OrderNone {
@@ -366,7 +426,7 @@ func (o *Orienter) Reports() []Report {
 		if n == 0 {
 			continue
 		}
-		r := Report{Host: h.name, Inbound: n, LocalFst: h.counts[event.OrderLocalFirst], ByHost: h.byHost, Addrs: len(h.own)}
+		r := Report{Host: h.name, Inbound: n, LocalFst: h.counts[event.OrderLocalFirst], ByHost: h.byHost, Addrs: len(h.ownFew) + len(h.own)}
 		r.Order, r.By = h.decision()
 		for k := event.EvidenceMulticast; k < event.EvidenceDefault; k++ {
 			p, l := h.votes[k][event.OrderPacket], h.votes[k][event.OrderLocalFirst]

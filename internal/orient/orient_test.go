@@ -340,3 +340,27 @@ func TestStreaming(t *testing.T) {
 		}
 	})
 }
+
+// TestWaiting: readers may decode permits for evidence exactly while an
+// inbound event waits for its host's order.
+func TestWaiting(t *testing.T) {
+	o := orient.New(func(*event.Event) error { return nil }, 0)
+	steps := []struct {
+		spec    string
+		waiting bool
+	}{
+		{"H 5157 out 1 6 10.0.0.5:50000 10.0.0.9:80", false},
+		{"G 5157 in 4 6 10.1.0.7:50002 10.1.0.5:50001", true}, // G: nothing known
+		{"G 5157 in 4 6 10.1.0.8:50003 10.1.0.5:50001", true},
+		{"G 5156 out 1 6 10.1.0.5:50000 10.1.0.9:80", false}, // a permit shows G's address
+	}
+	for i, s := range steps {
+		e := rec(t, i, s.spec)
+		if err := o.Process(&e); err != nil {
+			t.Fatal(err)
+		}
+		if o.Waiting() != s.waiting {
+			t.Errorf("after %s: Waiting %v", s.spec, o.Waiting())
+		}
+	}
+}

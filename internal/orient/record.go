@@ -37,6 +37,11 @@ type votes [numEvidence]event.Order
 func Record(e *event.Event, h *Host) (event.Order, event.Evidence) {
 	var v votes
 	recordVotes(e, h, &v)
+	return v.strongest()
+}
+
+// strongest returns the order the strongest kind of evidence in v shows.
+func (v *votes) strongest() (event.Order, event.Evidence) {
 	for k := event.EvidenceMulticast; k < event.EvidenceDefault; k++ {
 		if v[k] != event.OrderNone {
 			return v[k], k
@@ -105,7 +110,7 @@ func groupAddr(a netip.Addr, h *Host) bool {
 		return true
 	}
 	if a.Is4() && a.As4()[3] == 255 {
-		return h == nil || !h.own[a]
+		return h == nil || !h.Own(a)
 	}
 	return false
 }
