@@ -176,6 +176,7 @@ type Orienter struct {
 	head    int
 	waiting atomic.Bool // events are held (Waiting)
 	last    *Host       // the host of the previous event
+	live    *Facts      // set by Live
 }
 
 type held struct {
@@ -208,6 +209,7 @@ func (o *Orienter) Host(name string) *Host {
 	h := &Host{name: strings.Clone(name)}
 	o.hosts[h.name] = h
 	o.last = h
+	o.seed(h)
 	o.order = append(o.order, h)
 	return h
 }
