@@ -455,6 +455,7 @@ func (r Report) String() string {
 		fmt.Fprintf(&b, "%s: %s order (by %s); %d inbound records, %d local-first, %d by the host's order",
 			name, r.Order, r.By, r.Inbound, r.LocalFst, r.ByHost)
 	}
+	fmt.Fprintf(&b, "; %d addresses of its own seen", r.Addrs)
 	if len(r.Votes) > 0 {
 		b.WriteString("; evidence packet:local-first")
 		for _, v := range r.Votes {
