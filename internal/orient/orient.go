@@ -177,6 +177,7 @@ type Orienter struct {
 	waiting atomic.Bool // events are held (Waiting)
 	last    *Host       // the host of the previous event
 	live    *Facts      // set by Live
+	spare   Host        // stands for the hosts past maxHosts (forced: never held)
 }
 
 type held struct {
@@ -191,7 +192,9 @@ func New(emit func(*event.Event) error, maxHeld int) *Orienter {
 	if maxHeld <= 0 {
 		maxHeld = DefaultMaxHeld
 	}
-	return &Orienter{emit: emit, maxHeld: maxHeld, hosts: make(map[string]*Host)}
+	o := &Orienter{emit: emit, maxHeld: maxHeld, hosts: make(map[string]*Host)}
+	o.spare.forced = true
+	return o
 }
 
 // Host returns the state of the host named name, creating it.
@@ -218,9 +221,13 @@ func (o *Orienter) Host(name string) *Host {
 // held events it releases) to emit. It returns emit's first error.
 func (o *Orienter) Process(e *event.Event) error {
 	h := o.Host(e.Host)
-	if h == nil {
-		o.apply(nil, e, nil)
-		return o.emit(e)
+	if h == nil { // past maxHosts: decided record by record, in its place
+		if o.head == len(o.q) {
+			o.apply(nil, e, nil)
+			return o.emit(e)
+		}
+		o.q = append(o.q, held{e: *e, h: &o.spare})
+		return o.drain()
 	}
 	orientable := e.Orientable()
 	addrVoted := false
@@ -360,6 +367,9 @@ func (o *Orienter) recountAddresses(h *Host) {
 // v is what e's evidence shows with what is known of h now, or nil to work
 // it out.
 func (o *Orienter) apply(h *Host, e *event.Event, v *votes) {
+	if h == &o.spare {
+		h = nil
+	}
 	if e.Orientable() {
 		if v == nil {
 			v = new(votes)

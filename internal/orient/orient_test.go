@@ -364,3 +364,23 @@ func TestWaiting(t *testing.T) {
 		}
 	}
 }
+
+// TestManyHosts: past the hosts it tracks, an orienter decides record by
+// record, and still hands events on in order.
+func TestManyHosts(t *testing.T) {
+	var specs []string
+	specs = append(specs, "FIRST 5156 in 4 6 10.0.0.7:50002 10.0.0.5:50001") // held: nothing known
+	for i := 0; i < 4200; i++ {
+		specs = append(specs, fmt.Sprintf("H%d 5156 out 1 6 10.0.0.5:50000 10.0.0.9:80", i))
+	}
+	specs = append(specs, "LAST 5156 in 1588 17 239.255.255.250:1900 127.0.0.1:55141")
+	out, _ := run(t, 0, specs...)
+	for i, e := range out {
+		if e.RecordID != uint64(i+1) {
+			t.Fatalf("order changed at %d", i)
+		}
+	}
+	if e := &out[len(out)-1]; e.Local().String() != "239.255.255.250:1900" || e.Orient.Host {
+		t.Errorf("last: %s", describe(e))
+	}
+}
