@@ -12,6 +12,7 @@ import (
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
 	"github.com/wfpwatch/wfpwatch/internal/ingest"
+	"github.com/wfpwatch/wfpwatch/internal/orient"
 	"github.com/wfpwatch/wfpwatch/internal/output"
 	"github.com/wfpwatch/wfpwatch/internal/pipeline"
 	"github.com/wfpwatch/wfpwatch/internal/store"
@@ -190,11 +191,17 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		return p.Process(e)
 	}
+	// Which end of an inbound event is local depends on the Windows build
+	// that wrote it: the orienter learns it per host (docs/orientation.md).
+	orienter := orient.New(emit, 0)
 	// Permits (5154/5156/5158) fill most of a Security log with auditing
 	// on; without --permits the view drops them, so the .evtx reader need
-	// not decode them at all.
-	want := func(code int) bool { return view.permits || !event.IsPermitID(code) }
-	st, err := ingest.WalkWith(ctx, fs.Args(), ingest.WalkOptions{Recursive: recursive, Want: want}, emit, warn)
+	// not decode them at all (but for evidence while the orienter waits).
+	want := func(code int) bool { return view.permits || !event.IsPermitID(code) || orienter.Waiting() }
+	st, err := ingest.WalkWith(ctx, fs.Args(), ingest.WalkOptions{Recursive: recursive, Want: want}, orienter.Process, warn)
+	if err == nil {
+		err = orienter.Close()
+	}
 	if err != nil {
 		return err
 	}
@@ -216,6 +223,11 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 				unwanted = fmt.Sprintf(" (and %d permits not decoded: --permits shows them)", f.Unwanted)
 			}
 			fmt.Fprintf(stderr, "%s: %s, %d events%s, %d problems\n", f.Path, format, f.Events, unwanted, f.Problems)
+		}
+	}
+	if verbose {
+		for _, r := range orienter.Reports() {
+			fmt.Fprintf(stderr, "orientation: %s\n", r)
 		}
 	}
 	if err := p.Close(); err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/wfpwatch/wfpwatch/internal/audit"
 	"github.com/wfpwatch/wfpwatch/internal/event"
+	"github.com/wfpwatch/wfpwatch/internal/orient"
 	"github.com/wfpwatch/wfpwatch/internal/pipeline"
 	"github.com/wfpwatch/wfpwatch/internal/source/evtlog"
 	"github.com/wfpwatch/wfpwatch/internal/source/netevent"
@@ -208,6 +209,11 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	var shown = &live.shown
 	var fieldProblems uint64
+	// This machine's addresses and build say which end of an inbound event
+	// is local (docs/orientation.md); with them the orienter holds nothing.
+	orienter := orient.New(live.add, 0)
+	facts, _ := orient.LocalFacts() // the build is always known on Windows
+	orienter.Live(facts)
 	handler := func(recs []evtlog.Record) error {
 		for i := range recs {
 			var e event.Event
@@ -222,7 +228,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				}
 			}
 			e.Sources = event.SourceEvtlog
-			if err := live.add(&e); err != nil {
+			if err := orienter.Process(&e); err != nil {
 				return err
 			}
 		}

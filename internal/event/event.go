@@ -155,6 +155,8 @@ type Event struct {
 	ICMPType      int16 // -1 when unknown; decoders must set -1 (see Classify)
 	ICMPCode      int16 // -1 when unknown
 
+	Orient Orientation // wfp.orientation: how local and remote were decided (orient.go)
+
 	PID        uint32 // process.pid
 	HasPID     bool
 	Executable string   // process.executable: the path as the source gave it (often an NT device path)
@@ -190,17 +192,11 @@ type Event struct {
 	FilePath string // log.file.path: the file an offline event came from
 }
 
-// ServicePort returns the port that names the service involved: the local
-// port for inbound traffic (what was listened on), the remote port
-// otherwise (what was connected to), falling back to whichever is known.
+// ServicePort returns the port of the end that offers the service (see
+// ServiceEnd, which decides it).
 func (e *Event) ServicePort() (uint16, bool) {
-	if e.Direction == DirectionInbound && e.HasLocalPort {
-		return e.LocalPort, true
-	}
-	if e.HasRemotePort {
-		return e.RemotePort, true
-	}
-	return e.LocalPort, e.HasLocalPort
+	_, p, ok := e.ServiceEnd()
+	return p, ok
 }
 
 // DecidedBy names what made the decision, from the most to the least

@@ -56,8 +56,8 @@ func (e *Event) MarshalJSON() ([]byte, error) {
 // rule.{id,name}; log.file.path; and the wfp group: verdict, kind, reason,
 // source, record_id, filter{id,name,provider}, layer{id,name},
 // filter_origin, profiles, remote_user_id, remote_machine_id, package_sid,
-// services, net_event_type, icmp{type,code}, tcp_flags, info, local{ip,port},
-// remote{ip,port}.
+// services, net_event_type, icmp{type,code}, tcp_flags, info,
+// orientation{order,by,scope}, local{ip,port}, remote{ip,port}.
 func (e *Event) AppendJSON(b []byte) []byte {
 	w := jsonWriter{b: b}
 	w.open()
@@ -224,6 +224,17 @@ func (e *Event) AppendJSON(b []byte) []byte {
 	}
 	w.str("tcp_flags", e.TCPFlags)
 	w.str("info", e.Info)
+	if e.Orient.Order != OrderNone && e.Orient.By != EvidenceLayer {
+		w.obj("orientation")
+		w.str("order", e.Orient.Order.String())
+		w.str("by", e.Orient.By.String())
+		if e.Orient.Host {
+			w.str("scope", "host")
+		} else {
+			w.str("scope", "record")
+		}
+		w.close()
+	}
 	if e.LocalIP.IsValid() || e.HasLocalPort {
 		w.obj("local")
 		if e.LocalIP.IsValid() {

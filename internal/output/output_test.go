@@ -85,12 +85,14 @@ func TestSummaryServicePort(t *testing.T) {
 	e := sample()
 	s.Add(e) // outbound: remote port 443
 	e.Direction = event.DirectionInbound
-	s.Add(e) // inbound: local port 50123
-	if s.Port["443/tcp"] != 1 || s.Port["50123/tcp"] != 1 || s.Total != 2 {
+	s.Add(e) // inbound from remote port 443 to an ephemeral port (a reply): still 443
+	e.LocalPort, e.RemotePort = 8443, 9443
+	s.Add(e) // inbound, both registered: the local port
+	if s.Port["443/tcp"] != 2 || s.Port["8443/tcp"] != 1 || s.Total != 3 {
 		t.Errorf("ports %v", s.Port)
 	}
 	var buf bytes.Buffer
-	if err := s.WriteJSON(&buf, 0); err != nil || !strings.Contains(buf.String(), `"total":2`) {
+	if err := s.WriteJSON(&buf, 0); err != nil || !strings.Contains(buf.String(), `"total":3`) {
 		t.Errorf("json %v %s", err, buf.String())
 	}
 }

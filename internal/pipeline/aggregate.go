@@ -36,8 +36,10 @@ type Key struct {
 // e; Aggregator clones them before keeping a key.
 //
 // Of the two ports, the key keeps the one that names the service
-// (event.ServicePort: the local port of inbound traffic, the remote port
-// otherwise) and leaves the other out. That other port is the client's
+// (event.ServiceEnd: a port the host listens on, else a well-known or
+// registered port against an ephemeral one, else the local port of
+// inbound traffic and the remote port of outbound) and leaves the other
+// out. That other port is the client's
 // ephemeral port, new with every connection attempt: an app retrying a
 // blocked connection, or a scanner probing a closed port, is one flow to an
 // administrator, not one flow per attempt. Listen and bind events have
@@ -62,10 +64,10 @@ func KeyOf(e *event.Event) Key {
 		Kind:          e.Kind,
 		Reason:        e.Reason,
 	}
-	switch { // the same choice as event.ServicePort
-	case e.Direction == event.DirectionInbound && e.HasLocalPort:
+	switch end, _, _ := e.ServiceEnd(); end { // the one choice of the service port
+	case event.EndLocal:
 		k.RemotePort, k.HasRemotePort = 0, false
-	case e.HasRemotePort:
+	case event.EndRemote:
 		k.LocalPort, k.HasLocalPort = 0, false
 	}
 	if k.App == "" {

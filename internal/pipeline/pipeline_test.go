@@ -155,7 +155,7 @@ func TestKeyDistinguishes(t *testing.T) {
 	// ephemeral port) do not split flows.
 	for _, m := range []func(e *event.Event){
 		func(e *event.Event) { e.LocalPort = 50001 }, // outbound: local port is the client's
-		func(e *event.Event) { e.Direction = event.DirectionInbound; e.RemotePort = 61000 },
+		func(e *event.Event) { e.Direction = event.DirectionInbound; e.LocalPort = 1; e.RemotePort = 61000 },
 	} {
 		e := ev(m)
 		e.Time = t0.Add(2 * time.Second)

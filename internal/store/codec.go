@@ -136,6 +136,9 @@ const (
 	tagOrigin          = 30 // dict: Filter Origin
 	tagRuleID          = 31 // dict
 	tagRuleName        = 32 // dict
+	// tagOrientation is far from the others so that tags added
+	// meanwhile do not collide; written last (older readers stop there).
+	tagOrientation = 48 // number: event.Orientation packed by packOrientation
 )
 
 // tagIsString reports whether tag carries an inline string.
@@ -343,6 +346,9 @@ func appendArgs(args []any, e *event.Event, d *dictWriter, extra []byte) ([]any,
 	if e.HasLayerID {
 		x = appendNum(x, tagLayerID, uint64(e.LayerID))
 	}
+	if e.Orient.Order != event.OrderNone {
+		x = appendNum(x, tagOrientation, packOrientation(e.Orient))
+	}
 	var extraArg any
 	if len(x) > 0 {
 		extraArg = append([]byte(nil), x...)
@@ -517,6 +523,8 @@ func (r *storedRow) decode(ctx context.Context, q queryer, d *dictReader, e *eve
 			e.ICMPCode = int16(v - 1)
 		case tagNameOnly:
 			nameOnly = v == 1
+		case tagOrientation:
+			e.Orient = unpackOrientation(v)
 		default:
 			return nil // written by a newer wfpwatch: keep what is known
 		}
@@ -610,4 +618,18 @@ func extraIdentity(x []byte) (host, rec int64, ok bool) {
 		return 0, 0, false
 	}
 	return int64(hostID), int64(recID), true
+}
+
+// packOrientation packs o into a number: order, evidence, host scope and
+// service end, 8 bits each.
+func packOrientation(o event.Orientation) uint64 {
+	h := uint64(0)
+	if o.Host {
+		h = 1
+	}
+	return uint64(o.Order) | uint64(o.By)<<8 | h<<16 | uint64(o.Service)<<24
+}
+
+func unpackOrientation(v uint64) event.Orientation {
+	return event.Orientation{Order: event.Order(v), By: event.Evidence(v >> 8), Host: v>>16&1 == 1, Service: event.End(v >> 24)}
 }

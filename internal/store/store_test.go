@@ -113,6 +113,7 @@ func TestRoundTrip(t *testing.T) {
 		LayerID: 44, HasLayerID: true, LayerName: "Receive/Accept", FilterOrigin: "{ABC}", RuleID: "{ABC}",
 		RuleName: "My rule", NetEventType: "CLASSIFY_DROP", TCPFlags: "AS", Size: 1500,
 		Info: "free\x00form", FilePath: `C:\logs\Security.evtx`,
+		Orient: event.Orientation{Order: event.OrderLocalFirst, By: event.EvidenceMulticast, Host: true, Service: event.EndLocal},
 	}
 	full.SetExecutable(`\device\harddiskvolume3\x\y.exe`)
 	minimal := event.Event{ICMPType: -1, ICMPCode: -1}

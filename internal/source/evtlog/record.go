@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
+	"github.com/wfpwatch/wfpwatch/internal/orient"
 )
 
 // ProviderName is the provider of the Security audit events.
@@ -127,8 +128,8 @@ func UnknownFields(r *Record) []string {
 // explicit. Checked on real exports: a workstation at .39.6 logs an inbound
 // 5157 from .39.5:54359 to .39.6:50115 while .39.5 logs the matching
 // outbound 5157 from .39.5:54359; inbound 5156 events on domain controllers
-// have DestPort 53/135/389/445. The one exception seen, inbound ICMP in an
-// older log, is handled by plausibleICMP.
+// have DestPort 53/135/389/445. Older builds write inbound ALE events
+// local-first: see the orientation note below and docs/orientation.md.
 func Decode(r *Record, e *event.Event) error {
 	a, ok := event.AuditIDs[r.EventID]
 	if !ok || (r.Provider != "" && !strings.EqualFold(r.Provider, ProviderName)) {
@@ -241,22 +242,21 @@ func Decode(r *Record, e *event.Event) error {
 	}
 
 	// Listen and bind events have only the local Source; so does an event
-	// whose direction is outbound. Inbound traffic has the remote peer as
-	// Source.
-	inboundOrder := e.Direction == event.DirectionInbound
-	if inboundOrder && e.HasProtocol && isICMP(e.Protocol) && hasSrcPort && hasDstPort &&
-		!plausibleICMP(e.Protocol, dstPort, srcPort) && plausibleICMP(e.Protocol, srcPort, dstPort) {
-		// Older Windows wrote some inbound ICMP 5156/5157 events with the
-		// local end as Source (seen in a 2016 log: an echo request's 5152
-		// has Source=sender, DestPort=8, while the 5157 for the same packet,
-		// filter and layer has Source=this host, SourcePort=8). WFP keeps
-		// the ICMP type in the local port and the code in the remote port,
-		// so the orientation that yields a valid type/code pair wins.
-		inboundOrder = false
-	}
-	if inboundOrder {
+	// whose direction is outbound. For inbound events Decode applies the
+	// packet order (Source = remote peer, as Windows 10 and later write
+	// it) and records it in e.Orient; an inbound ALE event may have been
+	// written local-first by an older build, which the record itself shows
+	// only sometimes (orient.Record) and the rest of the host's log shows
+	// better (package orient).
+	if e.Direction == event.DirectionInbound && (dstIP.IsValid() || hasDstPort) {
 		e.RemoteIP, e.RemotePort, e.HasRemotePort = srcIP, srcPort, hasSrcPort
 		e.LocalIP, e.LocalPort, e.HasLocalPort = dstIP, dstPort, hasDstPort
+		if srcIP.IsValid() && dstIP.IsValid() {
+			e.Orient = event.Orientation{Order: event.OrderPacket, By: event.EvidenceDefault}
+			if !a.Kind.ConnectionLevel() {
+				e.Orient.By = event.EvidenceLayer
+			}
+		}
 	} else {
 		e.LocalIP, e.LocalPort, e.HasLocalPort = srcIP, srcPort, hasSrcPort
 		e.RemoteIP, e.RemotePort, e.HasRemotePort = dstIP, dstPort, hasDstPort
@@ -268,28 +268,15 @@ func Decode(r *Record, e *event.Event) error {
 		e.Direction = event.DirectionInbound
 	}
 	event.Classify(e)
+	if e.Orientable() {
+		if o, by := orient.Record(e, nil); o != event.OrderNone {
+			e.SetOrder(o, by, false)
+		}
+	}
 	if problems != nil {
 		return &FieldError{EventID: r.EventID, RecordID: r.RecordID, Problems: problems}
 	}
 	return nil
-}
-
-func isICMP(p uint8) bool { return p == 1 || p == 58 }
-
-// plausibleICMP reports whether typ/code is a possible ICMP (protocol 1) or
-// ICMPv6 (58) type and code: codes are small, and echo request and reply
-// have code 0.
-func plausibleICMP(proto uint8, typ, code uint16) bool {
-	if typ > 255 || code > 15 {
-		return false
-	}
-	switch {
-	case proto == 1 && (typ == 0 || typ == 8), proto == 58 && (typ == 128 || typ == 129):
-		return code == 0
-	case proto == 58 && typ == 0:
-		return false // reserved
-	}
-	return true
 }
 
 func dash(v string) string {
