@@ -170,7 +170,14 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if w, err = view.writer(stdout, false); err != nil {
 			return err
 		}
-		p.FirstSight(w)
+		if pflags.NoAggregate {
+			p.FirstSight(w)
+		} else {
+			// Each flow once, with its final count, in the order first seen.
+			fw := output.NewFlowWriter(w, false)
+			p.Flows(fw)
+			defer fw.Close()
+		}
 	}
 	problems := 0
 	warn := func(p *ingest.Problem) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/wfpwatch/wfpwatch/internal/audit"
 	"github.com/wfpwatch/wfpwatch/internal/event"
+	"github.com/wfpwatch/wfpwatch/internal/output"
 	"github.com/wfpwatch/wfpwatch/internal/pipeline"
 	"github.com/wfpwatch/wfpwatch/internal/source/evtlog"
 	"github.com/wfpwatch/wfpwatch/internal/source/netevent"
@@ -199,7 +200,13 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if path, _ := dbFlags.Path(!*noDB); path != "" {
 		say("recording history in %s (query it with 'wfpwatch query --db %s'; --no-db not to record)", path, path)
 	}
-	p.FirstSight(w)
+	if pflags.NoAggregate {
+		p.FirstSight(w)
+	} else {
+		// A flow's first sight at once, then a line with its new count
+		// when its window ends (wfp.flow.update in JSON).
+		p.Flows(output.NewFlowWriter(w, true))
+	}
 	live := newLiveMerge(o.view, p, o.window, say)
 	defer live.stopResolver()
 	if useNet {

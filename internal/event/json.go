@@ -49,16 +49,26 @@ func (e *Event) MarshalJSON() ([]byte, error) {
 // written by hand: it is on the hot path of every JSON output and allocates
 // nothing beyond b's growth.
 //
-// Layout: @timestamp; event.{code,action,outcome,kind,category,type,provider};
+// Layout: @timestamp; event.{code,action,outcome,kind,category,type,provider,
+// count,start,end} (count, start and end for a flow; see
+// AppendJSONCounted);
 // network.{direction,transport,iana_number,bytes}; source/destination
 // {ip,port} named after the traffic (inbound: source is the remote peer);
 // process.{pid,executable,name}; user.{id,name}; host.name; interface.id;
 // rule.{id,name}; log.file.path; and the wfp group: verdict, kind, reason,
-// source, record_id, filter{id,name,provider}, layer{id,name},
+// source, record_id, flow{id,update,total}, filter{id,name,provider}, layer{id,name},
 // filter_origin, profiles, remote_user_id, remote_machine_id, package_sid,
 // services, net_event_type, icmp{type,code}, tcp_flags, info, local{ip,port},
 // remote{ip,port}.
-func (e *Event) AppendJSON(b []byte) []byte {
+func (e *Event) AppendJSON(b []byte) []byte { return e.appendJSON(b, false) }
+
+// AppendJSONCounted is AppendJSON with event.count on every event, 1 for a
+// single one, so that a SIEM summing event.count over a mix of flows and
+// single events counts each event once (a sum skips documents without the
+// field). The outputs use it.
+func (e *Event) AppendJSONCounted(b []byte) []byte { return e.appendJSON(b, true) }
+
+func (e *Event) appendJSON(b []byte, counted bool) []byte {
 	w := jsonWriter{b: b}
 	w.open()
 	if !e.Time.IsZero() {
@@ -89,6 +99,13 @@ func (e *Event) AppendJSON(b []byte) []byte {
 	}
 	if e.Code != 0 {
 		w.str("provider", "Microsoft-Windows-Security-Auditing")
+	}
+	if counted || e.Flow != nil {
+		w.uint("count", e.EventCount())
+	}
+	if f := e.Flow; f != nil {
+		w.time("start", f.Start)
+		w.time("end", f.End)
 	}
 	w.close()
 
@@ -177,6 +194,16 @@ func (e *Event) AppendJSON(b []byte) []byte {
 	}
 	if e.RecordID != 0 {
 		w.uint("record_id", e.RecordID)
+	}
+	if f := e.Flow; f != nil {
+		w.obj("flow")
+		w.uint("id", f.ID)
+		if f.Update {
+			w.key("update")
+			w.b = append(w.b, "true"...)
+			w.uint("total", f.Total)
+		}
+		w.close()
 	}
 	if e.HasFilterID || e.FilterName != "" {
 		w.obj("filter")
@@ -297,6 +324,16 @@ func (w *jsonWriter) str(k, v string) {
 	}
 	w.key(k)
 	w.b = appendString(w.b, v)
+}
+
+func (w *jsonWriter) time(k string, t time.Time) {
+	if t.IsZero() {
+		return
+	}
+	w.key(k)
+	w.b = append(w.b, '"')
+	w.b = t.UTC().AppendFormat(w.b, time.RFC3339Nano)
+	w.b = append(w.b, '"')
 }
 
 func (w *jsonWriter) uint(k string, v uint64) {
