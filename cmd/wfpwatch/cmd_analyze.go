@@ -186,7 +186,7 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return
 		}
 		if problems <= maxWarnings {
-			fmt.Fprintf(stderr, "warning: %v\n", p)
+			fmt.Fprintf(stderr, "warning: %s\n", output.TermSafe(p.Error()))
 		} else if problems == maxWarnings+1 {
 			fmt.Fprintf(stderr, "warning: more problems follow; only counting them from now on\n")
 		}
@@ -222,7 +222,7 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			if f.Unwanted > 0 {
 				unwanted = fmt.Sprintf(" (and %d permits not decoded: --permits shows them)", f.Unwanted)
 			}
-			fmt.Fprintf(stderr, "%s: %s, %d events%s, %d problems\n", f.Path, format, f.Events, unwanted, f.Problems)
+			fmt.Fprintf(stderr, "%s: %s, %d events%s, %d problems\n", output.TermSafe(f.Path), format, f.Events, unwanted, f.Problems)
 		}
 	}
 	if err := p.Close(); err != nil {

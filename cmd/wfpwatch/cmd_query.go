@@ -283,7 +283,7 @@ func writeTop(w io.Writer, format, dim string, res store.TopResult) error {
 		}
 		fmt.Fprintf(bw, "%*s  %6s  %s\n", cw, "COUNT", "SHARE", strings.ToUpper(dim))
 		for _, r := range res.Rows {
-			fmt.Fprintf(bw, "%*d  %5.1f%%  %s\n", cw, r.Count, 100*share(r.Count, res.Total), termSafe(r.Value))
+			fmt.Fprintf(bw, "%*d  %5.1f%%  %s\n", cw, r.Count, 100*share(r.Count, res.Total), output.TermSafe(r.Value))
 		}
 		if len(res.Rows) == 0 {
 			fmt.Fprintln(bw, "(no matching events)")
@@ -301,19 +301,9 @@ func share(n, total int64) float64 {
 	return float64(n) / float64(total)
 }
 
-// termSafe keeps control characters in stored data (process paths, rule
-// names come from the monitored host) off the terminal.
-func termSafe(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return '?'
-		}
-		return r
-	}, s)
-}
-
 // csvCell defuses spreadsheet formulas in stored data, as output.NewCSV does.
 func csvCell(s string) string {
+	s = output.TermSafe(s)
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) && s != "-" {
 		return "'" + s
 	}

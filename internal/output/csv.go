@@ -81,7 +81,12 @@ func (c *csvWriter) Close() error {
 // csvSafe defuses spreadsheet formula injection: event data is attacker
 // influenced (process paths, rule names), and a cell starting with = + - @
 // would run as a formula when an analyst opens the file.
+//
+// It also escapes the control, C1 and bidi characters TermSafe does (line
+// breaks and tabs excepted), so that printing the file on a terminal runs
+// no escape sequence.
 func csvSafe(s string) string {
+	s = csvClean(s)
 	if s != "" && strings.ContainsRune("=+@\t\r", rune(s[0])) || (len(s) > 1 && s[0] == '-' && !isNumberLike(s)) {
 		return "'" + s
 	}

@@ -96,7 +96,7 @@ func (s *Summary) WriteText(w io.Writer, n int) error {
 		}
 		fmt.Fprintf(&b, "\nby %s:\n", g.title)
 		for _, c := range top(g.m, n) {
-			fmt.Fprintf(&b, "  %8d  %s\n", c.Count, sanitize(c.Key))
+			fmt.Fprintf(&b, "  %8d  %s\n", c.Count, TermSafe(c.Key))
 		}
 	}
 	_, err := io.WriteString(w, b.String())

@@ -207,7 +207,7 @@ func (t *tableWriter) Write(e *event.Event) error {
 			}
 			return e.Time.In(t.loc).Format("2006-01-02 15:04:05")
 		}
-		return sanitize(tableColumns[i].value(e))
+		return TermSafe(tableColumns[i].value(e))
 	}); err != nil {
 		return err
 	}
@@ -234,24 +234,4 @@ func cut(s string, n int) string {
 		count++
 	}
 	return s[:i] + "…"
-}
-
-// sanitize keeps terminal control characters in event data from reaching
-// the terminal: a hostile process name must not be able to send escape
-// sequences.
-func sanitize(s string) string {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] == 0x7f {
-			return strings.Map(func(r rune) rune {
-				if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-					return '?'
-				}
-				return r
-			}, s)
-		}
-	}
-	if !utf8.ValidString(s) {
-		return strings.ToValidUTF8(s, "\uFFFD")
-	}
-	return s
 }
