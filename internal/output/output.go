@@ -34,6 +34,9 @@ type Options struct {
 	// Location is the time zone of times in the table; nil means local
 	// time. JSON and CSV are always UTC.
 	Location *time.Location
+	// Wide makes the table cut nothing, even on a terminal, and show
+	// process paths instead of names (--wide).
+	Wide bool
 }
 
 // New returns a Writer of the named format writing to w.

@@ -94,3 +94,4 @@ func TestSummaryServicePort(t *testing.T) {
 		t.Errorf("json %v %s", err, buf.String())
 	}
 }
+
