@@ -94,4 +94,3 @@ func TestSummaryServicePort(t *testing.T) {
 		t.Errorf("json %v %s", err, buf.String())
 	}
 }
-

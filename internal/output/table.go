@@ -14,8 +14,8 @@ import (
 // The columns of the table, in order. Which are shown depends on the data
 // (flows or single events, one host or several) and the width.
 const (
-	colTime = iota // single events
-	colFirst       // flows
+	colTime  = iota // single events
+	colFirst        // flows
 	colLast
 	colCount
 	colHost
