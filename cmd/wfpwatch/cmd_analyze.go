@@ -163,7 +163,7 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	defer sink.Close()
 
 	var w output.Writer
-	var sum output.Summary
+	sum := output.Summary{Location: tableLocation(view.utc)}
 	if summary {
 		p.Events(summarySink{&sum})
 	} else {
