@@ -62,13 +62,14 @@ func (e *Event) MarshalJSON() ([]byte, error) {
 // remote{ip,port}.
 func (e *Event) AppendJSON(b []byte) []byte { return e.appendJSON(b, false) }
 
-// AppendJSONCounted is AppendJSON with event.count on every event, 1 for a
-// single one, so that a SIEM summing event.count over a mix of flows and
-// single events counts each event once (a sum skips documents without the
-// field). The outputs use it.
-func (e *Event) AppendJSONCounted(b []byte) []byte { return e.appendJSON(b, true) }
+// AppendOutputJSON is AppendJSON in the form the outputs write: event.count
+// on every event, 1 for a single one, so that a SIEM summing event.count
+// over a mix of flows and single events counts each event once (a sum
+// skips documents without the field); and wfp.layer.name under its one
+// name for every source (LayerNameOf).
+func (e *Event) AppendOutputJSON(b []byte) []byte { return e.appendJSON(b, true) }
 
-func (e *Event) appendJSON(b []byte, counted bool) []byte {
+func (e *Event) appendJSON(b []byte, output bool) []byte {
 	w := jsonWriter{b: b}
 	w.open()
 	if !e.Time.IsZero() {
@@ -100,7 +101,7 @@ func (e *Event) appendJSON(b []byte, counted bool) []byte {
 	if e.Code != 0 {
 		w.str("provider", "Microsoft-Windows-Security-Auditing")
 	}
-	if counted || e.Flow != nil {
+	if output || e.Flow != nil {
 		w.uint("count", e.EventCount())
 	}
 	if f := e.Flow; f != nil {
@@ -219,7 +220,11 @@ func (e *Event) appendJSON(b []byte, counted bool) []byte {
 		if e.HasLayerID {
 			w.uint("id", uint64(e.LayerID))
 		}
-		w.str("name", e.LayerName)
+		if output {
+			w.str("name", LayerNameOf(e))
+		} else {
+			w.str("name", e.LayerName)
+		}
 		w.close()
 	}
 	w.str("filter_origin", e.FilterOrigin)

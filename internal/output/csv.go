@@ -46,7 +46,7 @@ func (c *csvWriter) Write(e *event.Event) error {
 		addr(e.LocalIP.IsValid(), e.LocalIP.String), itoaIf(e.HasLocalPort, uint64(e.LocalPort)),
 		addr(e.RemoteIP.IsValid(), e.RemoteIP.String), itoaIf(e.HasRemotePort, uint64(e.RemotePort)),
 		itoaIf(e.HasPID, uint64(e.PID)), e.Name, e.Executable, userOf(e),
-		itoaIf(e.HasFilterID, e.FilterID), e.FilterName, itoaIf(e.HasLayerID, uint64(e.LayerID)), e.LayerName,
+		itoaIf(e.HasFilterID, e.FilterID), e.FilterName, itoaIf(e.HasLayerID, uint64(e.LayerID)), event.LayerNameOf(e),
 		e.FilterOrigin, e.RuleID, e.RuleName, itoaIf(e.HasInterfaceIndex, uint64(e.InterfaceIndex)), e.Host,
 		itoaIf(e.RecordID != 0, e.RecordID), e.Sources.String(), e.FilePath)
 	r = append(r, strconv.FormatUint(e.EventCount(), 10))

@@ -65,7 +65,7 @@ func NewJSON(w io.Writer, opt Options) Writer {
 }
 
 func (j *jsonWriter) Write(e *event.Event) error {
-	j.buf = e.AppendJSONCounted(j.buf[:0])
+	j.buf = e.AppendOutputJSON(j.buf[:0])
 	j.buf = append(j.buf, '\n')
 	if _, err := j.w.Write(j.buf); err != nil {
 		return err

@@ -562,11 +562,11 @@ func cutMiddle(s string, n, head int) string {
 func filterText(e *event.Event) string {
 	d := e.DecidedBy()
 	if d == "" || (e.RuleName == "" && e.RuleID == "" && e.FilterName == "" && e.FilterOrigin == "") {
-		if e.LayerName != "" {
+		if l := event.LayerNameOf(e); l != "" {
 			if d != "" {
 				d += " @ "
 			}
-			d += e.LayerName
+			d += l
 		}
 	}
 	return dashIfEmpty(d)
