@@ -16,9 +16,9 @@ func TestLayerNameOf(t *testing.T) {
 		remote netip.Addr
 		want   string
 	}{
-		{"Connect", 48, true, DirectionOutbound, v4, v4, "ALE_AUTH_CONNECT_V4"},        // the event log, with its id
+		{"Connect", 48, true, DirectionOutbound, v4, v4, "ALE_AUTH_CONNECT_V4"},             // the event log, with its id
 		{"ALE_AUTH_CONNECT_V4", 48, true, DirectionOutbound, v4, v4, "ALE_AUTH_CONNECT_V4"}, // a net event: the same name
-		{"Connect", 0, false, DirectionOutbound, v6, v6, "ALE_AUTH_CONNECT_V6"},        // no id: the family decides
+		{"Connect", 0, false, DirectionOutbound, v6, v6, "ALE_AUTH_CONNECT_V6"},             // no id: the family decides
 		{"Receive/Accept", 46, true, DirectionInbound, v6, v6, "ALE_AUTH_RECV_ACCEPT_V6"},
 		{"Transport", 13, true, DirectionInbound, v4, v4, "INBOUND_TRANSPORT_V4_DISCARD"},
 		{"Transport", 0, false, DirectionOutbound, v4, v4, "OUTBOUND_TRANSPORT_V4"},
