@@ -240,7 +240,7 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintf(stderr, "%d event(s) were already in the database %s and were skipped\n", n, sink.w.DB().Path())
 	}
 	if ps := p.Stats(); ps.Suppressed > 0 || ps.Passed > ps.FlowsOpened && !pflags.NoAggregate && !summary {
-		fmt.Fprintf(stderr, "%s (repeats within --window are shown once; --no-aggregate shows every event)\n", ps.Summary())
+		fmt.Fprintf(stderr, "%s (repeats within --window are one line, COUNT or event.count says how many; --no-aggregate shows every event)\n", ps.Summary())
 	}
 	if summary {
 		switch strings.ToLower(view.format) {
