@@ -94,3 +94,26 @@ func TestSummaryServicePort(t *testing.T) {
 		t.Errorf("json %v %s", err, buf.String())
 	}
 }
+
+func TestShortenEndpoint(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"192.0.2.10:3389", 20, "192.0.2.10:3389"},
+		{"169.46.6.101:3389", 12, "…6.101:3389"},
+		{"169.46.6.101:3389", 9, "…101:3389"},
+		{"169.46.6.101:3389", 8, "…:3389"},
+		{"169.46.6.101", 7, "…6.101"},
+		{"[2001:db8:ffff:1:2:3:4:5]:443", 20, "[2001…1:2:3:4:5]:443"},
+		{"[2001:db8::1]:65535", 4, "…:65535"}, // wider than asked: the port stays whole
+		{"2001:db8:ffff:1:2:3:4:5", 12, "200…:2:3:4:5"},
+		{"*:445", 3, "…:445"},
+	} {
+		got := shortenEndpoint(tt.in, tt.n)
+		if got != tt.want {
+			t.Errorf("shortenEndpoint(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
 )
@@ -88,4 +89,49 @@ func TestOutputsNeutralizeHostileText(t *testing.T) {
 			t.Errorf("summary of %q reaches the terminal raw: %q", h.in, buf.String())
 		}
 	}
+}
+
+// FuzzTermSafe: whatever the input, nothing a terminal acts on comes out,
+// and safe text is kept as it is.
+func FuzzTermSafe(f *testing.F) {
+	for _, h := range hostile {
+		f.Add(h.in)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := TermSafe(s)
+		if !utf8.ValidString(out) {
+			t.Fatalf("invalid UTF-8 out of %q", s)
+		}
+		for _, r := range out {
+			if r < 0x20 || r == 0x7f || unsafeRune(r) {
+				t.Fatalf("%q kept %U", s, r)
+			}
+		}
+		if TermSafe(out) != out {
+			t.Fatalf("not idempotent on %q", s)
+		}
+	})
+}
+
+// FuzzShorten: shortening never panics, never cuts a port, and stays in
+// its width unless the port alone is wider.
+func FuzzShorten(f *testing.F) {
+	for _, s := range []string{"192.0.2.10:3389", "[2001:db8::1]:443", "2001:db8::1", "*:445", "-", "a…b:1"} {
+		f.Add(s, 8)
+	}
+	f.Fuzz(func(t *testing.T, s string, n int) {
+		if n < 1 || n > 200 {
+			return
+		}
+		for _, how := range []int{shrinkAddr, shrinkMid, shrinkEnd} {
+			out := shorten(s, n, how)
+			w := utf8.RuneCountInString(out)
+			if how != shrinkAddr && w > n {
+				t.Fatalf("shorten(%q, %d, %d) = %q: %d runes", s, n, how, out, w)
+			}
+			if how == shrinkAddr && w > n && !strings.HasPrefix(out, "…:") {
+				t.Fatalf("endpoint %q at %d: %q", s, n, out)
+			}
+		}
+	})
 }

@@ -77,8 +77,9 @@ var fitSteps = []struct {
 	{colKind, -1},
 	{colLocal, 21}, {colRemote, 21}, // long IPv6 addresses lose their middle; IPv4 stays whole
 	{colProcess, 16},
-	{colRule, 16}, {colReason, 12},
+	{colRule, 24}, {colReason, 12},
 	{colPID, -1},
+	{colRule, 16},
 	{colHost, 12},
 	{colProcess, 12},
 	{colRule, 12}, {colReason, 10},
@@ -517,6 +518,9 @@ func shorten(s string, n, how int) string {
 // "192.0.2.1:443") to n runes by eliding the middle of its address; the
 // port is never cut, even when that leaves the value wider than n.
 func shortenEndpoint(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
 	host, port := s, ""
 	if s != "" && s[0] == '[' {
 		if i := strings.Index(s, "]:"); i > 0 {
@@ -533,9 +537,13 @@ func shortenEndpoint(s string, n int) string {
 	if host != "" && host[0] != '[' && strings.IndexByte(host, '.') >= 0 {
 		// IPv4: keep whole octets of its end ("…2.10:3389"), which tell
 		// hosts of one network apart.
-		tail := host[len(host)-(keep-1):]
-		if host[len(host)-len(tail)-1] != '.' {
-			tail = tail[strings.IndexByte(tail, '.')+1:] // all of it when no dot
+		tail := host[max(0, len(host)-(keep-1)):]
+		if len(tail) < len(host) && host[len(host)-len(tail)-1] != '.' {
+			if i := strings.IndexByte(tail, '.'); i >= 0 {
+				tail = tail[i+1:]
+			} else {
+				tail = "" // not even the last octet fits
+			}
 		}
 		return "…" + tail + port
 	}
