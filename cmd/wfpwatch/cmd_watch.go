@@ -144,7 +144,13 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	say := func(format string, args ...any) {
 		mu.Lock()
 		defer mu.Unlock()
-		fmt.Fprintf(stderr, "wfpwatch: "+format+"\n", args...)
+		// Messages quote event data and paths: keep their control
+		// characters off the terminal, line by line.
+		lines := strings.Split(fmt.Sprintf(format, args...), "\n")
+		for i, l := range lines {
+			lines[i] = output.TermSafe(l)
+		}
+		fmt.Fprintf(stderr, "wfpwatch: %s\n", strings.Join(lines, "\n"))
 	}
 
 	want := audit.WantFor(o.view.packets, o.view.permits)
