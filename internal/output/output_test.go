@@ -117,3 +117,28 @@ func TestShortenEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// TestTableLive: with FlushEach (watch) each row is written at once, and
+// an update row shows the flow's count so far.
+func TestTableLive(t *testing.T) {
+	var buf bytes.Buffer
+	w := NewTable(&buf, Options{Width: 120, FlushEach: true, Location: time.UTC})
+	e := sample()
+	e.Flow = &event.FlowInfo{ID: 1, Count: 1, Total: 1, Start: e.Time, End: e.Time}
+	w.Write(e)
+	if !strings.Contains(buf.String(), "COUNT") || !strings.Contains(buf.String(), "09:15:10") {
+		t.Fatalf("first sight not written at once:\n%s", buf.String())
+	}
+	u := sample()
+	u.Flow = &event.FlowInfo{ID: 1, Count: 4, Total: 5, Start: e.Time, End: e.Time.Add(30 * time.Second), Update: true}
+	w.Write(u)
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 4 || !strings.Contains(lines[3], "09:15:40") || !strings.Contains(lines[3], " 5 ") {
+		t.Errorf("update row:\n%s", buf.String())
+	}
+	for _, l := range lines {
+		if utf8.RuneCountInString(l) > 120 {
+			t.Errorf("line of %d runes", utf8.RuneCountInString(l))
+		}
+	}
+}

@@ -83,8 +83,8 @@ var fitSteps = []struct {
 	{colHost, 12},
 	{colProcess, 12},
 	{colRule, 12}, {colReason, 10},
-	{colLast, -1},
 	{colLocal, 7}, // the local address is mostly the host's own: its port is what matters
+	{colLast, -1},
 	{colReason, -1},
 	{colRemote, 16},
 	{colProcess, 10}, {colRule, 10},
