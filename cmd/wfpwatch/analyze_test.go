@@ -46,6 +46,8 @@ func TestAnalyzeGolden(t *testing.T) {
 		{"analyze-all.json", []string{"--format", "json", "--packets", "--permits", fixture}},
 		{"analyze-all.csv", []string{"--format", "csv", "--packets", "--permits", fixture}},
 		{"analyze-summary.txt", []string{"--summary", "--packets", fixture}},
+		{"analyze-summary.json", []string{"--summary", "--format", "json", "--packets", fixture}},
+		{"analyze-summary.csv", []string{"--summary", "--format", "csv", "--packets", fixture}},
 		{"analyze-filtered.txt", []string{"--app", "AGENT", "--direction", "outbound", "--packets", fixture}},
 	}
 	for _, tt := range tests {

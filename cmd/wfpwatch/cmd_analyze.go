@@ -164,14 +164,21 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	defer sink.Close()
 
 	var w output.Writer
-	var sum output.Summary
+	sum := output.Summary{Location: tableLocation(view.utc)}
 	if summary {
 		p.Events(summarySink{&sum})
 	} else {
 		if w, err = view.writer(stdout, false); err != nil {
 			return err
 		}
-		p.FirstSight(w)
+		if pflags.NoAggregate {
+			p.FirstSight(w)
+		} else {
+			// Each flow once, with its final count, in the order first seen.
+			fw := output.NewFlowWriter(w, false)
+			p.Flows(fw)
+			defer fw.Close()
+		}
 	}
 	problems := 0
 	warn := func(p *ingest.Problem) {
@@ -180,7 +187,7 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return
 		}
 		if problems <= maxWarnings {
-			fmt.Fprintf(stderr, "warning: %v\n", p)
+			fmt.Fprintf(stderr, "warning: %s\n", output.TermSafe(p.Error()))
 		} else if problems == maxWarnings+1 {
 			fmt.Fprintf(stderr, "warning: more problems follow; only counting them from now on\n")
 		}
@@ -222,7 +229,7 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			if f.Unwanted > 0 {
 				unwanted = fmt.Sprintf(" (and %d permits not decoded: --permits shows them)", f.Unwanted)
 			}
-			fmt.Fprintf(stderr, "%s: %s, %d events%s, %d problems\n", f.Path, format, f.Events, unwanted, f.Problems)
+			fmt.Fprintf(stderr, "%s: %s, %d events%s, %d problems\n", output.TermSafe(f.Path), format, f.Events, unwanted, f.Problems)
 		}
 	}
 	if verbose {
@@ -245,7 +252,7 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintf(stderr, "%d event(s) were already in the database %s and were skipped\n", n, sink.w.DB().Path())
 	}
 	if ps := p.Stats(); ps.Suppressed > 0 || ps.Passed > ps.FlowsOpened && !pflags.NoAggregate && !summary {
-		fmt.Fprintf(stderr, "%s (repeats within --window are shown once; --no-aggregate shows every event)\n", ps.Summary())
+		fmt.Fprintf(stderr, "%s (repeats within --window are one line, COUNT or event.count says how many; --no-aggregate shows every event)\n", ps.Summary())
 	}
 	if summary {
 		switch strings.ToLower(view.format) {

@@ -74,6 +74,8 @@ func runQuery(ctx context.Context, args []string) error {
 	top := fs.String("top", "", "count by `DIM`: app, port, remote or rule")
 	limit := fs.Int("limit", 0, "show at most `N` rows: the newest N events (default 1000; 0 in json/csv means all), or the top N (default 10)")
 	format := fs.String("format", "table", "output format: table, json or csv")
+	wide := fs.Bool("wide", false, "table: cut nothing and show process paths instead of names (JSON and CSV always have the path)")
+	utc := fs.Bool("utc", false, "table: times in UTC (default: local time, the zone named above the header)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -166,6 +168,9 @@ func runQuery(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		if fmtName == "table" && dim == store.DimApp && !*wide {
+			shortApps(&res)
+		}
 		return writeTop(queryOut, fmtName, strings.ToLower(*top), res)
 	}
 	n := *limit
@@ -173,7 +178,7 @@ func runQuery(ctx context.Context, args []string) error {
 		n = 1000
 	}
 	bw := bufio.NewWriterSize(queryOut, 64<<10)
-	w, err := output.New(fmtName, bw, output.Options{Width: terminalWidth(queryOut), Location: displayLocation})
+	w, err := output.New(fmtName, bw, output.Options{Width: terminalWidth(queryOut), Location: tableLocation(*utc), Wide: *wide})
 	if err != nil {
 		return err
 	}
@@ -200,6 +205,14 @@ func runQuery(ctx context.Context, args []string) error {
 		fmt.Fprintf(os.Stderr, "showing the newest %d matching events (--limit N for more)\n", n)
 	}
 	return nil
+}
+
+// shortApps names the apps of a --top app answer by their process name, as
+// the table does (--wide and JSON keep the path).
+func shortApps(res *store.TopResult) {
+	for i := range res.Rows {
+		res.Rows[i].Value = event.BaseName(res.Rows[i].Value)
+	}
 }
 
 func defaultDBHelp() string {
@@ -283,7 +296,7 @@ func writeTop(w io.Writer, format, dim string, res store.TopResult) error {
 		}
 		fmt.Fprintf(bw, "%*s  %6s  %s\n", cw, "COUNT", "SHARE", strings.ToUpper(dim))
 		for _, r := range res.Rows {
-			fmt.Fprintf(bw, "%*d  %5.1f%%  %s\n", cw, r.Count, 100*share(r.Count, res.Total), termSafe(r.Value))
+			fmt.Fprintf(bw, "%*d  %5.1f%%  %s\n", cw, r.Count, 100*share(r.Count, res.Total), output.TermSafe(r.Value))
 		}
 		if len(res.Rows) == 0 {
 			fmt.Fprintln(bw, "(no matching events)")
@@ -301,19 +314,9 @@ func share(n, total int64) float64 {
 	return float64(n) / float64(total)
 }
 
-// termSafe keeps control characters in stored data (process paths, rule
-// names come from the monitored host) off the terminal.
-func termSafe(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return '?'
-		}
-		return r
-	}, s)
-}
-
 // csvCell defuses spreadsheet formulas in stored data, as output.NewCSV does.
 func csvCell(s string) string {
+	s = output.TermSafe(s)
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) && s != "-" {
 		return "'" + s
 	}

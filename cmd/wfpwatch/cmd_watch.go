@@ -15,6 +15,7 @@ import (
 	"github.com/wfpwatch/wfpwatch/internal/audit"
 	"github.com/wfpwatch/wfpwatch/internal/event"
 	"github.com/wfpwatch/wfpwatch/internal/orient"
+	"github.com/wfpwatch/wfpwatch/internal/output"
 	"github.com/wfpwatch/wfpwatch/internal/pipeline"
 	"github.com/wfpwatch/wfpwatch/internal/source/evtlog"
 	"github.com/wfpwatch/wfpwatch/internal/source/netevent"
@@ -144,7 +145,13 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	say := func(format string, args ...any) {
 		mu.Lock()
 		defer mu.Unlock()
-		fmt.Fprintf(stderr, "wfpwatch: "+format+"\n", args...)
+		// Messages quote event data and paths: keep their control
+		// characters off the terminal, line by line.
+		lines := strings.Split(fmt.Sprintf(format, args...), "\n")
+		for i, l := range lines {
+			lines[i] = output.TermSafe(l)
+		}
+		fmt.Fprintf(stderr, "wfpwatch: %s\n", strings.Join(lines, "\n"))
 	}
 
 	want := audit.WantFor(o.view.packets, o.view.permits)
@@ -200,7 +207,13 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if path, _ := dbFlags.Path(!*noDB); path != "" {
 		say("recording history in %s (query it with 'wfpwatch query --db %s'; --no-db not to record)", path, path)
 	}
-	p.FirstSight(w)
+	if pflags.NoAggregate {
+		p.FirstSight(w)
+	} else {
+		// A flow's first sight at once, then a line with its new count
+		// when its window ends (wfp.flow.update in JSON).
+		p.Flows(output.NewFlowWriter(w, true))
+	}
 	live := newLiveMerge(o.view, p, o.window, say)
 	defer live.stopResolver()
 	if useNet {

@@ -385,3 +385,46 @@ func TestSelftestEvtlog(t *testing.T) {
 		t.Errorf("policy not restored: %v; messages %q", h.m, msgs)
 	}
 }
+
+// TestWatchFlowUpdates: watch shows a flow's first sight at once and, when
+// its window ends, an update line with the events since, so that the
+// counts of all its lines add up to the events seen.
+func TestWatchFlowUpdates(t *testing.T) {
+	fakeHost(t, 0, 0, nil)
+	netStream = func(ctx context.Context, cfg netevent.Config, emit func(*event.Event)) error {
+		for i := range 3 {
+			e := netEventLike1010()
+			e.Time = e.Time.Add(time.Duration(i) * time.Second)
+			e.RemotePort++ // the client's port: the same flow
+			emit(&e)
+		}
+		return nil
+	}
+	var out, errb bytes.Buffer
+	if err := runWatch(context.Background(), []string{"--source", "netevent", "--format", "json", "--packets", "--no-db"}, &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines, want the first sight and one update:\n%s", len(lines), out.String())
+	}
+	type line struct {
+		Event struct{ Count int } `json:"event"`
+		WFP   struct {
+			Flow struct {
+				ID     int
+				Update bool
+				Total  int
+			} `json:"flow"`
+		} `json:"wfp"`
+	}
+	var first, upd line
+	json.Unmarshal([]byte(lines[0]), &first)
+	json.Unmarshal([]byte(lines[1]), &upd)
+	if first.Event.Count != 1 || first.WFP.Flow.Update || first.WFP.Flow.ID != 1 {
+		t.Errorf("first sight: %s", lines[0])
+	}
+	if upd.Event.Count != 2 || !upd.WFP.Flow.Update || upd.WFP.Flow.Total != 3 || upd.WFP.Flow.ID != 1 {
+		t.Errorf("update: %s", lines[1])
+	}
+}

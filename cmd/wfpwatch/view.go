@@ -29,6 +29,8 @@ type viewFlags struct {
 	verdict   string
 	protocol  string
 	remote    string
+	wide      bool // --wide: cut nothing in the table, show process paths
+	utc       bool // --utc: table times in UTC instead of local time
 
 	proto     uint8 // parsed protocol
 	hasProto  bool
@@ -44,6 +46,8 @@ func (v *viewFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&v.direction, "direction", "", "only `inbound` or outbound events")
 	fs.StringVar(&v.protocol, "protocol", "", "only events of this `protocol`: tcp, udp, icmp, icmpv6 or a number")
 	fs.StringVar(&v.remote, "remote", "", "only events with this remote `address` or CIDR range (e.g. 203.0.113.7 or 10.0.0.0/8)")
+	fs.BoolVar(&v.wide, "wide", false, "table: cut nothing, even on a terminal, and show process paths instead of names")
+	fs.BoolVar(&v.utc, "utc", false, "table: times in UTC (default: local time, the zone named above the header)")
 	fs.StringVar(&v.verdict, "verdict", "", "only events with this `verdict`: block, drop or permit (implies --packets/--permits as needed)")
 }
 
@@ -142,15 +146,30 @@ func (v *viewFlags) netFilter() netevent.Filter {
 // writer returns the output writer for w, sized to the terminal when w is
 // one.
 func (v *viewFlags) writer(w io.Writer, live bool) (output.Writer, error) {
-	return output.New(v.format, w, output.Options{Width: terminalWidth(w), FlushEach: live, Location: displayLocation})
+	return output.New(v.format, w, output.Options{Width: terminalWidth(w), FlushEach: live, Location: tableLocation(v.utc), Wide: v.wide})
+}
+
+// tableLocation is the time zone of the table: UTC with --utc, else
+// displayLocation.
+func tableLocation(utc bool) *time.Location {
+	if utc {
+		return time.UTC
+	}
+	return displayLocation
 }
 
 // displayLocation is the time zone of table output: local time, as an
 // administrator reads it next to the Event Viewer. Tests set UTC.
 var displayLocation = time.Local
 
+// testWidth, when set, is the terminal width tests pretend to have.
+var testWidth int
+
 // terminalWidth returns the width of w when it is a terminal, else 0.
 func terminalWidth(w io.Writer) int {
+	if testWidth != 0 {
+		return testWidth
+	}
 	f, ok := w.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return 0

@@ -190,6 +190,8 @@ type Event struct {
 	Info         string // wfp.info: free-form detail from the source (firewall log "info", 5031 text…)
 
 	FilePath string // log.file.path: the file an offline event came from
+
+	Flow *FlowInfo // event.count/start/end, wfp.flow: set when e stands for a flow; nil for one event
 }
 
 // ServicePort returns the port of the end that offers the service (see

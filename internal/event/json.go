@@ -49,16 +49,27 @@ func (e *Event) MarshalJSON() ([]byte, error) {
 // written by hand: it is on the hot path of every JSON output and allocates
 // nothing beyond b's growth.
 //
-// Layout: @timestamp; event.{code,action,outcome,kind,category,type,provider};
+// Layout: @timestamp; event.{code,action,outcome,kind,category,type,provider,
+// count,start,end} (count, start and end for a flow; see
+// AppendJSONCounted);
 // network.{direction,transport,iana_number,bytes}; source/destination
 // {ip,port} named after the traffic (inbound: source is the remote peer);
 // process.{pid,executable,name}; user.{id,name}; host.name; interface.id;
 // rule.{id,name}; log.file.path; and the wfp group: verdict, kind, reason,
-// source, record_id, filter{id,name,provider}, layer{id,name},
+// source, record_id, flow{id,update,total}, filter{id,name,provider}, layer{id,name},
 // filter_origin, profiles, remote_user_id, remote_machine_id, package_sid,
 // services, net_event_type, icmp{type,code}, tcp_flags, info,
 // orientation{order,by,scope}, local{ip,port}, remote{ip,port}.
-func (e *Event) AppendJSON(b []byte) []byte {
+func (e *Event) AppendJSON(b []byte) []byte { return e.appendJSON(b, false) }
+
+// AppendOutputJSON is AppendJSON in the form the outputs write: event.count
+// on every event, 1 for a single one, so that a SIEM summing event.count
+// over a mix of flows and single events counts each event once (a sum
+// skips documents without the field); and wfp.layer.name under its one
+// name for every source (LayerNameOf).
+func (e *Event) AppendOutputJSON(b []byte) []byte { return e.appendJSON(b, true) }
+
+func (e *Event) appendJSON(b []byte, output bool) []byte {
 	w := jsonWriter{b: b}
 	w.open()
 	if !e.Time.IsZero() {
@@ -89,6 +100,13 @@ func (e *Event) AppendJSON(b []byte) []byte {
 	}
 	if e.Code != 0 {
 		w.str("provider", "Microsoft-Windows-Security-Auditing")
+	}
+	if output || e.Flow != nil {
+		w.uint("count", e.EventCount())
+	}
+	if f := e.Flow; f != nil {
+		w.time("start", f.Start)
+		w.time("end", f.End)
 	}
 	w.close()
 
@@ -178,6 +196,16 @@ func (e *Event) AppendJSON(b []byte) []byte {
 	if e.RecordID != 0 {
 		w.uint("record_id", e.RecordID)
 	}
+	if f := e.Flow; f != nil {
+		w.obj("flow")
+		w.uint("id", f.ID)
+		if f.Update {
+			w.key("update")
+			w.b = append(w.b, "true"...)
+			w.uint("total", f.Total)
+		}
+		w.close()
+	}
 	if e.HasFilterID || e.FilterName != "" {
 		w.obj("filter")
 		if e.HasFilterID {
@@ -192,7 +220,11 @@ func (e *Event) AppendJSON(b []byte) []byte {
 		if e.HasLayerID {
 			w.uint("id", uint64(e.LayerID))
 		}
-		w.str("name", e.LayerName)
+		if output {
+			w.str("name", LayerNameOf(e))
+		} else {
+			w.str("name", e.LayerName)
+		}
 		w.close()
 	}
 	w.str("filter_origin", e.FilterOrigin)
@@ -310,6 +342,16 @@ func (w *jsonWriter) str(k, v string) {
 	w.b = appendString(w.b, v)
 }
 
+func (w *jsonWriter) time(k string, t time.Time) {
+	if t.IsZero() {
+		return
+	}
+	w.key(k)
+	w.b = append(w.b, '"')
+	w.b = t.UTC().AppendFormat(w.b, time.RFC3339Nano)
+	w.b = append(w.b, '"')
+}
+
 func (w *jsonWriter) uint(k string, v uint64) {
 	w.key(k)
 	w.b = strconv.AppendUint(w.b, v, 10)
@@ -318,14 +360,15 @@ func (w *jsonWriter) uint(k string, v uint64) {
 const hexDigits = "0123456789abcdef"
 
 // appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, so
-// the output is always valid JSON whatever the source held.
+// the output is always valid JSON whatever the source held; controls (C0,
+// C1) and bidirectional overrides are written as \u escapes.
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
+			if c >= 0x20 && c != '"' && c != '\\' && c != 0x7f {
 				i++
 				continue
 			}
@@ -350,6 +393,16 @@ func appendString(b []byte, s string) []byte {
 		if r == utf8.RuneError && size == 1 {
 			b = append(b, s[start:i]...)
 			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r <= 0x9f || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) || r == 0x200e || r == 0x200f || r == 0x061c {
+			// C1 controls and bidi overrides: the same text to a JSON
+			// parser, but nothing a terminal acts on when the file is
+			// printed.
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', hexDigits[r>>12], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
 			i += size
 			start = i
 			continue

@@ -17,6 +17,7 @@ var CSVColumns = []string{
 	"pid", "process", "executable", "user",
 	"filter_id", "filter_name", "layer_id", "layer_name",
 	"filter_origin", "rule_id", "rule_name", "interface", "host", "record_id", "source", "file",
+	"count", "first", "last", "flow_id", "flow_update", "flow_total",
 }
 
 type csvWriter struct {
@@ -39,18 +40,26 @@ func (c *csvWriter) Write(e *event.Event) error {
 		}
 	}
 	r := c.row[:0]
-	t := ""
-	if !e.Time.IsZero() {
-		t = e.Time.UTC().Format(time.RFC3339Nano)
-	}
+	t := csvTime(e.Time)
 	r = append(r, t, itoaIf(e.Code != 0, uint64(e.Code)), string(e.Verdict), string(e.Kind), e.Reason,
 		string(e.Direction), protoName(e),
 		addr(e.LocalIP.IsValid(), e.LocalIP.String), itoaIf(e.HasLocalPort, uint64(e.LocalPort)),
 		addr(e.RemoteIP.IsValid(), e.RemoteIP.String), itoaIf(e.HasRemotePort, uint64(e.RemotePort)),
 		itoaIf(e.HasPID, uint64(e.PID)), e.Name, e.Executable, userOf(e),
-		itoaIf(e.HasFilterID, e.FilterID), e.FilterName, itoaIf(e.HasLayerID, uint64(e.LayerID)), e.LayerName,
+		itoaIf(e.HasFilterID, e.FilterID), e.FilterName, itoaIf(e.HasLayerID, uint64(e.LayerID)), event.LayerNameOf(e),
 		e.FilterOrigin, e.RuleID, e.RuleName, itoaIf(e.HasInterfaceIndex, uint64(e.InterfaceIndex)), e.Host,
 		itoaIf(e.RecordID != 0, e.RecordID), e.Sources.String(), e.FilePath)
+	r = append(r, strconv.FormatUint(e.EventCount(), 10))
+	if f := e.Flow; f != nil {
+		r = append(r, csvTime(f.Start), csvTime(f.End), strconv.FormatUint(f.ID, 10))
+		if f.Update {
+			r = append(r, "true", strconv.FormatUint(f.Total, 10))
+		} else {
+			r = append(r, "", "")
+		}
+	} else {
+		r = append(r, t, t, "", "", "")
+	}
 	for i, s := range r {
 		r[i] = csvSafe(s)
 	}
@@ -72,7 +81,12 @@ func (c *csvWriter) Close() error {
 // csvSafe defuses spreadsheet formula injection: event data is attacker
 // influenced (process paths, rule names), and a cell starting with = + - @
 // would run as a formula when an analyst opens the file.
+//
+// It also escapes the control, C1 and bidi characters TermSafe does (line
+// breaks and tabs excepted), so that printing the file on a terminal runs
+// no escape sequence.
 func csvSafe(s string) string {
+	s = csvClean(s)
 	if s != "" && strings.ContainsRune("=+@\t\r", rune(s[0])) || (len(s) > 1 && s[0] == '-' && !isNumberLike(s)) {
 		return "'" + s
 	}
@@ -82,6 +96,14 @@ func csvSafe(s string) string {
 func isNumberLike(s string) bool {
 	_, err := strconv.ParseFloat(s, 64)
 	return err == nil
+}
+
+// csvTime formats t as RFC 3339 in UTC ("" for the zero time).
+func csvTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
 }
 
 func itoaIf(ok bool, v uint64) string {

@@ -34,6 +34,9 @@ type Options struct {
 	// Location is the time zone of times in the table; nil means local
 	// time. JSON and CSV are always UTC.
 	Location *time.Location
+	// Wide makes the table cut nothing, even on a terminal, and show
+	// process paths instead of names (--wide).
+	Wide bool
 }
 
 // New returns a Writer of the named format writing to w.
@@ -62,7 +65,7 @@ func NewJSON(w io.Writer, opt Options) Writer {
 }
 
 func (j *jsonWriter) Write(e *event.Event) error {
-	j.buf = e.AppendJSON(j.buf[:0])
+	j.buf = e.AppendOutputJSON(j.buf[:0])
 	j.buf = append(j.buf, '\n')
 	if _, err := j.w.Write(j.buf); err != nil {
 		return err

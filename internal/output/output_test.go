@@ -96,3 +96,51 @@ func TestSummaryServicePort(t *testing.T) {
 		t.Errorf("json %v %s", err, buf.String())
 	}
 }
+
+func TestShortenEndpoint(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"192.0.2.10:3389", 20, "192.0.2.10:3389"},
+		{"169.46.6.101:3389", 12, "…6.101:3389"},
+		{"169.46.6.101:3389", 9, "…101:3389"},
+		{"169.46.6.101:3389", 8, "…:3389"},
+		{"169.46.6.101", 7, "…6.101"},
+		{"[2001:db8:ffff:1:2:3:4:5]:443", 20, "[2001…1:2:3:4:5]:443"},
+		{"[2001:db8::1]:65535", 4, "…:65535"}, // wider than asked: the port stays whole
+		{"2001:db8:ffff:1:2:3:4:5", 12, "200…:2:3:4:5"},
+		{"*:445", 3, "…:445"},
+	} {
+		got := shortenEndpoint(tt.in, tt.n)
+		if got != tt.want {
+			t.Errorf("shortenEndpoint(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		}
+	}
+}
+
+// TestTableLive: with FlushEach (watch) each row is written at once, and
+// an update row shows the flow's count so far.
+func TestTableLive(t *testing.T) {
+	var buf bytes.Buffer
+	w := NewTable(&buf, Options{Width: 120, FlushEach: true, Location: time.UTC})
+	e := sample()
+	e.Flow = &event.FlowInfo{ID: 1, Count: 1, Total: 1, Start: e.Time, End: e.Time}
+	w.Write(e)
+	if !strings.Contains(buf.String(), "COUNT") || !strings.Contains(buf.String(), "09:15:10") {
+		t.Fatalf("first sight not written at once:\n%s", buf.String())
+	}
+	u := sample()
+	u.Flow = &event.FlowInfo{ID: 1, Count: 4, Total: 5, Start: e.Time, End: e.Time.Add(30 * time.Second), Update: true}
+	w.Write(u)
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 4 || !strings.Contains(lines[3], "09:15:40") || !strings.Contains(lines[3], " 5 ") {
+		t.Errorf("update row:\n%s", buf.String())
+	}
+	for _, l := range lines {
+		if utf8.RuneCountInString(l) > 120 {
+			t.Errorf("line of %d runes", utf8.RuneCountInString(l))
+		}
+	}
+}

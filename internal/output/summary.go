@@ -7,12 +7,15 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
 )
 
 // Summary counts events by verdict, reason, application, service port,
-// direction and event code. The zero value is ready to use.
+// direction, event code, host and remote address, and keeps the time
+// span: the first and last event and the events per hour. The zero value
+// is ready to use.
 type Summary struct {
 	Total     int
 	Verdict   map[string]int
@@ -21,6 +24,14 @@ type Summary struct {
 	Port      map[string]int
 	Direction map[string]int
 	Code      map[string]int
+	Host      map[string]int
+	Remote    map[string]int
+
+	First, Last time.Time     // the earliest and latest event time (zero when none had one)
+	Hours       map[int64]int // events per hour, by Unix hour
+	// Location is the time zone of the text summary's times (nil: local
+	// time); JSON and CSV are in UTC.
+	Location *time.Location
 }
 
 // Add counts e.
@@ -28,6 +39,22 @@ func (s *Summary) Add(e *event.Event) {
 	if s.Verdict == nil {
 		s.Verdict, s.Reason, s.App = map[string]int{}, map[string]int{}, map[string]int{}
 		s.Port, s.Direction, s.Code = map[string]int{}, map[string]int{}, map[string]int{}
+		s.Host, s.Remote, s.Hours = map[string]int{}, map[string]int{}, map[int64]int{}
+	}
+	s.Host[dashIfEmpty(e.Host)]++
+	remote := "-"
+	if e.RemoteIP.IsValid() {
+		remote = e.RemoteIP.String()
+	}
+	s.Remote[remote]++
+	if t := e.Time; !t.IsZero() {
+		if s.First.IsZero() || t.Before(s.First) {
+			s.First = t
+		}
+		if t.After(s.Last) {
+			s.Last = t
+		}
+		s.Hours[t.Unix()/3600]++
 	}
 	s.Total++
 	s.Verdict[string(e.Verdict)]++
@@ -90,17 +117,65 @@ func (s *Summary) WriteText(w io.Writer, n int) error {
 	}{
 		{"verdict", s.Verdict}, {"reason", s.Reason}, {"direction", s.Direction},
 		{"event", s.Code}, {"application", s.App}, {"port", s.Port},
+		{"host", s.Host}, {"remote address", s.Remote},
 	} {
 		if len(g.m) == 0 {
 			continue
 		}
 		fmt.Fprintf(&b, "\nby %s:\n", g.title)
 		for _, c := range top(g.m, n) {
-			fmt.Fprintf(&b, "  %8d  %s\n", c.Count, sanitize(c.Key))
+			fmt.Fprintf(&b, "  %8d  %s\n", c.Count, TermSafe(c.Key))
+		}
+	}
+	if !s.First.IsZero() {
+		loc := s.Location
+		if loc == nil {
+			loc = time.Local
+		}
+		const layout = "2006-01-02 15:04:05 MST"
+		fmt.Fprintf(&b, "\ntime span:\n  first     %s\n  last      %s\n", s.First.In(loc).Format(layout), s.Last.In(loc).Format(layout))
+		fmt.Fprintf(&b, "  span      %s\n  per hour  %.1f events on average, %d hour(s) with events\n", s.Last.Sub(s.First).Round(time.Second), s.perHour(), len(s.Hours))
+		fmt.Fprintf(&b, "\nbusiest hours:\n")
+		for _, h := range s.busiest(n) {
+			fmt.Fprintf(&b, "  %8d  %s\n", h.Count, time.Unix(h.hour*3600, 0).In(loc).Format("2006-01-02 15:04 MST"))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// perHour is the average number of events per hour over the span (one
+// hour at least).
+func (s *Summary) perHour() float64 {
+	h := s.Last.Sub(s.First).Hours()
+	if h < 1 {
+		h = 1
+	}
+	return float64(s.Total) / h
+}
+
+type hourCount struct {
+	hour  int64
+	Count int
+}
+
+// busiest returns the hours with the most events, at most n (0: all), the
+// busiest first (ties: the earlier first).
+func (s *Summary) busiest(n int) []hourCount {
+	out := make([]hourCount, 0, len(s.Hours))
+	for h, c := range s.Hours {
+		out = append(out, hourCount{h, c})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].hour < out[j].hour
+	})
+	if n > 0 && len(out) > n {
+		out = out[:n]
+	}
+	return out
 }
 
 // WriteJSON prints the summary as one JSON object.
@@ -109,8 +184,23 @@ func (s *Summary) WriteJSON(w io.Writer, n int) error {
 	for name, m := range map[string]map[string]int{
 		"verdict": s.Verdict, "reason": s.Reason, "direction": s.Direction,
 		"event": s.Code, "application": s.App, "port": s.Port,
+		"host": s.Host, "remote": s.Remote,
 	} {
 		out[name] = top(m, n)
+	}
+	if !s.First.IsZero() {
+		type hour struct {
+			Hour  time.Time `json:"hour"`
+			Count int       `json:"count"`
+		}
+		var hs []hour
+		for _, h := range s.busiest(n) {
+			hs = append(hs, hour{time.Unix(h.hour*3600, 0).UTC(), h.Count})
+		}
+		out["time"] = map[string]any{
+			"first": s.First.UTC(), "last": s.Last.UTC(), "span_seconds": s.Last.Sub(s.First).Seconds(),
+			"per_hour": s.perHour(), "hours": len(s.Hours), "busiest": hs,
+		}
 	}
 	enc := json.NewEncoder(w)
 	return enc.Encode(out)
@@ -126,9 +216,18 @@ func (s *Summary) WriteCSV(w io.Writer, n int) error {
 	}{
 		{"verdict", s.Verdict}, {"reason", s.Reason}, {"direction", s.Direction},
 		{"event", s.Code}, {"application", s.App}, {"port", s.Port},
+		{"host", s.Host}, {"remote", s.Remote},
 	} {
 		for _, c := range top(g.m, n) {
 			fmt.Fprintf(&b, "%s,%s,%d\n", g.title, csvQuote(csvSafe(c.Key)), c.Count)
+		}
+	}
+	if !s.First.IsZero() {
+		// The span: first and last as keys (count: all events), then the
+		// busiest hours.
+		fmt.Fprintf(&b, "first,%s,%d\nlast,%s,%d\n", csvTime(s.First), s.Total, csvTime(s.Last), s.Total)
+		for _, h := range s.busiest(n) {
+			fmt.Fprintf(&b, "hour,%s,%d\n", csvTime(time.Unix(h.hour*3600, 0)), h.Count)
 		}
 	}
 	_, err := io.WriteString(w, b.String())

@@ -105,6 +105,10 @@ type Flow struct {
 	RuleName  string
 	LayerName string
 	Code      int
+	// Event is a copy of the flow's first event, owned by the Aggregator
+	// (nil unless a FlowEventSink asked for it): what an output shows for
+	// the flow, with FlowInfo added.
+	Event *event.Event
 
 	open  time.Time // start of the window (the first event's time when it opened)
 	prev  *Flow     // expiry list, oldest first
@@ -164,6 +168,8 @@ type Aggregator struct {
 	overflow uint64
 	strBytes int
 	onFlow   func(f *Flow, st FlowState) error
+	// keepEvents makes each flow keep a copy of its first event.
+	keepEvents bool
 	// kept shares the strings flows keep (apps, services, origins, rule
 	// and layer names, hosts): a storm of distinct flows repeats a few
 	// hundred of them, and a copy per flow was most of its allocations.
@@ -261,12 +267,41 @@ func (a *Aggregator) Add(e *event.Event) (opened, overflowed bool, err error) {
 		Code:      e.Code,
 		open:      t,
 	}
+	if a.keepEvents {
+		f.Event = a.keepEvent(e)
+	}
 	a.strBytes += flowStrBytes(f)
 	a.flows[f.Key] = f
 	a.push(f)
 	err = a.onFlow(f, FlowOpened)
 	f.Reported = f.Count
 	return true, false, err
+}
+
+// KeepEvents makes every flow opened from now on keep a copy of its first
+// event in Flow.Event.
+func (a *Aggregator) KeepEvents() { a.keepEvents = true }
+
+// keepEvent returns a copy of e whose strings the Aggregator owns.
+func (a *Aggregator) keepEvent(e *event.Event) *event.Event {
+	c := *e
+	c.Flow = nil
+	for _, s := range []*string{&c.Host, &c.Reason, &c.Executable, &c.Name, &c.UserID, &c.UserName,
+		&c.RemoteUserID, &c.RemoteMachineID, &c.PackageSID, &c.Profiles, &c.FilterName, &c.FilterProvider,
+		&c.LayerName, &c.FilterOrigin, &c.RuleID, &c.RuleName, &c.NetEventType, &c.TCPFlags, &c.FilePath} {
+		*s = a.keep(*s)
+	}
+	c.Verdict = event.Verdict(a.keep(string(c.Verdict)))
+	c.Kind = event.Kind(a.keep(string(c.Kind)))
+	c.Direction = event.Direction(a.keep(string(c.Direction)))
+	c.Info = strings.Clone(c.Info) // often unique: not worth sharing
+	if len(e.Services) > 0 {
+		c.Services = make([]string, len(e.Services))
+		for i, s := range e.Services {
+			c.Services[i] = a.keep(s)
+		}
+	}
+	return &c
 }
 
 func firstNonEmpty(a, b string) string {
@@ -278,7 +313,11 @@ func firstNonEmpty(a, b string) string {
 
 func flowStrBytes(f *Flow) int {
 	k := &f.Key
-	return len(k.App) + len(k.Services) + len(k.FilterOrigin) + len(k.Reason) + len(f.Host) + len(f.RuleName) + len(f.LayerName)
+	n := len(k.App) + len(k.Services) + len(k.FilterOrigin) + len(k.Reason) + len(f.Host) + len(f.RuleName) + len(f.LayerName)
+	if f.Event != nil {
+		n += int(unsafe.Sizeof(event.Event{})) + len(f.Event.Info) + len(f.Event.FilePath) + len(f.Event.UserID)
+	}
+	return n
 }
 
 // keepKey makes the strings of k the Aggregator's own, so that the key

@@ -72,6 +72,21 @@ type FlowSink interface {
 	WriteFlow(f *Flow, st FlowState) error
 }
 
+// FlowEventSink is a FlowSink that shows flows as events: adding one to a
+// Pipeline makes each flow keep a copy of its first event (Flow.Event).
+type FlowEventSink interface {
+	FlowSink
+	WantsFlowEvents()
+}
+
+// OverflowSink is a FlowSink that also wants the events that were not
+// folded into a flow because the flow table was full (so that counts still
+// add up): WriteOverflow gets each of them, valid only during the call.
+type OverflowSink interface {
+	FlowSink
+	WriteOverflow(e *event.Event) error
+}
+
 // Config sets up a Pipeline.
 type Config struct {
 	// Rules suppress events; nil suppresses nothing.
@@ -142,8 +157,14 @@ func (p *Pipeline) Events(s EventSink) { p.events = append(p.events, s) }
 // event when aggregation is off).
 func (p *Pipeline) FirstSight(s EventSink) { p.firstSight = append(p.firstSight, s) }
 
-// Flows adds a sink that receives flow changes.
-func (p *Pipeline) Flows(s FlowSink) { p.flows = append(p.flows, s) }
+// Flows adds a sink that receives flow changes. A FlowEventSink makes the
+// flows keep their first event; add it before the first Process.
+func (p *Pipeline) Flows(s FlowSink) {
+	p.flows = append(p.flows, s)
+	if _, ok := s.(FlowEventSink); ok && p.agg != nil {
+		p.agg.KeepEvents()
+	}
+}
 
 func (p *Pipeline) onFlow(f *Flow, st FlowState) error {
 	var errs []error
@@ -178,6 +199,13 @@ func (p *Pipeline) Process(e *event.Event) error {
 		}
 		if overflowed {
 			p.overflow.Add(1)
+			for _, s := range p.flows {
+				if o, ok := s.(OverflowSink); ok {
+					if err := o.WriteOverflow(e); err != nil {
+						errs = append(errs, err)
+					}
+				}
+			}
 		}
 		if opened {
 			p.opened.Add(1)
