@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"net/netip"
@@ -10,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
@@ -35,7 +36,7 @@ type viewFlags struct {
 	remoteNet netip.Prefix // parsed --remote
 }
 
-func (v *viewFlags) register(fs *flag.FlagSet) {
+func (v *viewFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&v.format, "format", "table", "output `format`: table, json (NDJSON, ECS fields) or csv")
 	fs.BoolVar(&v.packets, "packets", false, "include packet drops and other routine drops (5152/5153, discards), not only blocks")
 	fs.BoolVar(&v.permits, "permits", false, "include permitted traffic (5154/5156/5158)")
@@ -45,6 +46,16 @@ func (v *viewFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&v.protocol, "protocol", "", "only events of this `protocol`: tcp, udp, icmp, icmpv6 or a number")
 	fs.StringVar(&v.remote, "remote", "", "only events with this remote `address` or CIDR range (e.g. 203.0.113.7 or 10.0.0.0/8)")
 	fs.StringVar(&v.verdict, "verdict", "", "only events with this `verdict`: block, drop or permit (implies --packets/--permits as needed)")
+	setHint(fs, "port", "want a port number 0-65535")
+}
+
+// completeViewFlags offers the values of the view flags to shell
+// completion.
+func completeViewFlags(c *cobra.Command) {
+	completeWords(c, "format", "table", "json", "csv")
+	completeWords(c, "direction", "inbound", "outbound")
+	completeWords(c, "verdict", "block", "drop", "permit")
+	completeWords(c, "protocol", "tcp", "udp", "icmp", "icmpv6")
 }
 
 // check validates the flags after parsing.
@@ -151,7 +162,7 @@ var displayLocation = time.Local
 
 // terminalWidth returns the width of w when it is a terminal, else 0.
 func terminalWidth(w io.Writer) int {
-	f, ok := w.(*os.File)
+	f, ok := w.(interface{ Fd() uintptr }) // an *os.File, or the progress bar's wrapper
 	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return 0
 	}

@@ -29,6 +29,9 @@ func readJSONLines(ctx context.Context, in Input, emit Emit, warn Warn) error {
 	_, err := siem.Read(ctx, utf8Input(in.R), func(rec *evtlog.Record, line uint64) error {
 		err := evtlog.Decode(rec, &ev)
 		if errors.Is(err, evtlog.ErrNotWFP) {
+			if in.Other != nil {
+				in.Other(1)
+			}
 			return nil
 		}
 		if err != nil {
