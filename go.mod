@@ -3,6 +3,7 @@ module github.com/wfpwatch/wfpwatch
 go 1.26.0
 
 require (
+	github.com/creack/pty v1.1.24
 	github.com/go-ole/go-ole v1.3.0
 	github.com/schollz/progressbar/v3 v3.19.1
 	github.com/spf13/cobra v1.10.2

@@ -411,7 +411,9 @@ func nothingShown(h hidden, st ingest.Stats, suppressed uint64) string {
 			}
 		}
 		what := "the input"
-		if len(st.Files) > 1 {
+		if len(st.Files) == 1 {
+			what = st.Files[0].Path
+		} else if len(st.Files) > 1 {
 			what = fmt.Sprintf("the %d inputs", len(st.Files))
 		}
 		kind := ""
@@ -439,7 +441,7 @@ func nothingShown(h hidden, st ingest.Stats, suppressed uint64) string {
 	if suppressed > 0 {
 		why = append(why, fmt.Sprintf("%s suppressed", thousands(suppressed)))
 	}
-	return fmt.Sprintf("nothing to show: %s Filtering Platform events read, all hidden: %s", thousands(h.read+st.Unwanted), strings.Join(why, ", "))
+	return fmt.Sprintf("nothing to show: %s events read, all hidden: %s", thousands(h.read+st.Unwanted), strings.Join(why, ", "))
 }
 
 // thousands formats n with comma separators: 3,561.

@@ -102,10 +102,10 @@ func inputSize(paths []string, recursive bool) int64 {
 
 // show creates and draws the bar; p.mu is held.
 func (p *progress) show() {
-	width := 30
+	width := 30 // the rest of the line takes about 60 columns
 	if f, ok := p.w.(*os.File); ok {
-		if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols < 100 {
-			width = max(10, cols-70)
+		if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols > 0 {
+			width = max(10, min(40, cols-62))
 		}
 	}
 	p.bar = progressbar.NewOptions64(p.total,
@@ -113,6 +113,7 @@ func (p *progress) show() {
 		progressbar.OptionSetDescription("reading"),
 		progressbar.OptionShowBytes(true),
 		progressbar.OptionShowTotalBytes(true),
+		progressbar.OptionShowCount(),
 		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionSetElapsedTime(false),
 		progressbar.OptionSetWidth(width),
