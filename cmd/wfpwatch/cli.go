@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -341,4 +342,31 @@ func notBuilt(name string) func(stdout, stderr io.Writer) *cobra.Command {
 			},
 		}
 	}
+}
+
+// sinceValue is a --since flag that keeps a duration back from now and
+// takes the forms of 'query --since': a duration (10m, 7d), an RFC 3339
+// time or a date.
+type sinceValue struct{ d *time.Duration }
+
+func (s sinceValue) String() string {
+	if s.d == nil || *s.d == 0 {
+		return ""
+	}
+	return s.d.String()
+}
+
+func (s sinceValue) Type() string { return "TIME" }
+
+func (s sinceValue) Set(v string) error {
+	now := queryNow()
+	t, err := parseQueryTime(v, now)
+	if err != nil {
+		return err
+	}
+	if t.After(now) {
+		return fmt.Errorf("%q is in the future", v)
+	}
+	*s.d = now.Sub(t)
+	return nil
 }

@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // runCLI runs the whole command line as main does and returns stdout,
@@ -97,7 +99,8 @@ func TestBadValues(t *testing.T) {
 		{[]string{"query", "--format", "xml"}, `--format "xml": want table, json or csv`},
 		{[]string{"query", "extra"}, `unexpected argument "extra"`},
 		{[]string{"watch", "--window", "5"}, `--window "5": want a duration such as 5m`},
-		{[]string{"watch", "--since", "5"}, `--since "5": want a duration such as 5m`},
+		{[]string{"watch", "--since", "5"}, `--since "5": want a duration back from now (10m, 2h, 7d)`},
+		{[]string{"fwlog", "tail", "--format", "yaml", "x.log"}, `unknown output format "yaml" (want one of table, json, csv)`},
 		{[]string{"watch", "--render", "html"}, `--render "html": want values or xml`},
 		{[]string{"audit", "stat"}, `unknown command "stat" (did you mean "status"?)`},
 		{[]string{"audit"}, `give a subcommand: disable, enable, restore or status`},
@@ -263,4 +266,48 @@ func TestThousands(t *testing.T) {
 			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
 		}
 	}
+}
+
+func TestSinceValue(t *testing.T) {
+	saved := queryNow
+	defer func() { queryNow = saved }()
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	queryNow = func() time.Time { return now }
+	for in, want := range map[string]time.Duration{"10m": 10 * time.Minute, "1d2h": 26 * time.Hour, "2026-11-26T11:00:00Z": time.Hour, "2026-11-26": 12 * time.Hour} {
+		var d time.Duration
+		if err := (sinceValue{&d}).Set(in); err != nil || d != want {
+			t.Errorf("%q: %v, %v; want %v", in, d, err, want)
+		}
+	}
+	for _, bad := range []string{"5", "-1m", "2027-01-01", "soon"} {
+		var d time.Duration
+		if err := (sinceValue{&d}).Set(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+// FuzzLongFlagCompat checks the rewrite of single-dash long flags only
+// ever adds a dash to a known flag, and leaves everything after -- alone.
+func FuzzLongFlagCompat(f *testing.F) {
+	for _, s := range []string{"analyze -format json x", "analyze -rv -q x", "analyze x -- -format", "query -since=1h -top app", "-help", "audit enable -packets", "analyze -", "evtx dump -carve -format=json f"} {
+		f.Add(s)
+	}
+	root := newRoot(io.Discard, io.Discard)
+	f.Fuzz(func(t *testing.T, line string) {
+		args := strings.Fields(line)
+		got := longFlagCompat(root, args)
+		if len(got) != len(args) {
+			t.Fatalf("%q → %q", args, got)
+		}
+		dashdash := false
+		for i := range args {
+			if args[i] == "--" {
+				dashdash = true
+			}
+			if got[i] != args[i] && (dashdash || got[i] != "-"+args[i] || strings.HasPrefix(args[i], "--")) {
+				t.Fatalf("%q: arg %d %q → %q", args, i, args[i], got[i])
+			}
+		}
+	})
 }

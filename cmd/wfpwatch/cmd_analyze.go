@@ -93,7 +93,7 @@ func (d *dbSink) Skipped() int64 {
 func init() {
 	register(&command{
 		name:    "analyze",
-		summary: "read saved logs (.evtx, XML, JSON, pfirewall.log, netsh): the blocks",
+		summary: "the blocks in saved logs: .evtx, XML, JSON, pfirewall.log, netsh",
 		new:     newAnalyzeCmd,
 	})
 }
@@ -159,7 +159,7 @@ func newAnalyzeCmd(stdout, stderr io.Writer) *cobra.Command {
 	o := &analyzeOptions{}
 	c := &cobra.Command{
 		Use:   "analyze [flags] FILE|DIR|- ...",
-		Short: "read saved logs (.evtx, XML, JSON, pfirewall.log, netsh): the blocks",
+		Short: "the blocks in saved logs: .evtx, XML, JSON, pfirewall.log, netsh",
 		Long:  strings.TrimSpace(analyzeHelp),
 		Example: `  wfpwatch analyze Security.evtx
   wfpwatch analyze Security.evtx --packets --format json > events.ndjson

@@ -245,7 +245,9 @@ file configured for the firewall profiles is used.`,
 	o.format = fs.String("format", "table", "output `format`: "+strings.Join(output.Formats, ", "))
 	o.packets = fs.Bool("packets", false, "show routine packet drops too (multicast, broadcast, stray TCP)")
 	o.permits = fs.Bool("permits", false, "show ALLOW lines too")
-	o.state = fs.String("state", filepath.Join(defaultStateDir(), "fwlog-position.json"), "`file` that keeps the position (\"\" for none)")
+	o.state = fs.String("position", filepath.Join(defaultStateDir(), "fwlog-position.json"), "`file` that keeps the position in the log (\"\" for none)")
+	fs.StringVar(o.state, "state", *o.state, "the old name of --position (--state is the audit snapshot in audit and watch)")
+	fs.MarkHidden("state")
 	o.fromStart = fs.Bool("from-start", false, "with no saved position, read the existing log from its start (default: only new lines)")
 	completeWords(c, "format", output.Formats...)
 	return c

@@ -91,7 +91,8 @@ func newWatchCmd(stdout, stderr io.Writer) *cobra.Command {
 	}
 	fs := c.Flags()
 	o.view.register(fs)
-	fs.DurationVar(&o.since, "since", 0, "start with the events of the last `duration` (e.g. 10m) instead of only new ones")
+	fs.Var(sinceValue{&o.since}, "since", "start with the events since `TIME` (10m, 2h, 7d back from now, RFC 3339 or YYYY-MM-DD) instead of only new ones")
+	setHint(fs, "since", "want a duration back from now (10m, 2h, 7d), an RFC 3339 time or a date, not in the future")
 	fs.BoolVar(&o.noAudit, "no-audit", false, "do not change the audit policy (it is managed elsewhere)")
 	fs.BoolVar(&o.enforce, "enforce", false, "re-apply the audit policy when Group Policy or another tool resets it while watching")
 	fs.DurationVar(&o.recheck, "recheck", time.Minute, "how often to check that the audit policy is still on (0: never)")

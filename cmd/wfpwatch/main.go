@@ -65,7 +65,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		Args: rootArgs,
 		RunE: func(c *cobra.Command, args []string) error { return c.Help() },
 	}
-	root.CompletionOptions.HiddenDefaultCmd = false
 	setup(root, stdout, stderr)
 	names := make([]string, 0, len(commands))
 	for n := range commands {
@@ -80,6 +79,12 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		root.AddCommand(c)
 	}
 	root.SetHelpCommand(newHelpCmd())
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			c.Short = "a shell completion script: powershell, bash, zsh or fish"
+		}
+	}
 	return root
 }
 
