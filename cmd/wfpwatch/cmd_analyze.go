@@ -360,7 +360,7 @@ func (o *analyzeOptions) run(c *cobra.Command, args []string, stdout, stderr io.
 	if err := sink.Close(); err != nil {
 		return err
 	}
-	if n := sink.Skipped(); n > 0 {
+	if n := sink.Skipped(); n > 0 && !o.quiet {
 		fmt.Fprintf(stderr, "%d event(s) were already in the database %s and were skipped\n", n, sink.w.DB().Path())
 	}
 	ps := p.Stats()
