@@ -184,6 +184,9 @@ func runQuery(ctx context.Context, fs *pflag.FlagSet, o *queryOptions) error {
 		if err != nil {
 			return err
 		}
+		if len(res.Rows) == 0 && fmtName != "table" {
+			fmt.Fprintln(os.Stderr, "no matching events in the history (widen --since or the filters)")
+		}
 		return writeTop(queryOut, fmtName, strings.ToLower(*top), res)
 	}
 	n := *limit
@@ -212,7 +215,7 @@ func runQuery(ctx context.Context, fs *pflag.FlagSet, o *queryOptions) error {
 	if err != nil {
 		return err
 	}
-	if count == 0 && fmtName == "table" {
+	if count == 0 {
 		fmt.Fprintln(os.Stderr, "no matching events in the history (widen --since or the filters)")
 	} else if n > 0 && count == n && fmtName == "table" {
 		fmt.Fprintf(os.Stderr, "showing the newest %d matching events (--limit N for more)\n", n)
