@@ -117,9 +117,6 @@ func report(c *cobra.Command, err error, stderr io.Writer) int {
 		return 0
 	case errors.As(err, &ee):
 		return ee.code
-	case errors.Is(err, context.Canceled):
-		fmt.Fprintln(stderr, "wfpwatch: interrupted")
-		return exitInterrupted
 	case errors.Is(err, errUsage):
 		fmt.Fprintf(stderr, "%s: %s\n", commandPath(c), usageMessage(err))
 		return 2

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 
@@ -117,7 +118,9 @@ func (p *progress) show() {
 		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionSetElapsedTime(false),
 		progressbar.OptionSetWidth(width),
-		progressbar.OptionUseANSICodes(true),
+		// A Windows console shows escape codes as text unless virtual
+		// terminal processing is on: there the bar clears with spaces.
+		progressbar.OptionUseANSICodes(runtime.GOOS != "windows"),
 		progressbar.OptionSetRenderBlankState(true),
 	)
 	p.drawn = true
