@@ -6,10 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/wfpwatch/wfpwatch/internal/audit"
 )
@@ -17,8 +18,8 @@ import (
 func init() {
 	register(&command{
 		name:    "audit",
-		summary: "show, enable, disable or restore the Filtering Platform audit policy (Windows)",
-		run:     func(ctx context.Context, args []string) error { return runAudit(ctx, args, os.Stdout, os.Stderr) },
+		summary: "the Filtering Platform audit policy (Windows)",
+		new:     newAuditCmd,
 	})
 }
 
@@ -29,8 +30,7 @@ var (
 	auditSelf   = audit.Self
 )
 
-const auditHelp = `
-Shows and changes the two audit subcategories that make Windows write the
+const auditHelp = `Shows and changes the two audit subcategories that make Windows write the
 Filtering Platform events to the Security log, by GUID (never by localized
 name), through AuditQuerySystemPolicy/AuditSetSystemPolicy:
 
@@ -55,44 +55,56 @@ alone unless --force. 'wfpwatch watch' makes the same change for its own
 lifetime and puts it back on exit. Needs an elevated prompt
 (SeSecurityPrivilege).`
 
-func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fs := newFlagSet("audit", "status|enable|disable|restore [flags]", auditHelp)
-		fs.SetOutput(stdout)
-		fs.Usage()
-		if len(args) == 0 {
-			return fmt.Errorf("%w: give a subcommand: status, enable, disable or restore", errUsage)
+// auditOptions are the flags of the audit subcommands.
+type auditOptions struct {
+	state   string
+	packets bool
+	permits bool
+	force   bool
+	format  string
+}
+
+func newAuditCmd(stdout, stderr io.Writer) *cobra.Command {
+	var o auditOptions
+	c := &cobra.Command{
+		Use:   "audit status|enable|disable|restore [flags]",
+		Short: "the Filtering Platform audit policy (Windows)",
+		Long:  auditHelp,
+		Args:  subcommandArgs,
+		RunE:  groupRun,
+	}
+	c.PersistentFlags().StringVar(&o.state, "state", audit.DefaultStatePath(), "the snapshot `file` that records the settings before wfpwatch changed them")
+	sub := func(name, short string) *cobra.Command {
+		s := &cobra.Command{
+			Use:   name + " [flags]",
+			Short: short,
+			Args:  noArgs,
+			RunE:  func(c *cobra.Command, args []string) error { return runAuditSub(name, &o, stdout, stderr) },
 		}
-		return nil
+		c.AddCommand(s)
+		return s
 	}
-	sub, rest := args[0], args[1:]
-	var (
-		state   string
-		packets bool
-		permits bool
-		force   bool
-		format  string
-	)
-	fs := newFlagSet("audit "+sub, "[flags]", auditHelp)
-	fs.StringVar(&state, "state", audit.DefaultStatePath(), "the snapshot `file` that records the settings before wfpwatch changed them")
-	switch sub {
-	case "status":
-		fs.StringVar(&format, "format", "table", "output `format`: table or json")
-	case "enable":
-		fs.BoolVar(&packets, "packets", false, "also audit packet drops (Packet Drop failure: 5150-5153; high volume)")
-		fs.BoolVar(&permits, "permits", false, "also audit permits (Connection success: 5154, 5156, 5158; high volume)")
-	case "disable":
-	case "restore":
-		fs.BoolVar(&force, "force", false, "write back the saved settings even where someone else changed them since, or while the watch that owns the change still runs")
-	default:
-		return fmt.Errorf("%w: unknown subcommand %q: want status, enable, disable or restore", errUsage, sub)
-	}
-	if err := parseFlags(fs, rest); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
-	}
+	st := sub("status", "the current settings and any outstanding change")
+	st.Flags().StringVar(&o.format, "format", "table", "output `format`: table or json")
+	setHint(st.Flags(), "format", "want table or json")
+	completeWords(st, "format", "table", "json")
+	en := sub("enable", "turn on what blocks (and drops, permits) need, until 'audit restore'")
+	en.Flags().BoolVar(&o.packets, "packets", false, "also audit packet drops (Packet Drop failure: 5150-5153; high volume)")
+	en.Flags().BoolVar(&o.permits, "permits", false, "also audit permits (Connection success: 5154, 5156, 5158; high volume)")
+	sub("disable", "switch both subcategories off (No Auditing)")
+	re := sub("restore", "put back what was there before wfpwatch changed it")
+	re.Flags().BoolVar(&o.force, "force", false, "write back the saved settings even where someone else changed them since, or while the watch that owns the change still runs")
+	return c
+}
+
+// runAudit runs 'wfpwatch audit args...'.
+func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return execute(ctx, newAuditCmd(stdout, stderr), args, stdout, stderr)
+}
+
+// runAuditSub runs one audit subcommand.
+func runAuditSub(sub string, o *auditOptions, stdout, stderr io.Writer) error {
+	state, packets, permits, force, format := o.state, o.packets, o.permits, o.force, o.format
 	m, err := auditManager(state, "audit "+sub)
 	if err != nil {
 		return err

@@ -11,46 +11,49 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/spf13/cobra"
+
 	"github.com/wfpwatch/wfpwatch/internal/event"
 	"github.com/wfpwatch/wfpwatch/internal/output"
 	"github.com/wfpwatch/wfpwatch/internal/source/fwlog"
 )
 
 func init() {
-	register(&command{name: "fwlog", summary: "show, enable, restore or follow the Windows Firewall log (pfirewall.log)", run: runFwlog})
+	register(&command{name: "fwlog", summary: "the Windows Firewall log: status, enable, restore, tail", new: newFwlogCmd})
 }
-
-const fwlogUsage = `Usage: wfpwatch fwlog <status|enable|restore|tail> [flags]
-
-  status    show, per profile, whether the firewall logs dropped packets, where, and how big the log may grow
-  enable    turn on logging of dropped packets (and optionally set the file and size), recording what it changes
-  restore   put back what 'enable' changed (settings changed since by someone else are left alone)
-  tail      follow the firewall log live and show its blocks (any OS; on Windows the log path is found by itself)
-
-Run 'wfpwatch fwlog <subcommand> --help' for its flags.`
 
 // fwlogConfig is the firewall settings backend; tests replace it.
 var fwlogConfig = fwlog.SystemConfig
 
-func runFwlog(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintln(os.Stderr, fwlogUsage)
-		if len(args) == 0 {
-			return fmt.Errorf("%w: a subcommand is needed", errUsage)
-		}
-		return nil
+func newFwlogCmd(stdout, stderr io.Writer) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "fwlog status|enable|restore|tail [flags]",
+		Short: "the Windows Firewall log: status, enable, restore, tail",
+		Long: `The Windows Firewall log (pfirewall.log): its settings per profile, turning
+on the logging of dropped packets with an exact restore, and following the
+log live (tail works on any OS).`,
+		Args: subcommandArgs,
+		RunE: groupRun,
 	}
-	switch args[0] {
-	case "status":
-		return fwlogStatus(args[1:], os.Stdout)
-	case "enable":
-		return fwlogEnable(args[1:], os.Stdout)
-	case "restore":
-		return fwlogRestore(args[1:], os.Stdout)
-	case "tail":
-		return fwlogTail(ctx, args[1:], os.Stdout)
-	}
-	return fmt.Errorf("%w: unknown subcommand %q (want status, enable, restore or tail)", errUsage, args[0])
+	c.AddCommand(newFwlogStatusCmd(stdout), newFwlogEnableCmd(stdout), newFwlogRestoreCmd(stdout), newFwlogTailCmd(stdout))
+	return c
+}
+
+// The fwlog subcommands run on their own, as tests call them.
+func fwlogStatus(args []string, stdout io.Writer) error {
+	return execute(context.Background(), newFwlogStatusCmd(stdout), args, stdout, os.Stderr)
+}
+
+func fwlogEnable(args []string, stdout io.Writer) error {
+	return execute(context.Background(), newFwlogEnableCmd(stdout), args, stdout, os.Stderr)
+}
+
+func fwlogRestore(args []string, stdout io.Writer) error {
+	return execute(context.Background(), newFwlogRestoreCmd(stdout), args, stdout, os.Stderr)
+}
+
+func fwlogTail(ctx context.Context, args []string, stdout io.Writer) error {
+	return execute(ctx, newFwlogTailCmd(stdout), args, stdout, os.Stderr)
 }
 
 // defaultStateDir is where wfpwatch keeps its snapshot and position files:
@@ -70,12 +73,20 @@ func defaultStateDir() string {
 
 func defaultSnapshotPath() string { return filepath.Join(defaultStateDir(), "fwlog-snapshot.json") }
 
-func fwlogStatus(args []string, stdout io.Writer) error {
-	fs := newFlagSet("fwlog status", "[flags]", "Show the firewall's logging settings for each profile: the local settings and, when Group Policy overrides them, the settings in force.")
-	snapPath := fs.String("snapshot", defaultSnapshotPath(), "the snapshot file written by 'fwlog enable'")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+func newFwlogStatusCmd(stdout io.Writer) *cobra.Command {
+	var snapPath string
+	c := &cobra.Command{
+		Use:   "status [flags]",
+		Short: "per profile: are drops logged, where, how big may the log grow",
+		Long:  "Show the firewall's logging settings for each profile: the local settings and, when Group Policy overrides them, the settings in force.",
+		Args:  noArgs,
+		RunE:  func(c *cobra.Command, args []string) error { return runFwlogStatus(snapPath, stdout) },
 	}
+	c.Flags().StringVar(&snapPath, "snapshot", defaultSnapshotPath(), "the snapshot `file` written by 'fwlog enable'")
+	return c
+}
+
+func runFwlogStatus(snapPath string, stdout io.Writer) error {
 	local, eff, err := fwlogConfig().Get()
 	if err != nil {
 		return fmt.Errorf("read the firewall's logging settings: %w", err)
@@ -92,7 +103,7 @@ func fwlogStatus(args []string, stdout io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", l.Profile, blocked, l.LogAllowed, l.MaxSizeKB, l.FileName)
 	}
 	tw.Flush()
-	if snap, ok, err := fwlog.LoadSnapshot(*snapPath); err == nil && ok && len(snap.Changes) > 0 {
+	if snap, ok, err := fwlog.LoadSnapshot(snapPath); err == nil && ok && len(snap.Changes) > 0 {
 		fmt.Fprintf(stdout, "\nwfpwatch changed these settings on %s (undo with 'wfpwatch fwlog restore'):\n", snap.Taken.Format("2006-01-02 15:04 MST"))
 		for _, c := range snap.Changes {
 			fmt.Fprintf(stdout, "  %s\n", c)
@@ -101,18 +112,35 @@ func fwlogStatus(args []string, stdout io.Writer) error {
 	return nil
 }
 
-func fwlogEnable(args []string, stdout io.Writer) error {
-	fs := newFlagSet("fwlog enable", "[flags]", `Turn on the firewall's logging of dropped packets for the chosen profiles,
+func newFwlogEnableCmd(stdout io.Writer) *cobra.Command {
+	var o fwlogEnableOptions
+	c := &cobra.Command{
+		Use:   "enable [flags]",
+		Short: "log dropped packets, recording what it changes",
+		Long: `Turn on the firewall's logging of dropped packets for the chosen profiles,
 changing only what is off, and record the original values in a snapshot
 first, so that 'wfpwatch fwlog restore' can put them back. Needs an
-elevated (administrator) prompt.`)
-	profiles := fs.String("profiles", "all", "comma-separated profiles to change: domain, private, public or all")
-	file := fs.String("file", "", "also set the log file (default: keep the current one)")
-	maxKB := fs.Uint64("max-size", 0, "also set the log size limit in KB, 1–32767 (default: keep the current one)")
-	snapPath := fs.String("snapshot", defaultSnapshotPath(), "where to record the original settings")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+elevated (administrator) prompt.`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, args []string) error { return runFwlogEnable(&o, stdout) },
 	}
+	fs := c.Flags()
+	o.profiles = fs.String("profiles", "all", "comma-separated `profiles` to change: domain, private, public or all")
+	o.file = fs.String("file", "", "also set the log `file` (default: keep the current one)")
+	o.maxKB = fs.Uint64("max-size", 0, "also set the log size limit in `KB`, 1–32767 (default: keep the current one)")
+	o.snapPath = fs.String("snapshot", defaultSnapshotPath(), "where to record the original settings")
+	completeWords(c, "profiles", "all", "domain", "private", "public")
+	return c
+}
+
+// fwlogEnableOptions are the flags of fwlog enable.
+type fwlogEnableOptions struct {
+	profiles, file, snapPath *string
+	maxKB                    *uint64
+}
+
+func runFwlogEnable(o *fwlogEnableOptions, stdout io.Writer) error {
+	profiles, file, maxKB, snapPath := o.profiles, o.file, o.maxKB, o.snapPath
 	if *maxKB > 32767 {
 		return fmt.Errorf("%w: --max-size %d is above the firewall's limit of 32767 KB", errUsage, *maxKB)
 	}
@@ -155,14 +183,22 @@ elevated (administrator) prompt.`)
 	return nil
 }
 
-func fwlogRestore(args []string, stdout io.Writer) error {
-	fs := newFlagSet("fwlog restore", "[flags]", `Put back the firewall logging settings that 'wfpwatch fwlog enable' changed,
+func newFwlogRestoreCmd(stdout io.Writer) *cobra.Command {
+	var snapPath string
+	c := &cobra.Command{
+		Use:   "restore [flags]",
+		Short: "put back what 'enable' changed",
+		Long: `Put back the firewall logging settings that 'wfpwatch fwlog enable' changed,
 as recorded in its snapshot. A setting someone changed since is left alone.
-Needs an elevated (administrator) prompt.`)
-	snapPath := fs.String("snapshot", defaultSnapshotPath(), "the snapshot written by 'fwlog enable'")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+Needs an elevated (administrator) prompt.`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, args []string) error { return runFwlogRestore(&snapPath, stdout) },
 	}
+	c.Flags().StringVar(&snapPath, "snapshot", defaultSnapshotPath(), "the snapshot `file` written by 'fwlog enable'")
+	return c
+}
+
+func runFwlogRestore(snapPath *string, stdout io.Writer) error {
 	snap, ok, err := fwlog.LoadSnapshot(*snapPath)
 	if err != nil {
 		return err
@@ -187,24 +223,48 @@ Needs an elevated (administrator) prompt.`)
 	return nil
 }
 
-func fwlogTail(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := newFlagSet("fwlog tail", "[flags] [LOG]", `Follow the firewall log live and show what it blocks. It follows the
+func newFwlogTailCmd(stdout io.Writer) *cobra.Command {
+	var o fwlogTailOptions
+	c := &cobra.Command{
+		Use:   "tail [flags] [LOG]",
+		Short: "follow the log live and show its blocks (any OS)",
+		Long: `Follow the firewall log live and show what it blocks. It follows the
 firewall's rotation to LOG.old and a truncated log without losing or
 repeating lines, and remembers its position in a state file, so that the
 next run goes on where this one stopped. Without LOG, on Windows, the log
-file configured for the firewall profiles is used.`)
-	format := fs.String("format", "table", "output format: "+strings.Join(output.Formats, ", "))
-	packets := fs.Bool("packets", false, "show routine packet drops too (multicast, broadcast, stray TCP)")
-	permits := fs.Bool("permits", false, "show ALLOW lines too")
-	state := fs.String("state", filepath.Join(defaultStateDir(), "fwlog-position.json"), "file that keeps the position (\"\" for none)")
-	fromStart := fs.Bool("from-start", false, "with no saved position, read the existing log from its start (default: only new lines)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+file configured for the firewall profiles is used.`,
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usagef("one log at most")
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error { return runFwlogTail(c.Context(), &o, args, stdout) },
 	}
-	if fs.NArg() > 1 {
-		return fmt.Errorf("%w: one log at most", errUsage)
+	fs := c.Flags()
+	o.format = fs.String("format", "table", "output `format`: "+strings.Join(output.Formats, ", "))
+	o.packets = fs.Bool("packets", false, "show routine packet drops too (multicast, broadcast, stray TCP)")
+	o.permits = fs.Bool("permits", false, "show ALLOW lines too")
+	o.state = fs.String("position", filepath.Join(defaultStateDir(), "fwlog-position.json"), "`file` that keeps the position in the log (\"\" for none)")
+	fs.StringVar(o.state, "state", *o.state, "the old name of --position (--state is the audit snapshot in audit and watch)")
+	fs.MarkHidden("state")
+	o.fromStart = fs.Bool("from-start", false, "with no saved position, read the existing log from its start (default: only new lines)")
+	completeWords(c, "format", output.Formats...)
+	return c
+}
+
+// fwlogTailOptions are the flags of fwlog tail.
+type fwlogTailOptions struct {
+	format, state               *string
+	packets, permits, fromStart *bool
+}
+
+func runFwlogTail(ctx context.Context, o *fwlogTailOptions, args []string, stdout io.Writer) error {
+	format, packets, permits, state, fromStart := o.format, o.packets, o.permits, o.state, o.fromStart
+	path := ""
+	if len(args) > 0 {
+		path = args[0]
 	}
-	path := fs.Arg(0)
 	if path == "" {
 		p, err := configuredLogPath()
 		if err != nil {

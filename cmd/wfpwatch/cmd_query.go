@@ -6,13 +6,15 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
 	"github.com/wfpwatch/wfpwatch/internal/output"
@@ -21,7 +23,7 @@ import (
 )
 
 func init() {
-	register(&command{name: "query", summary: "query the history database (events, or --top app|port|remote|rule)", run: runQuery})
+	register(&command{name: "query", summary: "the history database: events, or --top app|port|remote|rule", new: newQueryCmd})
 }
 
 // queryOut is where query writes its answer (a variable for tests).
@@ -30,8 +32,7 @@ var queryOut io.Writer = os.Stdout
 // queryNow is the clock for relative times (a variable for tests).
 var queryNow = time.Now
 
-const queryDescription = `
-Query the history that 'wfpwatch analyze --db' and 'wfpwatch watch --db'
+const queryDescription = `Query the history that 'wfpwatch analyze --db' and 'wfpwatch watch --db'
 record. Without --top it lists the matching events (the newest --limit, oldest
 first); with --top it counts them by app, port (the local port of inbound
 traffic, the remote port of outbound), remote address or rule.
@@ -40,9 +41,9 @@ Times: --since and --until take a duration back from now (10m, 2h, 7d) or an
 RFC 3339 time (2026-11-26T08:00:00Z) or a date (2026-11-26, UTC).
 Filters may be repeated or comma-separated; values of one filter are ORed,
 different filters ANDed.
+`
 
-Examples:
-  wfpwatch query --since 1h --top app
+const queryExamples = `  wfpwatch query --since 1h --top app
   wfpwatch query --since 24h --verdict block --direction inbound --top port
   wfpwatch query --app chrome.exe --remote 10.0.0.0/8 --format csv
   wfpwatch query --since 2026-11-25 --until 2026-11-26 --reason 'default:*' --format json`
@@ -50,6 +51,7 @@ Examples:
 type listFlag []string
 
 func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Type() string   { return "list" }
 func (l *listFlag) Set(v string) error {
 	for _, s := range strings.Split(v, ",") {
 		if s = strings.TrimSpace(s); s != "" {
@@ -59,35 +61,53 @@ func (l *listFlag) Set(v string) error {
 	return nil
 }
 
-func runQuery(ctx context.Context, args []string) error {
-	fs := newFlagSet("query", "[flags]", queryDescription)
-	dbPath := fs.String("db", "", "history database `FILE` (default: "+defaultDBHelp()+")")
-	since := fs.String("since", "", "events at or after `TIME` (10m, 2h, 7d, RFC 3339 or YYYY-MM-DD)")
-	until := fs.String("until", "", "events before `TIME`")
-	var apps, ports, remotes, dirs, verdicts, reasons listFlag
-	fs.Var(&apps, "app", "process whose name or path contains `text`, or a glob: chrome, 'svc*.exe', '*\\system32\\*' (repeatable)")
-	fs.Var(&ports, "port", "local or remote `PORT` (repeatable)")
-	fs.Var(&remotes, "remote", "remote `IP` or CIDR prefix (repeatable)")
-	fs.Var(&dirs, "direction", "inbound or outbound")
-	fs.Var(&verdicts, "verdict", "block, drop or permit (repeatable; default: all stored)")
-	fs.Var(&reasons, "reason", "reason glob: rule, discard, ipsec, unresolved, 'default:*'… (repeatable)")
-	top := fs.String("top", "", "count by `DIM`: app, port, remote or rule")
-	limit := fs.Int("limit", 0, "show at most `N` rows: the newest N events (default 1000; 0 in json/csv means all), or the top N (default 10)")
-	format := fs.String("format", "table", "output format: table, json or csv")
-	wide := fs.Bool("wide", false, "table: cut nothing and show process paths instead of names (JSON and CSV always have the path)")
-	utc := fs.Bool("utc", false, "table: times in UTC (default: local time, the zone named above the header)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+// queryOptions are the flags of query.
+type queryOptions struct {
+	dbPath, since, until, top, format             *string
+	apps, ports, remotes, dirs, verdicts, reasons listFlag
+	limit                                         *int
+	wide, utc                                     *bool
+}
+
+func newQueryCmd(stdout, stderr io.Writer) *cobra.Command {
+	var o queryOptions
+	c := &cobra.Command{
+		Use:     "query [flags]",
+		Short:   "the history database: events, or --top app|port|remote|rule",
+		Long:    queryDescription,
+		Example: queryExamples,
+		Args:    noArgs,
+		RunE:    func(c *cobra.Command, args []string) error { return runQuery(c.Context(), c.Flags(), &o) },
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
-	}
-	limitSet := false
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "limit" {
-			limitSet = true
-		}
-	})
+	fs := c.Flags()
+	o.dbPath = fs.String("db", "", "history database `FILE` (default: "+defaultDBHelp()+")")
+	o.since = fs.String("since", "", "events at or after `TIME` (10m, 2h, 7d, RFC 3339 or YYYY-MM-DD)")
+	o.until = fs.String("until", "", "events before `TIME`")
+	fs.Var(&o.apps, "app", "process whose name or path contains `text`, or a glob: chrome, 'svc*.exe', '*\\system32\\*' (repeatable)")
+	fs.Var(&o.ports, "port", "local or remote `PORT` (repeatable)")
+	fs.Var(&o.remotes, "remote", "remote `IP` or CIDR prefix (repeatable)")
+	fs.Var(&o.dirs, "direction", "inbound or outbound")
+	fs.Var(&o.verdicts, "verdict", "block, drop or permit (repeatable; default: all stored)")
+	fs.Var(&o.reasons, "reason", "reason glob: rule, discard, ipsec, unresolved, 'default:*'… (repeatable)")
+	o.top = fs.String("top", "", "count by `DIM`: app, port, remote or rule")
+	o.limit = fs.Int("limit", 0, "show at most `N` rows: the newest N events (default 1000; 0 in json/csv means all), or the top N (default 10)")
+	o.format = fs.String("format", "table", "output `format`: table, json or csv")
+	o.wide = fs.Bool("wide", false, "table: cut nothing and show process paths instead of names (JSON and CSV always have the path)")
+	o.utc = fs.Bool("utc", false, "table: times in UTC (default: local time, the zone named above the header)")
+	setHint(fs, "limit", "want a number of rows, 0 for all")
+	completeWords(c, "format", "table", "json", "csv")
+	completeWords(c, "direction", "inbound", "outbound")
+	completeWords(c, "verdict", "block", "drop", "permit")
+	completeWords(c, "top", "app", "port", "remote", "rule")
+	completeWords(c, "reason", "rule", "discard", "ipsec", "unresolved", "default:*")
+	return c
+}
+
+func runQuery(ctx context.Context, fs *pflag.FlagSet, o *queryOptions) error {
+	dbPath, since, until, top, format, limit := o.dbPath, o.since, o.until, o.top, o.format, o.limit
+	wide, utc := o.wide, o.utc
+	apps, ports, remotes, dirs, verdicts, reasons := o.apps, o.ports, o.remotes, o.dirs, o.verdicts, o.reasons
+	limitSet := fs.Changed("limit")
 	now := queryNow()
 	var f store.Filter
 	var err error
@@ -171,6 +191,9 @@ func runQuery(ctx context.Context, args []string) error {
 		if fmtName == "table" && dim == store.DimApp && !*wide {
 			shortApps(&res)
 		}
+		if len(res.Rows) == 0 && fmtName != "table" {
+			fmt.Fprintln(os.Stderr, "no matching events in the history (widen --since or the filters)")
+		}
 		return writeTop(queryOut, fmtName, strings.ToLower(*top), res)
 	}
 	n := *limit
@@ -199,8 +222,8 @@ func runQuery(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if count == 0 && fmtName == "table" {
-		fmt.Fprintln(os.Stderr, "no matching events")
+	if count == 0 {
+		fmt.Fprintln(os.Stderr, "no matching events in the history (widen --since or the filters)")
 	} else if n > 0 && count == n && fmtName == "table" {
 		fmt.Fprintf(os.Stderr, "showing the newest %d matching events (--limit N for more)\n", n)
 	}

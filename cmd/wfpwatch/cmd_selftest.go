@@ -5,21 +5,21 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
 	"github.com/wfpwatch/wfpwatch/internal/wfp"
 )
 
 func init() {
-	register(&command{name: "selftest", summary: "prove end to end that blocks are seen (Windows, administrator)", run: runSelftestCmd})
+	register(&command{name: "selftest", summary: "prove end to end that blocks are seen (Windows, elevated)", new: newSelftestCmd})
 }
 
-const selftestDescription = `
-Adds block filters in a dynamic WFP session (removed when this process ends,
+const selftestDescription = `Adds block filters in a dynamic WFP session (removed when this process ends,
 even if it crashes) that match only loopback, a random high test port and
 this very program, at ALE_AUTH_LISTEN, ALE_AUTH_CONNECT, ALE_AUTH_RECV_ACCEPT
 and ALE_RESOURCE_ASSIGNMENT for IPv4 and IPv6; trips each with a real socket
@@ -28,15 +28,33 @@ must be the one added); prints a PASS/FAIL table; removes the filters and
 checks that they are gone. Net-event collection is turned on only if it is
 off, and put back. Needs an elevated prompt.`
 
-func runSelftestCmd(ctx context.Context, args []string) error {
-	fs := newFlagSet("selftest", "[flags]", selftestDescription)
-	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for each event")
-	port := fs.Int("port", 0, "first test port (default: random in 49152-64999); 10 consecutive ports are used")
-	noV6 := fs.Bool("no-ipv6", false, "skip the IPv6 cases")
-	sources := fs.String("sources", "netevent,evtlog", "sources to check (netevent, evtlog)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+// selftestFlags are the flags of selftest.
+type selftestFlags struct {
+	timeout *time.Duration
+	port    *int
+	noV6    *bool
+	sources *string
+}
+
+func newSelftestCmd(stdout, stderr io.Writer) *cobra.Command {
+	var o selftestFlags
+	c := &cobra.Command{
+		Use:   "selftest [flags]",
+		Short: "prove end to end that blocks are seen (Windows, elevated)",
+		Long:  selftestDescription,
+		Args:  noArgs,
+		RunE:  func(c *cobra.Command, args []string) error { return runSelftestCmd(c.Context(), &o, stdout) },
 	}
+	fs := c.Flags()
+	o.timeout = fs.Duration("timeout", 5*time.Second, "how long to wait for each event")
+	o.port = fs.Int("port", 0, "first test `port` (default: random in 49152-64999); 10 consecutive ports are used")
+	o.noV6 = fs.Bool("no-ipv6", false, "skip the IPv6 cases")
+	o.sources = fs.String("sources", "netevent,evtlog", "`sources` to check (netevent, evtlog)")
+	return c
+}
+
+func runSelftestCmd(ctx context.Context, o *selftestFlags, stdout io.Writer) error {
+	timeout, port, noV6, sources := o.timeout, o.port, o.noV6, o.sources
 	base := uint16(*port)
 	if *port == 0 {
 		base = uint16(49152 + rand.IntN(65000-49152-wfp.SelftestPorts))
@@ -47,7 +65,7 @@ func runSelftestCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	ok, err := selftest(ctx, selftestOptions{cases: cases, timeout: *timeout, sources: strings.Split(*sources, ",")}, os.Stdout)
+	ok, err := selftest(ctx, selftestOptions{cases: cases, timeout: *timeout, sources: strings.Split(*sources, ",")}, stdout)
 	if err != nil {
 		return err
 	}

@@ -1,5 +1,5 @@
 package main
 
 func init() {
-	register(&command{name: "service", summary: "install or run wfpwatch as a Windows service (not built yet)", run: notBuilt("service")})
+	register(&command{name: "service", summary: "install or run wfpwatch as a Windows service (not built yet)", new: notBuilt("service")})
 }

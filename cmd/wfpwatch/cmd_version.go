@@ -1,11 +1,12 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"os"
+	"io"
 	"runtime"
 	"runtime/debug"
+
+	"github.com/spf13/cobra"
 )
 
 // version is set at link time (-ldflags "-X main.version=v1.2.3"); without
@@ -13,13 +14,17 @@ import (
 var version = ""
 
 func init() {
-	register(&command{name: "version", summary: "print the version", run: func(ctx context.Context, args []string) error {
-		fs := newFlagSet("version", "", "Prints the version of wfpwatch, its VCS revision and the Go toolchain.")
-		if err := parseFlags(fs, args); err != nil {
-			return err
+	register(&command{name: "version", summary: "print the version", new: func(stdout, stderr io.Writer) *cobra.Command {
+		return &cobra.Command{
+			Use:   "version",
+			Short: "print the version",
+			Long:  "Prints the version of wfpwatch, its VCS revision and the Go toolchain.",
+			Args:  noArgs,
+			RunE: func(c *cobra.Command, args []string) error {
+				fmt.Fprintln(stdout, versionString())
+				return nil
+			},
 		}
-		fmt.Fprintln(os.Stdout, versionString())
-		return nil
 	}})
 }
 

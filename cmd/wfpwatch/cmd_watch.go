@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/signal"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/wfpwatch/wfpwatch/internal/audit"
 	"github.com/wfpwatch/wfpwatch/internal/event"
@@ -25,8 +26,8 @@ import (
 func init() {
 	register(&command{
 		name:    "watch",
-		summary: "show blocks live from the Security log and WFP net events (Windows)",
-		run:     func(ctx context.Context, args []string) error { return runWatch(ctx, args, os.Stdout, os.Stderr) },
+		summary: "blocks live from the Security log and WFP net events (Windows)",
+		new:     newWatchCmd,
 	})
 }
 
@@ -36,8 +37,7 @@ var (
 	netStream    = netevent.Stream
 )
 
-const watchHelp = `
-Shows Windows Filtering Platform blocks as they happen, as a table, NDJSON
+const watchHelp = `Shows Windows Filtering Platform blocks as they happen, as a table, NDJSON
 (ECS fields) or CSV, from two sources (--source): the Security audit log,
 which names the process and direction, and WFP net events, which name the
 filter and layer and see IPsec and capability drops. The same block seen
@@ -74,13 +74,27 @@ type watchOptions struct {
 	batchSize int
 	sources   string
 	window    time.Duration
+	pflags    *pipeline.Flags
+	dbFlags   *store.Flags
+	noDB      bool
 }
 
-func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var o watchOptions
-	fs := newFlagSet("watch", "[flags]", watchHelp)
+func newWatchCmd(stdout, stderr io.Writer) *cobra.Command {
+	o := &watchOptions{}
+	c := &cobra.Command{
+		Use:   "watch [flags]",
+		Short: "blocks live from the Security log and WFP net events (Windows)",
+		Long:  watchHelp,
+		Example: `  wfpwatch watch
+  wfpwatch watch --since 10m --packets
+  wfpwatch watch --app chrome --direction outbound --format json`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, args []string) error { return o.run(c.Context(), stdout, stderr) },
+	}
+	fs := c.Flags()
 	o.view.register(fs)
-	fs.DurationVar(&o.since, "since", 0, "start with the events of the last `duration` (e.g. 10m) instead of only new ones")
+	fs.Var(sinceValue{&o.since}, "since", "start with the events since `TIME` (10m, 2h, 7d back from now, RFC 3339 or YYYY-MM-DD) instead of only new ones")
+	setHint(fs, "since", "want a duration back from now (10m, 2h, 7d), an RFC 3339 time or a date, not in the future")
 	fs.BoolVar(&o.noAudit, "no-audit", false, "do not change the audit policy (it is managed elsewhere)")
 	fs.BoolVar(&o.enforce, "enforce", false, "re-apply the audit policy when Group Policy or another tool resets it while watching")
 	fs.DurationVar(&o.recheck, "recheck", time.Minute, "how often to check that the audit policy is still on (0: never)")
@@ -90,15 +104,22 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&o.batchSize, "batch", 64, "events read from the log at a time")
 	fs.StringVar(&o.sources, "source", "evtlog,netevent", "live `sources`: evtlog (the Security log: process, direction), netevent (WFP net events: filter and layer, IPsec and capability drops), or both; the same block seen by both is shown once")
 	fs.DurationVar(&o.window, "pair-window", 2*time.Second, "how long an event waits for its twin from the other source")
-	pflags := pipeline.RegisterFlags(fs)
-	dbFlags := store.RegisterFlags(fs)
-	noDB := fs.Bool("no-db", false, "do not record history (by default watch records to --db, or to the default database)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
-	}
+	o.pflags = addGoFlags(fs, pipeline.RegisterFlags)
+	o.dbFlags = addGoFlags(fs, store.RegisterFlags)
+	fs.BoolVar(&o.noDB, "no-db", false, "do not record history (by default watch records to --db, or to the default database)")
+	completeViewFlags(c)
+	completeWords(c, "render", "values", "xml")
+	completeWords(c, "source", "evtlog,netevent", "evtlog", "netevent")
+	return c
+}
+
+// runWatch runs 'wfpwatch watch args...'.
+func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return execute(ctx, newWatchCmd(stdout, stderr), args, stdout, stderr)
+}
+
+func (o *watchOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
+	pflags, dbFlags, noDB := o.pflags, o.dbFlags, &o.noDB
 	if err := o.view.check(); err != nil {
 		return err
 	}

@@ -1,29 +1,35 @@
 // Command wfpwatch shows what the Windows Filtering Platform blocks: live on
 // Windows (watch), and from saved files on any OS (analyze).
 //
-// Each subcommand lives in its own file (cmd_<name>.go) and registers itself
-// in init with register.
+// The command line is built with cobra and pflag: flags may come anywhere
+// on the line, --help and 'help CMD' print to standard output, and usage
+// errors are one line on standard error with exit status 2. Each
+// subcommand lives in its own file (cmd_<name>.go) and registers a
+// constructor of its *cobra.Command in init with register; cli.go holds the
+// shared error and flag helpers.
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"sort"
 	"strings"
+
+	"github.com/spf13/cobra"
 )
 
 // command is one subcommand.
 type command struct {
 	name    string
 	summary string // one line for the command list
-	// run executes the command with the arguments after its name. It
-	// returns errUsage (wrapped or not) for bad arguments.
-	run func(ctx context.Context, args []string) error
+	// new builds the command, writing its output to stdout and its notes
+	// to stderr. Its RunE returns errUsage (wrapped or not) for bad
+	// arguments.
+	new func(stdout, stderr io.Writer) *cobra.Command
 }
 
 var commands = map[string]*command{}
@@ -38,97 +44,105 @@ type exitError struct{ code int }
 
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
-func usage(w io.Writer) {
-	fmt.Fprintf(w, "wfpwatch shows what the Windows Filtering Platform blocks.\n\nUsage:\n  wfpwatch <command> [flags] [args]\n\nCommands:\n")
+// exitInterrupted is the exit status of a run stopped by Ctrl+C or
+// SIGTERM: 128 + SIGINT, as shells report it.
+const exitInterrupted = 130
+
+const rootLong = `wfpwatch shows what the Windows Filtering Platform blocks: live on Windows
+(watch), and from saved Security logs, .evtx files, SIEM exports,
+pfirewall.log and netsh traces on any OS (analyze).`
+
+// newRoot builds the whole command tree, writing to stdout and stderr.
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "wfpwatch",
+		Short: "show what the Windows Filtering Platform blocks",
+		Long:  rootLong,
+		Example: `  wfpwatch analyze Security.evtx
+  wfpwatch analyze --packets exports/*.json --format json
+  wfpwatch watch --app chrome        (Windows, elevated)
+  wfpwatch help analyze`,
+		Args: rootArgs,
+		RunE: func(c *cobra.Command, args []string) error { return c.Help() },
+	}
+	setup(root, stdout, stderr)
 	names := make([]string, 0, len(commands))
 	for n := range commands {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+		c := commands[n].new(stdout, stderr)
+		if c.Short == "" {
+			c.Short = commands[n].summary
+		}
+		root.AddCommand(c)
 	}
-	fmt.Fprintf(w, "\nRun 'wfpwatch <command> --help' for a command's flags.\n")
+	root.SetHelpCommand(newHelpCmd())
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			c.Short = "a shell completion script: powershell, bash, zsh or fish"
+		}
+	}
+	return root
 }
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// run executes the command line args and returns the exit status: 0, 1
+// for a failure, 2 for a usage error, 130 when interrupted.
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		if len(args) > 1 {
-			if c, ok := commands[args[1]]; ok {
-				return run([]string{c.name, "--help"}, stdout, stderr)
-			}
-		}
-		usage(stdout)
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
-	}
-	c, ok := commands[args[0]]
-	if !ok {
-		fmt.Fprintf(stderr, "wfpwatch: unknown command %q\n\n", args[0])
-		usage(stderr)
-		return 2
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), interruptSignals()...)
 	defer stop()
-	err := c.run(ctx, args[1:])
+	root := newRoot(stdout, stderr)
+	root.SetArgs(longFlagCompat(root, args))
+	c, err := root.ExecuteContextC(ctx)
+	if ctx.Err() != nil {
+		// Ctrl+C or SIGTERM: whatever the command made of it, the run was
+		// cut short.
+		fmt.Fprintln(stderr, "wfpwatch: interrupted")
+		return exitInterrupted
+	}
+	return report(c, err, stderr)
+}
+
+// report prints err the way wfpwatch does and returns the exit status.
+func report(c *cobra.Command, err error, stderr io.Writer) int {
 	var ee exitError
 	switch {
 	case err == nil:
 		return 0
-	case errors.Is(err, flag.ErrHelp):
-		return 0
 	case errors.As(err, &ee):
 		return ee.code
 	case errors.Is(err, errUsage):
-		msg := strings.TrimPrefix(err.Error(), errUsage.Error()+": ")
-		if msg != errUsage.Error() {
-			fmt.Fprintf(stderr, "wfpwatch %s: %s\n", c.name, msg)
-		}
-		fmt.Fprintf(stderr, "Run 'wfpwatch %s --help' for usage.\n", c.name)
+		fmt.Fprintf(stderr, "%s: %s\n", commandPath(c), usageMessage(err))
 		return 2
 	default:
-		fmt.Fprintf(stderr, "wfpwatch %s: %v\n", c.name, err)
+		fmt.Fprintf(stderr, "%s: %v\n", commandPath(c), err)
 		return 1
 	}
 }
 
-// newFlagSet returns a FlagSet for a command whose usage text starts with
-// synopsis and description.
-func newFlagSet(name, synopsis, description string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(os.Stderr)
-	fs.Usage = func() {
-		w := fs.Output()
-		fmt.Fprintf(w, "Usage: wfpwatch %s %s\n\n%s\n\nFlags:\n", name, synopsis, strings.TrimSpace(description))
-		fs.PrintDefaults()
+// commandPath names c for messages: "wfpwatch analyze".
+func commandPath(c *cobra.Command) string {
+	if c == nil {
+		return "wfpwatch"
 	}
-	return fs
+	p := c.CommandPath()
+	if !strings.HasPrefix(p, "wfpwatch") {
+		p = "wfpwatch " + p // a command run on its own, by a test
+	}
+	return p
 }
 
-// parseFlags parses args with fs, turning a flag error into errUsage.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+// usageMessage is err's text without the "usage: " marker.
+func usageMessage(err error) string {
+	msg := err.Error()
+	if msg == errUsage.Error() {
+		return "bad command line"
 	}
-	return nil
-}
-
-// notBuilt is the run function of a command whose issue has not landed yet.
-func notBuilt(name string) func(context.Context, []string) error {
-	return func(ctx context.Context, args []string) error {
-		fs := newFlagSet(name, "", "This command is not built yet.")
-		if err := parseFlags(fs, args); err != nil {
-			return err
-		}
-		return fmt.Errorf("not built yet in this version")
-	}
+	return strings.ReplaceAll(msg, errUsage.Error()+": ", "")
 }

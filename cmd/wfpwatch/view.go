@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"net/netip"
@@ -10,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
@@ -37,7 +38,7 @@ type viewFlags struct {
 	remoteNet netip.Prefix // parsed --remote
 }
 
-func (v *viewFlags) register(fs *flag.FlagSet) {
+func (v *viewFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&v.format, "format", "table", "output `format`: table, json (NDJSON, ECS fields) or csv")
 	fs.BoolVar(&v.packets, "packets", false, "include packet drops and other routine drops (5152/5153, discards), not only blocks")
 	fs.BoolVar(&v.permits, "permits", false, "include permitted traffic (5154/5156/5158)")
@@ -49,6 +50,16 @@ func (v *viewFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&v.wide, "wide", false, "table: cut nothing, even on a terminal, and show process paths instead of names")
 	fs.BoolVar(&v.utc, "utc", false, "table: times in UTC (default: local time, the zone named above the header)")
 	fs.StringVar(&v.verdict, "verdict", "", "only events with this `verdict`: block, drop or permit (implies --packets/--permits as needed)")
+	setHint(fs, "port", "want a port number 0-65535")
+}
+
+// completeViewFlags offers the values of the view flags to shell
+// completion.
+func completeViewFlags(c *cobra.Command) {
+	completeWords(c, "format", "table", "json", "csv")
+	completeWords(c, "direction", "inbound", "outbound")
+	completeWords(c, "verdict", "block", "drop", "permit")
+	completeWords(c, "protocol", "tcp", "udp", "icmp", "icmpv6")
 }
 
 // check validates the flags after parsing.
@@ -170,7 +181,7 @@ func terminalWidth(w io.Writer) int {
 	if testWidth != 0 {
 		return testWidth
 	}
-	f, ok := w.(*os.File)
+	f, ok := w.(interface{ Fd() uintptr }) // an *os.File, or the progress bar's wrapper
 	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return 0
 	}

@@ -48,6 +48,7 @@ func readEvtx(ctx context.Context, in Input, emit Emit, warn Warn) error {
 		evs      []event.Event
 		errs     []*Problem
 		unwanted int // events In.Want rejected
+		other    int // records that are not WFP events
 	}
 	skipped := 0
 	err = evtx.Each(ctx, f, evtx.Options{}, func(c *evtx.Chunk) chunkEvents {
@@ -70,6 +71,7 @@ func readEvtx(ctx context.Context, in Input, emit Emit, warn Warn) error {
 				return true
 			}
 			if !ok {
+				out.other++ // counts the unwanted too: taken off below
 				return true
 			}
 			out.evs = append(out.evs, event.Event{})
@@ -98,6 +100,12 @@ func readEvtx(ctx context.Context, in Input, emit Emit, warn Warn) error {
 		skipped += c.Skipped()
 		if out.unwanted > 0 && in.Unwanted != nil {
 			in.Unwanted(out.unwanted)
+		}
+		if n := out.other - out.unwanted; n > 0 && in.Other != nil {
+			in.Other(n)
+		}
+		if in.Progress != nil {
+			in.Progress(c.Offset + evtx.ChunkSize)
 		}
 		defer putEvents(out.evs)
 		for i := range out.evs {

@@ -26,9 +26,12 @@ func init() {
 // with their line number.
 func readJSONLines(ctx context.Context, in Input, emit Emit, warn Warn) error {
 	var ev event.Event
-	_, err := siem.Read(ctx, utf8Input(in.R), func(rec *evtlog.Record, line uint64) error {
+	st, err := siem.Read(ctx, utf8Input(in.R), func(rec *evtlog.Record, line uint64) error {
 		err := evtlog.Decode(rec, &ev)
 		if errors.Is(err, evtlog.ErrNotWFP) {
+			if in.Other != nil {
+				in.Other(1)
+			}
 			return nil
 		}
 		if err != nil {
@@ -40,5 +43,8 @@ func readJSONLines(ctx context.Context, in Input, emit Emit, warn Warn) error {
 	}, func(le *siem.LineError) {
 		warn(&Problem{Path: in.Name, Where: "line " + strconv.FormatUint(le.Line, 10), Err: le.Err})
 	})
+	if st.Skipped > 0 && in.Other != nil {
+		in.Other(int(st.Skipped)) // lines of other event ids
+	}
 	return err
 }

@@ -38,6 +38,9 @@ func readSecurityXML(ctx context.Context, in Input, emit Emit, warn Warn) error 
 		}
 		err := evtlog.Decode(rec, &ev)
 		if err == evtlog.ErrNotWFP {
+			if in.Other != nil {
+				in.Other(1)
+			}
 			return nil
 		}
 		if err != nil {

@@ -47,6 +47,16 @@ type Input struct {
 	// Unwanted, set with Want, is how a reader that honours Want reports
 	// that it skipped n events, from the goroutine that calls emit.
 	Unwanted func(n int)
+	// Other, when not nil, is how a reader reports that it skipped n
+	// records that are not Filtering Platform events (other event ids of
+	// a Security log, a System log's records), from the goroutine that
+	// calls emit, so that an input without WFP events can say what it
+	// held.
+	Other func(n int)
+	// Progress, when not nil, is how a reader that reads File with ReadAt
+	// reports that it has read the file up to byte offset pos (readers of
+	// R are counted as they read).
+	Progress func(pos int64)
 }
 
 // Emit receives each decoded event. The event is only valid during the

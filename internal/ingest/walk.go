@@ -37,6 +37,9 @@ type FileStats struct {
 	// WalkOptions.Want rejected their id (readers that honour Want report
 	// them; others emit every event).
 	Unwanted uint64
+	// Other counts the records the reader skipped because they are not
+	// Filtering Platform events (readers of event logs report them).
+	Other uint64
 	// Err is the error that stopped this input early (also reported
 	// through warn), or nil.
 	Err error
@@ -48,6 +51,7 @@ type Stats struct {
 	Events   uint64 // sum of Files[i].Events
 	Problems uint64 // problems reported, all inputs together
 	Unwanted uint64 // sum of Files[i].Unwanted
+	Other    uint64 // sum of Files[i].Other
 }
 
 // maxNesting bounds archives within archives ("a.tar.gz" is two layers).
@@ -91,11 +95,17 @@ type WalkOptions struct {
 	// may skip the events whose audit event id it rejects before decoding
 	// them. It is a hint for speed; emit must still filter.
 	Want func(code int) bool
+	// Progress, when not nil, is called on the walking goroutine as a
+	// file named on the command line or found in a directory is read:
+	// its path, the byte offset read up to (compressed bytes for a
+	// compressed file) and its size (-1 when unknown); a last call has
+	// pos == size. Standard input is not reported.
+	Progress func(path string, pos, size int64)
 }
 
 // WalkWith is Walk with options.
 func WalkWith(ctx context.Context, paths []string, opts WalkOptions, emit Emit, warn Warn) (Stats, error) {
-	w := walker{ctx: ctx, emit: emit, warn: warn, want: opts.Want}
+	w := walker{ctx: ctx, emit: emit, warn: warn, want: opts.Want, progress: opts.Progress}
 	for _, p := range paths {
 		if err := w.path(p, opts.Recursive); err != nil {
 			return w.st, err
@@ -109,8 +119,10 @@ type walker struct {
 	emit Emit
 	warn Warn
 	want func(code int) bool
-	st   Stats
-	cur  *FileStats // the input being read, for counting
+	// progress is WalkOptions.Progress.
+	progress func(path string, pos, size int64)
+	st       Stats
+	cur      *FileStats // the input being read, for counting
 }
 
 // problem reports p against the current input.
@@ -191,7 +203,47 @@ func (w *walker) file(p string) error {
 		in.Size = st.Size()
 		in.File = f
 	}
+	if w.progress != nil {
+		var at int64
+		in.Progress = func(pos int64) {
+			if pos > at {
+				at = pos
+				if in.Size >= 0 {
+					pos = min(pos, in.Size)
+				}
+				w.progress(p, pos, in.Size)
+			}
+		}
+		in.R = &countingReader{r: f, pos: in.Progress}
+		defer func() { w.progress(p, max(in.Size, at), in.Size) }()
+	}
 	return w.input(in, nil, 0)
+}
+
+// countingReader reports how far its reader has been read.
+type countingReader struct {
+	r   io.Reader
+	n   int64
+	pos func(int64)
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n += int64(n)
+	c.pos(c.n)
+	return n, err
+}
+
+// progressReaderAt reports the furthest offset read through it.
+type progressReaderAt struct {
+	r   io.ReaderAt
+	pos func(int64)
+}
+
+func (p progressReaderAt) ReadAt(b []byte, off int64) (int, error) {
+	n, err := p.r.ReadAt(b, off)
+	p.pos(off + int64(n))
+	return n, err
 }
 
 // input unwraps compression and archives and reads what is inside.
@@ -230,6 +282,7 @@ func (w *walker) input(in Input, layers []string, depth int) error {
 		in.Want = w.want
 		in.Unwanted = func(n int) { cur.Unwanted += uint64(n); w.st.Unwanted += uint64(n) }
 	}
+	in.Other = func(n int) { cur.Other += uint64(n); w.st.Other += uint64(n) }
 	f, err := ReadInput(w.ctx, in, w.countEmit(in.Name), w.problem)
 	cur.Format = f.Name
 	w.cur = nil
@@ -338,6 +391,9 @@ const maxSpool = 4 << 30
 
 func (w *walker) zip(in Input, br *bufio.Reader, layers []string, depth int) error {
 	ra, size := io.ReaderAt(in.File), in.Size
+	if in.File != nil && in.Progress != nil {
+		ra = progressReaderAt{r: in.File, pos: in.Progress}
+	}
 	if in.File == nil || size < 0 {
 		// Zip needs random access: spool the stream to a temporary file.
 		tmp, err := os.CreateTemp("", "wfpwatch-*.zip")
