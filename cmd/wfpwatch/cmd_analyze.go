@@ -184,7 +184,11 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			fmt.Fprintf(stderr, "warning: more problems follow; only counting them from now on\n")
 		}
 	}
+	var origins event.OriginTally // -v: Filter Origin values nothing matched
 	emit := func(e *event.Event) error {
+		if verbose {
+			origins.Add(e)
+		}
 		if !view.match(e) {
 			return nil
 		}
@@ -217,6 +221,9 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			}
 			fmt.Fprintf(stderr, "%s: %s, %d events%s, %d problems\n", f.Path, format, f.Events, unwanted, f.Problems)
 		}
+	}
+	if verbose {
+		origins.WriteTo(stderr)
 	}
 	if err := p.Close(); err != nil {
 		return err

@@ -183,11 +183,22 @@ type Event struct {
 	RuleName       string // rule.name: its display name, resolved
 
 	NetEventType string // wfp.net_event_type: CLASSIFY_DROP, IPSEC_KERNEL_DROP… (net events only)
+	// Sublayer is wfp.sublayer: the firewall sublayer of the block filter
+	// that ended classification, as netsh names it
+	// ("FWPP_SUBLAYER_INTERNAL_FIREWALL_WSH"); net events from netsh XML
+	// only. It gives a default-block reason when no origin does.
+	Sublayer string
+	// Capabilities is wfp.capabilities: the AppContainer network
+	// capabilities the app held, as netsh lists them for a net event,
+	// comma-separated manifest names ("internetClient,privateNetworkClientServer");
+	// "none" when an AppContainer app held none, "" unknown.
+	Capabilities string
 	TCPFlags     string // wfp.tcp_flags (firewall log)
 	Size         uint32 // network.bytes (firewall log packet size); 0 unknown
 	Info         string // wfp.info: free-form detail from the source (firewall log "info", 5031 text…)
 
 	FilePath string // log.file.path: the file an offline event came from
+
 }
 
 // ServicePort returns the port that names the service involved: the local

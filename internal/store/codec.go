@@ -136,6 +136,8 @@ const (
 	tagOrigin          = 30 // dict: Filter Origin
 	tagRuleID          = 31 // dict
 	tagRuleName        = 32 // dict
+	tagSublayer        = 33 // dict: net events' terminating sublayer
+	tagCapabilities    = 34 // dict: AppContainer capabilities
 )
 
 // tagIsString reports whether tag carries an inline string.
@@ -343,6 +345,14 @@ func appendArgs(args []any, e *event.Event, d *dictWriter, extra []byte) ([]any,
 	if e.HasLayerID {
 		x = appendNum(x, tagLayerID, uint64(e.LayerID))
 	}
+	// Tags added later go last: an older wfpwatch stops decoding at the
+	// first tag it does not know, and keeps what came before.
+	if x, err = d.appendDict(x, tagSublayer, e.Sublayer); err != nil {
+		return args, extra, err
+	}
+	if x, err = d.appendDict(x, tagCapabilities, e.Capabilities); err != nil {
+		return args, extra, err
+	}
 	var extraArg any
 	if len(x) > 0 {
 		extraArg = append([]byte(nil), x...)
@@ -485,6 +495,10 @@ func (r *storedRow) decode(ctx context.Context, q queryer, d *dictReader, e *eve
 			dst = &e.RuleID
 		case tagRuleName:
 			dst = &e.RuleName
+		case tagSublayer:
+			dst = &e.Sublayer
+		case tagCapabilities:
+			dst = &e.Capabilities
 		case tagCode:
 			e.Code = int(min(v, 1<<31-1))
 		case tagKind:

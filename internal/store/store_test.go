@@ -113,6 +113,7 @@ func TestRoundTrip(t *testing.T) {
 		LayerID: 44, HasLayerID: true, LayerName: "Receive/Accept", FilterOrigin: "{ABC}", RuleID: "{ABC}",
 		RuleName: "My rule", NetEventType: "CLASSIFY_DROP", TCPFlags: "AS", Size: 1500,
 		Info: "free\x00form", FilePath: `C:\logs\Security.evtx`,
+		Sublayer: "FWPP_SUBLAYER_INTERNAL_FIREWALL_WSH", Capabilities: "internetClient,privateNetworkClientServer",
 	}
 	full.SetExecutable(`\device\harddiskvolume3\x\y.exe`)
 	minimal := event.Event{ICMPType: -1, ICMPCode: -1}
