@@ -198,7 +198,6 @@ type Event struct {
 	Info         string // wfp.info: free-form detail from the source (firewall log "info", 5031 text…)
 
 	FilePath string // log.file.path: the file an offline event came from
-
 }
 
 // ServicePort returns the port that names the service involved: the local
