@@ -198,6 +198,14 @@ type Event struct {
 	Info         string // wfp.info: free-form detail from the source (firewall log "info", 5031 text…)
 
 	FilePath string // log.file.path: the file an offline event came from
+
+	// Fingerprint is a stable identity of a record that has no record id
+	// of its own (HasRecordIdentity is false): firewall-log lines, net
+	// events, JSON exports without RecordNumber. Readers that know one set
+	// it (see Fingerprint and LineFingerprint); 0 lets the history store
+	// derive it from the content. The same record read again gets the
+	// same value, so it is stored once. Not part of the JSON.
+	Fingerprint uint64
 }
 
 // ServicePort returns the port that names the service involved: the local

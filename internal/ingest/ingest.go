@@ -138,7 +138,7 @@ func ReadInput(ctx context.Context, in Input, emit Emit, warn Warn) (Format, err
 		return Format{}, &Problem{Path: in.Name, Err: unknownFormat(head)}
 	}
 	in.R = br
-	return f, f.Read(ctx, in, emit, warn)
+	return f, f.Read(ctx, in, (&fingerprints{}).wrap(emit), warn)
 }
 
 // ReadFile opens path ("-" for standard input) and reads it with
