@@ -115,6 +115,10 @@ func unknownFormat(head []byte) *UnknownFormatError {
 	case bytes.HasPrefix(raw, []byte("MZ")):
 		e.What = "a Windows program, not a log"
 	case binaryStart(t):
+		e.Start = fmt.Sprintf("bytes % x", raw[:min(len(raw), 8)])
+		if len(raw) > 8 {
+			e.Start += " …"
+		}
 		e.What = "binary data, not a log or a known archive"
 	case t[0] == '[':
 		e.What = "a JSON array, not JSON lines: export one Winlogbeat/NXLog event object per line"

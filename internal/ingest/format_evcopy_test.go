@@ -149,7 +149,7 @@ func TestUnknownFormat(t *testing.T) {
 		{"#Version: 1.0\n#Fields: a b\n", "'#Version: 1.0'", "W3C-style log"},
 		{"MZ\x90\x00\x03", `'MZ\x90\x00\x03'`, "Windows program"},
 		{"ElfChnk\x00\x01", `'ElfChnk\x00\x01'`, ".evtx chunk"},
-		{"\x00\x01\x02binary", `'\x00\x01\x02binary'`, "binary data"},
+		{"\x00\x01\x02binary", "bytes 00 01 02 62 69 6e 61 72 …", "binary data"},
 		{"hello world, this is a long first line of text", "'hello world, this is a l…'", "text that is none"},
 	}
 	for _, c := range cases {
