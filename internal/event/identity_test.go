@@ -136,3 +136,14 @@ func BenchmarkFingerprint(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+func BenchmarkLineFingerprint(b *testing.B) {
+	line := []byte("2021-06-22 10:00:00 DROP UDP 192.168.1.5 239.255.255.250 5353 5353 0 - - - - - - - RECEIVE")
+	var file [32]byte
+	n := uint64(0)
+	for b.Loop() {
+		n++
+		LineFingerprint(file, n, line)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+}
