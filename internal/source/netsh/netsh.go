@@ -222,6 +222,7 @@ func Read(ctx context.Context, r io.Reader, filePath string, emit func(*event.Ev
 				}
 				if fi, ok := filters[ev.FilterID]; ok && ev.HasFilterID {
 					ev.FilterName, ev.FilterProvider = fi.name, fi.provider
+					event.Classify(&ev) // a default's filter ("Boot Time Filter") gives the reason
 				}
 				ev.FilePath = filePath
 				st.Events++
