@@ -133,12 +133,23 @@ func unknownFormat(head []byte) *UnknownFormatError {
 		default:
 			e.What = "XML whose first element is <" + name + ">, not Security event XML (<Event>, <Events>) or netsh wfp XML (<netEvents>, <netEvent>, <wfpdiag>)"
 		}
-	case t[0] == '#':
+	case w3cDirective(t):
 		e.What = "a W3C-style log whose #Fields: are not the Windows Firewall's (date time action protocol src-ip dst-ip …)"
 	default:
 		e.What = "text that is none of the formats read"
 	}
 	return e
+}
+
+// w3cDirective reports whether t starts with a W3C extended log directive
+// ("#Version:", "#Fields:", "#Software:", "#Date:").
+func w3cDirective(t []byte) bool {
+	for _, d := range []string{"#Version:", "#Fields:", "#Software:", "#Date:", "#Remark:"} {
+		if bytes.HasPrefix(t, []byte(d)) {
+			return true
+		}
+	}
+	return false
 }
 
 // binaryStart reports whether t (decoded text) holds control characters

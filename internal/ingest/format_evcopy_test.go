@@ -147,6 +147,7 @@ func TestUnknownFormat(t *testing.T) {
 		{"<wfpstate><filters>", "'<wfpstate><filters>'", "netsh wfp show state"},
 		{"<?xml version='1.0'?><html>", "'<?xml version=\\'1.0\\'?><ht…'", "first element is <html>"},
 		{"#Version: 1.0\n#Fields: a b\n", "'#Version: 1.0'", "W3C-style log"},
+		{"# Notes\n", "'# Notes'", "text that is none"},
 		{"MZ\x90\x00\x03", `'MZ\x90\x00\x03'`, "Windows program"},
 		{"ElfChnk\x00\x01", `'ElfChnk\x00\x01'`, ".evtx chunk"},
 		{"\x00\x01\x02binary", "bytes 00 01 02 62 69 6e 61 72 …", "binary data"},
