@@ -91,17 +91,22 @@ func LineFingerprint(file [32]byte, lineNo uint64, line []byte) uint64 {
 	// a second). The line number and the file already tell lines apart;
 	// the text is there so that a different line at the same place of a
 	// file that starts the same is not taken for it.
-	h := binary.LittleEndian.Uint64(file[:]) ^ mix64(lineNo^binary.LittleEndian.Uint64(file[8:]))
-	h ^= uint64(len(line)) * 0x9e3779b97f4a7c15
-	for len(line) >= 8 {
-		h = (h ^ binary.LittleEndian.Uint64(line)) * 0x9e3779b97f4a7c15
-		h ^= h >> 29
-		line = line[8:]
+	// Two lanes of 8 bytes each, so that the multiplies overlap.
+	const k1, k2 = 0x9e3779b97f4a7c15, 0xc2b2ae3d27d4eb4f
+	h1 := binary.LittleEndian.Uint64(file[:]) ^ uint64(len(line))*k1
+	h2 := binary.LittleEndian.Uint64(file[8:]) ^ lineNo*k2
+	for len(line) >= 16 {
+		h1 = (h1 ^ binary.LittleEndian.Uint64(line)) * k1
+		h2 = (h2 ^ binary.LittleEndian.Uint64(line[8:])) * k2
+		h1 ^= h1 >> 29
+		h2 ^= h2 >> 31
+		line = line[16:]
 	}
-	var tail [8]byte
+	var tail [16]byte
 	copy(tail[:], line)
-	h = (h ^ binary.LittleEndian.Uint64(tail[:]) ^ uint64(len(line))<<56) * 0x9e3779b97f4a7c15
-	v := mix64(h) & math.MaxInt64
+	h1 = (h1 ^ binary.LittleEndian.Uint64(tail[:])) * k1
+	h2 = (h2 ^ binary.LittleEndian.Uint64(tail[8:]) ^ uint64(len(line))<<56) * k2
+	v := mix64(h1^mix64(h2)) & math.MaxInt64
 	if v == 0 {
 		v = 1
 	}

@@ -80,7 +80,9 @@ func Read(ctx context.Context, r io.Reader, p *Parser, emit func(*event.Event) e
 				}
 			}
 			text = trimEOL(line)
-			id.add(text)
+			if !id.done {
+				id.add(text)
+			}
 			if e := handleLine(p, line, st.Lines, &ev, &st, emit, warn); e != nil {
 				return st, e
 			}
@@ -157,9 +159,6 @@ type fileIdentity struct {
 }
 
 func (f *fileIdentity) add(line []byte) {
-	if f.done {
-		return
-	}
 	if f.h == nil {
 		f.h = sha256.New()
 	}
