@@ -152,6 +152,13 @@ func w3cDirective(t []byte) bool {
 	return false
 }
 
+// notSecurityJSON describes JSON lines none of which is a Winlogbeat or
+// NXLog Security event.
+func notSecurityJSON(head []byte) *UnknownFormatError {
+	t := bytes.TrimLeft(head, " \t\r\n")
+	return &UnknownFormatError{Start: quoteStart(t, 24), What: "JSON, but not Winlogbeat/NXLog Security events"}
+}
+
 // binaryStart reports whether t (decoded text) holds control characters
 // other than white space in its first bytes.
 func binaryStart(t []byte) bool {
