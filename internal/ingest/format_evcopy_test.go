@@ -192,3 +192,37 @@ func FuzzEventViewerCopy(f *testing.F) {
 func bufioReader(s string, size int) *bufio.Reader {
 	return bufio.NewReaderSize(strings.NewReader(s), size)
 }
+
+// TestEventViewerCopyNetsh: netsh XML shown in the same viewer (a
+// wfpdiag.xml opened in a browser) is read the same way.
+func TestEventViewerCopyNetsh(t *testing.T) {
+	const in = `- <netEvent>
+- <header>
+  <timeStamp>2020-10-07T01:03:56.281Z</timeStamp> 
+  <ipProtocol>17</ipProtocol> 
+  <localAddrV4>255.255.255.255</localAddrV4> 
+  <remoteAddrV4>10.195.33.252</remoteAddrV4> 
+  <localPort>21</localPort> 
+  <remotePort>61706</remotePort> 
++ <flags numItems="9">
+  </header>
+  <type>FWPM_NET_EVENT_TYPE_CLASSIFY_DROP</type> 
+- <classifyDrop>
+  <filterId>66241</filterId> 
+  <layerId>44</layerId> 
+  </classifyDrop>
+- <internalFields>
+  <filterOrigin>Quarantine Default</filterOrigin> 
+  </internalFields>
+  </netEvent>
+`
+	var got []event.Event
+	f, err := ReadInput(context.Background(), Input{Name: "n.xml", R: strings.NewReader(in), Size: -1},
+		func(e *event.Event) error { got = append(got, *e); return nil }, func(p *Problem) { t.Error(p) })
+	if err != nil || f.Name != "xml-copy" || len(got) != 1 {
+		t.Fatalf("format %q, err %v, %d events", f.Name, err, len(got))
+	}
+	if e := got[0]; e.Reason != "default:quarantine" || e.FilterID != 66241 || e.Fingerprint == 0 {
+		t.Errorf("event %+v", e)
+	}
+}
