@@ -25,9 +25,10 @@ const (
 //  2. "default:<name>": the Filter Origin names a default block (see
 //     DefaultBlocks); or, for a block without an origin, the filter's
 //     resolved name is one of a default's filters, or the block ended in a
-//     default's sublayer (net events). A 5031 has no origin but is, by definition, the
-//     firewall's query-user default ("default:query_user"); a capability
-//     drop without an origin is the AppContainer default ("default:uwp").
+//     default's sublayer (net events). A 5031 has no origin but is, by
+//     definition, the firewall's query-user default ("default:query_user");
+//     a capability drop without an origin is the AppContainer default
+//     ("default:uwp").
 //  3. "discard": a _DISCARD layer, or a packet drop with FilterRTID 0.
 //  4. "ipsec": an IPsec kernel or DoS-protection drop.
 //  5. "unresolved": nothing above is known; the raw ids stay in the event.
