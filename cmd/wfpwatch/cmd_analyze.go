@@ -306,8 +306,12 @@ func (o *analyzeOptions) run(c *cobra.Command, args []string, stdout, stderr io.
 		}
 	}
 	var h hidden
+	var origins event.OriginTally // -v: Filter Origin values nothing matched
 	emit := func(e *event.Event) error {
 		h.read++
+		if o.verbose {
+			origins.Add(e)
+		}
 		switch {
 		case view.verdict == "" && e.Verdict == event.VerdictDrop && !view.packets:
 			h.drops++
@@ -367,6 +371,9 @@ func (o *analyzeOptions) run(c *cobra.Command, args []string, stdout, stderr io.
 		for _, r := range orienter.Reports() {
 			fmt.Fprintf(stderr, "orientation: %s\n", output.TermSafe(r.String()))
 		}
+	}
+	if o.verbose {
+		origins.WriteTo(stderr)
 	}
 	if err := p.Close(); err != nil {
 		return err

@@ -23,9 +23,12 @@ const (
 //  1. "rule": the Filter Origin is a firewall rule id, or live resolution
 //     already found the rule (RuleID or RuleName set).
 //  2. "default:<name>": the Filter Origin names a default block (see
-//     DefaultBlocks). A 5031 has no origin but is, by definition, the
-//     firewall's query-user default ("default:query_user"); a capability
-//     drop without an origin is the AppContainer default ("default:uwp").
+//     DefaultBlocks); or, for a block without an origin, the filter's
+//     resolved name is one of a default's filters, or the block ended in a
+//     default's sublayer (net events). A 5031 has no origin but is, by
+//     definition, the firewall's query-user default ("default:query_user");
+//     a capability drop without an origin is the AppContainer default
+//     ("default:uwp").
 //  3. "discard": a _DISCARD layer, or a packet drop with FilterRTID 0.
 //  4. "ipsec": an IPsec kernel or DoS-protection drop.
 //  5. "unresolved": nothing above is known; the raw ids stay in the event.
@@ -115,6 +118,14 @@ func reasonOf(e *Event) string {
 	}
 	if e.RuleID != "" || e.RuleName != "" {
 		return ReasonRule
+	}
+	if e.Verdict != VerdictPermit {
+		if r := DefaultOfFilter(e.FilterName); r != "" {
+			return r
+		}
+		if r := defaultOfSublayer(e.Sublayer, e); r != "" {
+			return r
+		}
 	}
 	switch e.NetEventType {
 	case NetEventIPsecKernelDrop, NetEventIPsecDoSPDrop:

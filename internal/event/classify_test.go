@@ -1,6 +1,9 @@
 package event
 
-import "testing"
+import (
+	"net/netip"
+	"testing"
+)
 
 func TestClassify(t *testing.T) {
 	tests := []struct {
@@ -37,6 +40,21 @@ func TestClassify(t *testing.T) {
 		{"netevent capability", Event{NetEventType: NetEventCapabilityDrop, HasLayerID: true, LayerID: 48}, VerdictBlock, KindConnection, "default:uwp", ""},
 		{"netevent resolved rule", Event{NetEventType: NetEventClassifyDrop, HasLayerID: true, LayerID: 44, RuleName: "Block Telnet"}, VerdictBlock, KindConnection, ReasonRule, ""},
 		{"layer key name", Event{LayerName: "FWPM_LAYER_ALE_AUTH_LISTEN_V6"}, VerdictBlock, KindListen, ReasonUnresolved, ""},
+		{"5157 default outbound origin", Event{Code: 5157, FilterOrigin: "Default Outbound"}, VerdictBlock, KindConnection, "default:outbound", ""},
+		{"5152 default inbound origin", Event{Code: 5152, FilterOrigin: "Default Inbound"}, VerdictDrop, KindPacket, "default:inbound", ""},
+		{"5156 permit by default outbound", Event{Code: 5156, Verdict: VerdictPermit, FilterOrigin: "Default Outbound"}, VerdictPermit, KindConnection, "default:outbound", ""},
+		{"filter name boot time", Event{NetEventType: NetEventClassifyDrop, HasLayerID: true, LayerID: 44, FilterName: "Boot Time Filter"}, VerdictBlock, KindConnection, "default:boottime", ""},
+		{"filter name port scanning", Event{NetEventType: NetEventClassifyDrop, HasLayerID: true, LayerID: 13, FilterName: "Port Scanning Prevention Filter"}, VerdictDrop, KindPacket, "default:stealth", ""},
+		{"filter name is not a default", Event{NetEventType: NetEventClassifyDrop, HasLayerID: true, LayerID: 44, FilterName: "Block Telnet"}, VerdictBlock, KindConnection, ReasonUnresolved, ""},
+		{"origin wins over filter name", Event{Code: 5157, FilterOrigin: "{r}", FilterName: "Boot Time Filter"}, VerdictBlock, KindConnection, ReasonRule, "{r}"},
+		{"permit keeps no filter-name default", Event{Code: 5156, Verdict: VerdictPermit, FilterName: "Boot Time Filter"}, VerdictPermit, KindConnection, "", ""},
+		{"sublayer WSH", Event{NetEventType: NetEventClassifyDrop, HasLayerID: true, LayerID: 44, Sublayer: "FWPP_SUBLAYER_INTERNAL_FIREWALL_WSH"}, VerdictBlock, KindConnection, "default:wsh", ""},
+		{"sublayer WSH AppContainer", Event{NetEventType: NetEventClassifyDrop, HasLayerID: true, LayerID: 50, Sublayer: "FWPP_SUBLAYER_INTERNAL_FIREWALL_WSH", PackageSID: "S-1-15-2-1"}, VerdictBlock, KindConnection, "default:uwp", ""},
+		{"sublayer quarantine", Event{NetEventType: NetEventClassifyDrop, HasLayerID: true, LayerID: 44, Sublayer: "FWPP_SUBLAYER_INTERNAL_FIREWALL_QUARANTINE"}, VerdictBlock, KindConnection, "default:quarantine", ""},
+		{"sublayer app isolation", Event{NetEventType: NetEventClassifyDrop, HasLayerID: true, LayerID: 48, Sublayer: "FWPP_SUBLAYER_INTERNAL_FIREWALL_APP_ISOLATION", PackageSID: "S-1-15-2-1"}, VerdictBlock, KindConnection, "default:uwp", ""},
+		{"sublayer app isolation loopback", Event{NetEventType: NetEventClassifyDrop, HasLayerID: true, LayerID: 48, Sublayer: "FWPP_SUBLAYER_INTERNAL_FIREWALL_APP_ISOLATION", PackageSID: "S-1-15-2-1", LocalIP: netip.MustParseAddr("127.0.0.1"), RemoteIP: netip.MustParseAddr("127.0.0.1")}, VerdictBlock, KindConnection, "default:appcontainer_loopback", ""},
+		{"sublayer WF says nothing", Event{NetEventType: NetEventClassifyDrop, HasLayerID: true, LayerID: 44, Sublayer: "FWPP_SUBLAYER_INTERNAL_FIREWALL_WF"}, VerdictBlock, KindConnection, ReasonUnresolved, ""},
+		{"origin wins over sublayer", Event{NetEventType: NetEventClassifyDrop, HasLayerID: true, LayerID: 44, FilterOrigin: "Quarantine Default", Sublayer: "FWPP_SUBLAYER_INTERNAL_FIREWALL_WSH"}, VerdictBlock, KindConnection, "default:quarantine", ""},
 		{"layer key discard", Event{LayerName: "FWPM_LAYER_INBOUND_TRANSPORT_V4_DISCARD"}, VerdictDrop, KindPacket, ReasonDiscard, ""},
 	}
 	for _, tt := range tests {

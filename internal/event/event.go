@@ -185,6 +185,16 @@ type Event struct {
 	RuleName       string // rule.name: its display name, resolved
 
 	NetEventType string // wfp.net_event_type: CLASSIFY_DROP, IPSEC_KERNEL_DROP… (net events only)
+	// Sublayer is wfp.sublayer: the firewall sublayer of the block filter
+	// that ended classification, as netsh names it
+	// ("FWPP_SUBLAYER_INTERNAL_FIREWALL_WSH"); net events from netsh XML
+	// only. It gives a default-block reason when no origin does.
+	Sublayer string
+	// Capabilities is wfp.capabilities: the AppContainer network
+	// capabilities the app held, as netsh lists them for a net event,
+	// comma-separated manifest names ("internetClient,privateNetworkClientServer");
+	// "none" when an AppContainer app held none, "" unknown.
+	Capabilities string
 	TCPFlags     string // wfp.tcp_flags (firewall log)
 	Size         uint32 // network.bytes (firewall log packet size); 0 unknown
 	Info         string // wfp.info: free-form detail from the source (firewall log "info", 5031 text…)
@@ -192,6 +202,14 @@ type Event struct {
 	FilePath string // log.file.path: the file an offline event came from
 
 	Flow *FlowInfo // event.count/start/end, wfp.flow: set when e stands for a flow; nil for one event
+
+	// Fingerprint is a stable identity of a record that has no record id
+	// of its own (HasRecordIdentity is false): firewall-log lines, net
+	// events, JSON exports without RecordNumber. Readers that know one set
+	// it (see Fingerprint and LineFingerprint); 0 lets the history store
+	// derive it from the content. The same record read again gets the
+	// same value, so it is stored once. Not part of the JSON.
+	Fingerprint uint64
 }
 
 // ServicePort returns the port of the end that offers the service (see

@@ -2,6 +2,7 @@ package event
 
 import (
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -58,7 +59,7 @@ func (e *Event) MarshalJSON() ([]byte, error) {
 // rule.{id,name}; log.file.path; and the wfp group: verdict, kind, reason,
 // source, record_id, flow{id,update,total}, filter{id,name,provider}, layer{id,name},
 // filter_origin, profiles, remote_user_id, remote_machine_id, package_sid,
-// services, net_event_type, icmp{type,code}, tcp_flags, info,
+// services, net_event_type, sublayer, capabilities, icmp{type,code}, tcp_flags, info,
 // orientation{order,by,scope}, local{ip,port}, remote{ip,port}.
 func (e *Event) AppendJSON(b []byte) []byte { return e.appendJSON(b, false) }
 
@@ -244,6 +245,20 @@ func (e *Event) appendJSON(b []byte, output bool) []byte {
 		w.b = append(w.b, ']')
 	}
 	w.str("net_event_type", e.NetEventType)
+	w.str("sublayer", e.Sublayer)
+	if e.Capabilities != "" {
+		w.key("capabilities")
+		w.b = append(w.b, '[')
+		if e.Capabilities != "none" {
+			for i, c := range strings.Split(e.Capabilities, ",") {
+				if i > 0 {
+					w.b = append(w.b, ',')
+				}
+				w.b = appendString(w.b, c)
+			}
+		}
+		w.b = append(w.b, ']')
+	}
 	if e.ICMPType >= 0 || e.ICMPCode >= 0 {
 		w.obj("icmp")
 		if e.ICMPType >= 0 {

@@ -33,6 +33,9 @@ var originCases = []struct{ in, reason, rule string }{
 	{"wshdefault", "default:wsh", ""},
 	{" Query  User Default ", "default:query_user", ""},
 	{"AppContainer Loopback", "default:appcontainer_loopback", ""},
+	{"Default Outbound", "default:outbound", ""},
+	{"default  inbound", "default:inbound", ""},
+	{"Default Outbounds", "rule", "Default Outbounds"},
 	{"WSH Defaul", "rule", "WSH Defaul"},
 	{"WSH Defaultx", "rule", "WSH Defaultx"},
 	{"{8A2C7B1E-0D4F-4C1B-9F2E-0123456789AB}", "rule", "{8A2C7B1E-0D4F-4C1B-9F2E-0123456789AB}"},
@@ -69,4 +72,58 @@ func FuzzParseFilterOrigin(f *testing.F) {
 			t.Fatalf("ParseFilterOrigin(%q) = %q, %q; the plain form gives %q, %q", in, r1, id1, r2, id2)
 		}
 	})
+}
+
+func TestOriginKnown(t *testing.T) {
+	for in, want := range map[string]bool{
+		"":                                       true,
+		"Unknown":                                true,
+		"Default Outbound":                       true,
+		"WSH Default":                            true,
+		"{8A2C7B1E-0D4F-4C1B-9F2E-0123456789AB}": true,
+		"CoreNet-DHCP-In":                        true,
+		"Default Blocked":                        false,
+		"Some Vendor Default":                    false,
+	} {
+		if got := OriginKnown(in); got != want {
+			t.Errorf("OriginKnown(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+func TestDefaultBlocksDocumented(t *testing.T) {
+	seen := map[string]bool{}
+	for _, d := range DefaultBlocks {
+		if d.Origin == "" || d.Name == "" || d.Doc == "" || len(d.Filters) == 0 {
+			t.Errorf("%+v: every default needs an origin, a name, a line of doc and its filters", d)
+		}
+		if seen[d.Name] {
+			t.Errorf("%s listed twice", d.Name)
+		}
+		seen[d.Name] = true
+		for _, f := range d.Filters {
+			if got := DefaultOfFilter(f); got != ReasonDefault+d.Name {
+				t.Errorf("DefaultOfFilter(%q) = %q, want %q", f, got, ReasonDefault+d.Name)
+			}
+		}
+	}
+}
+
+func TestOriginTally(t *testing.T) {
+	var tally OriginTally
+	for _, o := range []string{"Default Outbound", "{1-2}", "CoreNet-DHCP-In", "Vendor Default", "Vendor Default", "Other Thing", ""} {
+		tally.Add(&Event{FilterOrigin: o})
+	}
+	tally.Add(&Event{FilterOrigin: "Resolved Rule", RuleName: "Allow it"})
+	var b strings.Builder
+	tally.WriteTo(&b)
+	want := "Filter Origin values that are neither a default block nor a rule id (counted as rules):\n" +
+		"  \"Vendor Default\": 2 event(s)\n  \"Other Thing\": 1 event(s)\n"
+	if b.String() != want {
+		t.Errorf("got %q, want %q", b.String(), want)
+	}
+	var empty OriginTally
+	if n, _ := empty.WriteTo(&b); n != 0 {
+		t.Errorf("an empty tally wrote %d bytes", n)
+	}
 }

@@ -162,23 +162,116 @@ func ParseProtocol(s string) (uint8, bool) {
 	return 0, false
 }
 
-// DefaultBlock is a default-block Filter Origin: a block the firewall makes
-// without a rule of the administrator's.
+// DefaultBlock is a default block: traffic the firewall blocks without a
+// rule of the administrator's. Windows names it in the Filter Origin of
+// audit events; net events name it through the sublayer of the filter that
+// ended classification (netsh's terminatingFiltersInfo); the filter itself
+// has a display name ("netsh wfp show state", wfpdiag.xml) that says it.
 type DefaultBlock struct {
 	Origin string // the Filter Origin text as Windows writes it
 	Name   string // the short name used in wfp.reason ("default:" + Name)
 	Doc    string // what it is, for the dashboard and --help
+	// Filters are the display names of the firewall's (MPSSVC) filters
+	// that make this block, as a real "netsh wfp show state" names them;
+	// an event whose filter resolves to one of them, and that has no
+	// Filter Origin, gets this reason.
+	Filters []string
+	// Sublayer is the suffix of netsh's name of the firewall sublayer
+	// (FWPP_SUBLAYER_INTERNAL_FIREWALL_<Sublayer>) whose blocks are this
+	// default when no finer name is known; "" when none is its own.
+	Sublayer string
 }
 
-// DefaultBlocks lists the documented default-block Filter Origins.
+// DefaultBlocks lists the default blocks: the seven Filter Origins
+// Microsoft documents, and the two profile defaults seen in the field. It
+// is the one table of defaults; Classify, ParseFilterOrigin and the README
+// follow it.
 var DefaultBlocks = []DefaultBlock{
-	{"Stealth", "stealth", "port-scan prevention: traffic to a port with no listener"},
-	{"WSH Default", "wsh", "Windows Service Hardening: a service tried traffic its hardening rules do not allow"},
-	{"Query User Default", "query_user", "an app with no rule tried to listen; the user was not asked or did not allow it"},
-	{"Boottime Default", "boottime", "boot-time filter active before the firewall service started"},
-	{"Quarantine Default", "quarantine", "the interface is in quarantine until its network profile is known"},
-	{"UWP Default", "uwp", "an AppContainer (UWP) app lacks the capability for this traffic"},
-	{"AppContainer Loopback", "appcontainer_loopback", "loopback to or from an AppContainer app without an exemption"},
+	{"Stealth", "stealth", "port-scan prevention: traffic to a port with no listener",
+		[]string{"Port Scanning Prevention Filter"}, ""},
+	{"WSH Default", "wsh", "Windows Service Hardening: a service tried traffic its hardening rules do not allow",
+		[]string{"WSH Default Outbound Block", "WSH Default Inbound Block"}, "WSH"},
+	{"Query User Default", "query_user", "an app with no rule tried to listen; the user was not asked or did not allow it",
+		[]string{"Query User"}, ""},
+	{"Boottime Default", "boottime", "boot-time filter active before the firewall service started",
+		[]string{"Boot Time Filter", "AppContainerBoottimeFilter"}, ""},
+	{"Quarantine Default", "quarantine", "the interface is in quarantine until its network profile is known",
+		[]string{"Quarantine Default Inbound Block"}, "QUARANTINE"},
+	{"UWP Default", "uwp", "an AppContainer (UWP) app lacks the capability for this traffic",
+		[]string{"UWP Default Outbound Block Rule", "UWP Default Inbound Block Rule", "Block Outbound Default Rule"}, "APP_ISOLATION"},
+	{"AppContainer Loopback", "appcontainer_loopback", "loopback to or from an AppContainer app without an exemption",
+		[]string{"AppContainerLoopback"}, ""},
+	{"Default Outbound", "outbound", "the profile's default outbound action: no rule allowed this outbound traffic",
+		[]string{"Default Outbound"}, ""},
+	{"Default Inbound", "inbound", "the profile's default inbound action: no rule allowed this inbound traffic",
+		[]string{"Default Inbound"}, ""},
+}
+
+// SublayerPrefix is how netsh names the firewall's sublayers in a net
+// event's terminatingFiltersInfo ("FWPP_SUBLAYER_INTERNAL_FIREWALL_WSH").
+const SublayerPrefix = "FWPP_SUBLAYER_INTERNAL_FIREWALL_"
+
+// DefaultOfFilter returns the reason ("default:<name>") of a filter whose
+// display name is one of DefaultBlocks' Filters, or "".
+func DefaultOfFilter(name string) string {
+	if name == "" {
+		return ""
+	}
+	for i, d := range DefaultBlocks {
+		for _, f := range d.Filters {
+			if equalFoldNoSpace(name, f) {
+				return defaultReasons[i]
+			}
+		}
+	}
+	return ""
+}
+
+// defaultOfSublayer returns the reason of a block whose terminating filter
+// is in the firewall sublayer sub (netsh's name, with or without
+// SublayerPrefix), or "". An AppContainer app's block in the service
+// hardening sublayer is the AppContainer default ("Block Outbound Default
+// Rule", which Microsoft's UWP troubleshooting guide shows there on the
+// builds it documents), and a loopback block in the app isolation sublayer
+// is the AppContainer loopback default.
+func defaultOfSublayer(sub string, e *Event) string {
+	sub = strings.TrimSpace(sub)
+	if len(sub) > len(SublayerPrefix) && strings.EqualFold(sub[:len(SublayerPrefix)], SublayerPrefix) {
+		sub = sub[len(SublayerPrefix):]
+	}
+	if sub == "" {
+		return ""
+	}
+	appContainer := e.PackageSID != "" && e.PackageSID != "S-1-0-0"
+	loopback := e.RemoteIP.IsValid() && (e.RemoteIP.IsLoopback() || e.RemoteIP == e.LocalIP)
+	switch {
+	case strings.EqualFold(sub, "WSH") && appContainer:
+		return ReasonDefault + "uwp"
+	case strings.EqualFold(sub, "APP_ISOLATION") && loopback:
+		return ReasonDefault + "appcontainer_loopback"
+	}
+	for i, d := range DefaultBlocks {
+		if d.Sublayer != "" && strings.EqualFold(sub, d.Sublayer) {
+			return defaultReasons[i]
+		}
+	}
+	return ""
+}
+
+// OriginKnown reports whether a Filter Origin value is one wfpwatch
+// recognizes: empty or a "says nothing" value, a default block, or shaped
+// like a firewall rule id (a {GUID}, or a name without spaces such as
+// "CoreNet-DHCP-In"). analyze -v lists the others: they are counted as
+// rules, but may be a default this table does not know yet.
+func OriginKnown(origin string) bool {
+	r, id := ParseFilterOrigin(origin)
+	if r != ReasonRule {
+		return true
+	}
+	if len(id) >= 2 && id[0] == '{' && id[len(id)-1] == '}' {
+		return true
+	}
+	return !strings.ContainsAny(id, " \t")
 }
 
 // ParseFilterOrigin classifies a Filter Origin value. It returns the reason

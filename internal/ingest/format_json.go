@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"strconv"
@@ -24,9 +25,14 @@ func init() {
 // becomes an evtlog.Record, which evtlog.Decode interprets. Lines of other
 // event ids are skipped silently; unreadable lines and fields are reported
 // with their line number.
+//
+// JSON of which no line has the shape of a Security event is reported as an
+// unknown format, with how it starts.
 func readJSONLines(ctx context.Context, in Input, emit Emit, warn Warn) error {
 	var ev event.Event
-	st, err := siem.Read(ctx, utf8Input(in.R), func(rec *evtlog.Record, line uint64) error {
+	br := bufio.NewReaderSize(utf8Input(in.R), 64<<10)
+	head, _ := br.Peek(HeadSize)
+	st, err := siem.Read(ctx, br, func(rec *evtlog.Record, line uint64) error {
 		err := evtlog.Decode(rec, &ev)
 		if errors.Is(err, evtlog.ErrNotWFP) {
 			if in.Other != nil {
@@ -45,6 +51,9 @@ func readJSONLines(ctx context.Context, in Input, emit Emit, warn Warn) error {
 	})
 	if st.Skipped > 0 && in.Other != nil {
 		in.Other(int(st.Skipped)) // lines of other event ids
+	}
+	if st.Lines > 0 && len(st.Shapes) == 0 && ctx.Err() == nil {
+		return &Problem{Path: in.Name, Err: notSecurityJSON(head)}
 	}
 	return err
 }

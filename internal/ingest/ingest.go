@@ -120,7 +120,9 @@ func Formats() []Format {
 	return append([]Format(nil), formats...)
 }
 
-// ErrUnknownFormat is returned for an input no format recognizes.
+// ErrUnknownFormat is what an input no format recognizes is: the error
+// returned is an *UnknownFormatError, which says what the input looked
+// like, and matches ErrUnknownFormat with errors.Is.
 var ErrUnknownFormat = errors.New("unrecognized format (expected Security event XML, .evtx, pfirewall.log, Winlogbeat/NXLog JSON lines or netsh wfp XML)")
 
 // Detect returns the format of an input whose first bytes are head.
@@ -143,10 +145,10 @@ func ReadInput(ctx context.Context, in Input, emit Emit, warn Warn) (Format, err
 	}
 	f, ok := Detect(head)
 	if !ok {
-		return Format{}, &Problem{Path: in.Name, Err: ErrUnknownFormat}
+		return Format{}, &Problem{Path: in.Name, Err: unknownFormat(head)}
 	}
 	in.R = br
-	return f, f.Read(ctx, in, emit, warn)
+	return f, f.Read(ctx, in, (&fingerprints{}).wrap(emit), warn)
 }
 
 // ReadFile opens path ("-" for standard input) and reads it with

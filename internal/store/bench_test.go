@@ -43,18 +43,25 @@ func BenchmarkIngest(b *testing.B) {
 	// holds a few thousand in all); 1000 distinct ids per run is generous.
 	// The second case, every event from one of 100000 filters, is a
 	// synthetic worst case kept to show the cost of that dimension.
+	// The third case is records without a record id (net events, JSON
+	// exports without RecordNumber), which the store identifies by a
+	// fingerprint of their content that it computes itself.
 	for _, c := range []struct {
-		name    string
-		filters uint64
-	}{{"filters=1000", 1000}, {"filters=100000-worst-case", 100000}} {
-		b.Run(c.name, func(b *testing.B) { benchIngest(b, c.filters) })
+		name     string
+		filters  uint64
+		noRecord bool
+	}{{"filters=1000", 1000, false}, {"filters=100000-worst-case", 100000, false}, {"filters=1000-no-record-id", 1000, true}} {
+		b.Run(c.name, func(b *testing.B) { benchIngest(b, c.filters, c.noRecord) })
 	}
 }
 
-func benchIngest(b *testing.B, filters uint64) {
+func benchIngest(b *testing.B, filters uint64, noRecord bool) {
 	evs := benchEvents(50_000, base, 10*time.Millisecond, 42)
 	for i := range evs {
 		evs[i].FilterID %= filters
+		if noRecord {
+			evs[i].RecordID = 0
+		}
 	}
 	db, _ := openTemp(b, Options{MaxAge: -1, MaxBytes: -1})
 	w := db.NewWriter(WriterOptions{PruneInterval: -1})

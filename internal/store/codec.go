@@ -136,6 +136,8 @@ const (
 	tagOrigin          = 30 // dict: Filter Origin
 	tagRuleID          = 31 // dict
 	tagRuleName        = 32 // dict
+	tagSublayer        = 33 // dict: net events' terminating sublayer
+	tagCapabilities    = 34 // dict: AppContainer capabilities
 	// tagOrientation is far from the others so that tags added
 	// meanwhile do not collide; written last (older readers stop there).
 	tagOrientation = 48 // number: event.Orientation packed by packOrientation
@@ -245,8 +247,8 @@ const eventColumns = "ts, verdict, direction, reason, local_port, remote_ip, rem
 const numEventColumns = 9
 
 // insertColumns are the columns written: eventColumns and the identity of
-// a Security-log record (logIdentity), which the unique index events_ts
-// uses to refuse a record stored already.
+// the record (recordIdentity), which the unique index events_ts uses to
+// refuse a record stored already.
 const insertColumns = eventColumns + ", host, record_id"
 
 const numInsertColumns = numEventColumns + 2
@@ -257,10 +259,34 @@ const numInsertColumns = numEventColumns + 2
 // database is (time, host, record id). The time is part of it because a
 // record id alone is not unique for ever: a log that is cleared or
 // recreated, or a machine cloned under the same name, numbers its records
-// again. The firewall log (RecordID is a line number) and WFP net events
-// (none) have no identity: re-reading them stores them again.
+// again.
 func logIdentity(e *event.Event) bool {
-	return e.Code != 0 && e.RecordID != 0 && e.RecordID <= math.MaxInt64 && e.Host != "" && e.Sources&event.SourceFwlog == 0
+	return event.HasRecordIdentity(e) && e.RecordID <= math.MaxInt64
+}
+
+// fingerprintHost is the host column of a record identified by its
+// fingerprint: no dictionary id is 0.
+const fingerprintHost = 0
+
+// recordIdentity returns the host and record_id columns of e. A
+// Security-log record (logIdentity) has (dictionary id of its host, its
+// record id). Every other record — firewall-log lines, net events, JSON
+// exports without RecordNumber — has (0, its fingerprint): the one its
+// reader set (event.Event.Fingerprint), or one made from its content here
+// (live net events), which is then kept in e for uncount. With the time,
+// they make the key of the unique index events_ts.
+func recordIdentity(e *event.Event, d *dictWriter) (host, rec int64, err error) {
+	if logIdentity(e) {
+		h, err := d.id(e.Host)
+		if err != nil {
+			return 0, 0, err
+		}
+		return h.Int64, int64(e.RecordID), nil
+	}
+	if e.Fingerprint == 0 || e.Fingerprint > math.MaxInt64 {
+		e.Fingerprint = event.Fingerprint(e, 0)
+	}
+	return fingerprintHost, int64(e.Fingerprint), nil
 }
 
 // appendArgs appends the column values of e to args, resolving dictionary
@@ -276,13 +302,9 @@ func appendArgs(args []any, e *event.Event, d *dictWriter, extra []byte) ([]any,
 	if err != nil {
 		return args, extra, err
 	}
-	var host, rec any
-	if logIdentity(e) {
-		h, err := d.id(e.Host)
-		if err != nil {
-			return args, extra, err
-		}
-		host, rec = h.Int64, int64(e.RecordID)
+	host, rec, err := recordIdentity(e, d)
+	if err != nil {
+		return args, extra, err
 	}
 	x := extra[:0]
 	for _, f := range []struct {
@@ -345,6 +367,14 @@ func appendArgs(args []any, e *event.Event, d *dictWriter, extra []byte) ([]any,
 	}
 	if e.HasLayerID {
 		x = appendNum(x, tagLayerID, uint64(e.LayerID))
+	}
+	// Tags added later go last: an older wfpwatch stops decoding at the
+	// first tag it does not know, and keeps what came before.
+	if x, err = d.appendDict(x, tagSublayer, e.Sublayer); err != nil {
+		return args, extra, err
+	}
+	if x, err = d.appendDict(x, tagCapabilities, e.Capabilities); err != nil {
+		return args, extra, err
 	}
 	if e.Orient.Order != event.OrderNone {
 		x = appendNum(x, tagOrientation, packOrientation(e.Orient))
@@ -491,6 +521,10 @@ func (r *storedRow) decode(ctx context.Context, q queryer, d *dictReader, e *eve
 			dst = &e.RuleID
 		case tagRuleName:
 			dst = &e.RuleName
+		case tagSublayer:
+			dst = &e.Sublayer
+		case tagCapabilities:
+			dst = &e.Capabilities
 		case tagCode:
 			e.Code = int(min(v, 1<<31-1))
 		case tagKind:

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -27,19 +26,18 @@ func TestSamplesRoundTrip(t *testing.T) {
 	p.Events(w)
 	p.Flows(w)
 	var in []string
-	// Some samples hold the same Security-log records (a JSON export and
-	// the archive it was cut from): the store keeps one of each.
+	// Some samples hold the same records (a JSON export and the archive
+	// it was cut from): the store keeps one of each, by Security-log
+	// record id or, for records without one, by fingerprint.
 	seen := map[string]bool{}
 	dups := 0
 	_, err := ingest.Walk(context.Background(), []string{dir}, true, func(e *event.Event) error {
-		if logIdentity(e) {
-			id := fmt.Sprintf("%d|%s|%d", e.Time.UnixNano(), e.Host, e.RecordID)
-			if seen[id] {
-				dups++
-				return p.Process(e)
-			}
-			seen[id] = true
+		id := identityKey(e)
+		if seen[id] {
+			dups++
+			return p.Process(e)
 		}
+		seen[id] = true
 		in = append(in, string(e.AppendJSON(nil)))
 		return p.Process(e)
 	}, func(*ingest.Problem) {})

@@ -113,7 +113,8 @@ func TestRoundTrip(t *testing.T) {
 		LayerID: 44, HasLayerID: true, LayerName: "Receive/Accept", FilterOrigin: "{ABC}", RuleID: "{ABC}",
 		RuleName: "My rule", NetEventType: "CLASSIFY_DROP", TCPFlags: "AS", Size: 1500,
 		Info: "free\x00form", FilePath: `C:\logs\Security.evtx`,
-		Orient: event.Orientation{Order: event.OrderLocalFirst, By: event.EvidenceMulticast, Host: true, Service: event.EndLocal},
+		Orient:   event.Orientation{Order: event.OrderLocalFirst, By: event.EvidenceMulticast, Host: true, Service: event.EndLocal},
+		Sublayer: "FWPP_SUBLAYER_INTERNAL_FIREWALL_WSH", Capabilities: "internetClient,privateNetworkClientServer",
 	}
 	full.SetExecutable(`\device\harddiskvolume3\x\y.exe`)
 	minimal := event.Event{ICMPType: -1, ICMPCode: -1}
@@ -846,7 +847,8 @@ func TestRollupSymbolGenerations(t *testing.T) {
 }
 
 // reimportEvents returns events of which every third has no Security-log
-// identity (a firewall-log line), and a few repeat within the input.
+// identity (a firewall-log line, identified by its content), and a few
+// repeat within the input.
 func reimportEvents(n int) []event.Event {
 	r := rand.New(rand.NewPCG(21, 22))
 	evs := make([]event.Event, n)
@@ -863,15 +865,33 @@ func reimportEvents(n int) []event.Event {
 	return evs
 }
 
-func countIdentities(evs []event.Event) (with, distinct int) {
-	seen := map[[2]int64]bool{}
+// identityKey is what the store tells records apart by (recordIdentity),
+// without the dictionary.
+func identityKey(e *event.Event) string {
+	if logIdentity(e) {
+		return fmt.Sprintf("%d|%s|%d", tsOf(e.Time), e.Host, e.RecordID)
+	}
+	fp := e.Fingerprint
+	if fp == 0 {
+		fp = event.Fingerprint(e, 0)
+	}
+	return fmt.Sprintf("%d||%d", tsOf(e.Time), fp)
+}
+
+// countIdentities returns how many of evs have a Security-log identity,
+// how many distinct ones there are, and how many distinct identities evs
+// have in all.
+func countIdentities(evs []event.Event) (with, distinct, all int) {
+	seenLog, seen := map[string]bool{}, map[string]bool{}
 	for i := range evs {
+		k := identityKey(&evs[i])
 		if logIdentity(&evs[i]) {
 			with++
-			seen[[2]int64{tsOf(evs[i].Time), int64(evs[i].RecordID)}] = true
+			seenLog[k] = true
 		}
+		seen[k] = true
 	}
-	return with, len(seen)
+	return with, len(seenLog), len(seen)
 }
 
 // writeSkipped writes evs through a Writer with small batches and returns
@@ -913,18 +933,17 @@ func checkTopTotal(t *testing.T, db *DB, want int64) {
 func TestReimportSkipsStoredRecords(t *testing.T) {
 	db, _ := openTemp(t, Options{MaxAge: -1})
 	evs := reimportEvents(2000)
-	with, distinct := countIdentities(evs)
-	without := len(evs) - with
-	if skipped := writeSkipped(t, db, evs); skipped != int64(with-distinct) {
-		t.Errorf("first import skipped %d, want %d (the repeats within the input)", skipped, with-distinct)
+	_, _, distinct := countIdentities(evs)
+	if skipped := writeSkipped(t, db, evs); skipped != int64(len(evs)-distinct) {
+		t.Errorf("first import skipped %d, want %d (the repeats within the input)", skipped, len(evs)-distinct)
 	}
-	checkTopTotal(t, db, int64(distinct+without))
-	// Again: every record with an identity is skipped; the lines without
-	// one are stored again (nothing tells them apart from new lines).
-	if skipped := writeSkipped(t, db, evs); skipped != int64(with) {
-		t.Errorf("second import skipped %d, want %d", skipped, with)
+	checkTopTotal(t, db, int64(distinct))
+	// Again: every record is skipped, Security-log records by their record
+	// id, firewall-log lines by their fingerprint.
+	if skipped := writeSkipped(t, db, evs); skipped != int64(len(evs)) {
+		t.Errorf("second import skipped %d, want %d", skipped, len(evs))
 	}
-	checkTopTotal(t, db, int64(distinct+2*without))
+	checkTopTotal(t, db, int64(distinct))
 	// The same records with another time are other records (a log that
 	// was cleared numbers its records again).
 	later := slices.Clone(evs[:50])
@@ -936,10 +955,36 @@ func TestReimportSkipsStoredRecords(t *testing.T) {
 	}
 }
 
+// TestFingerprintOccurrences: records of the same content that their
+// reader told apart (occurrences, lines at other positions) are all kept,
+// and kept once.
+func TestFingerprintOccurrences(t *testing.T) {
+	db, _ := openTemp(t, Options{MaxAge: -1})
+	e := event.Event{Time: base, Code: 5152, ICMPType: -1, ICMPCode: -1, Verdict: event.VerdictDrop, Name: "System"}
+	fp := event.Fingerprint(&e, 0)
+	evs := make([]event.Event, 3)
+	for i := range evs {
+		evs[i] = e
+		evs[i].Fingerprint = event.Occurrence(fp, uint32(i))
+	}
+	if skipped := writeSkipped(t, db, evs); skipped != 0 {
+		t.Errorf("three occurrences: skipped %d", skipped)
+	}
+	if skipped := writeSkipped(t, db, evs); skipped != 3 {
+		t.Errorf("read again: skipped %d, want 3", skipped)
+	}
+	// Without a fingerprint the store derives the one of occurrence 0.
+	e.Fingerprint = 0
+	if skipped := writeSkipped(t, db, []event.Event{e}); skipped != 1 {
+		t.Errorf("derived fingerprint: skipped %d, want 1", skipped)
+	}
+	checkTopTotal(t, db, 3)
+}
+
 func TestMigrationFromV2(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "v2.db")
 	evs := reimportEvents(900)
-	with, distinct := countIdentities(evs)
+	with, distinct, all := countIdentities(evs)
 	// A version-2 database where the same file was imported twice.
 	old := append(slices.Clone(evs), evs...)
 	sdb := oldSchemaDB(t, path, 2, old)
@@ -955,8 +1000,15 @@ func TestMigrationFromV2(t *testing.T) {
 	if err := db.SQL().QueryRow("SELECT count(*) FROM events WHERE record_id IS NOT NULL").Scan(&ids); err != nil || ids != distinct {
 		t.Errorf("%d events have an identity, want %d (%v)", ids, distinct, err)
 	}
-	if skipped := writeSkipped(t, db, evs); skipped != int64(with) {
-		t.Errorf("import after the migration skipped %d, want %d", skipped, with)
+	// The Security-log records are skipped; the firewall-log lines, which
+	// had no identity before, are stored once more (their repeats within
+	// the input once).
+	skip := with + (len(evs) - with) - (all - distinct)
+	if skipped := writeSkipped(t, db, evs); skipped != int64(skip) {
+		t.Errorf("import after the migration skipped %d, want %d", skipped, skip)
 	}
-	checkTopTotal(t, db, int64(len(old)+len(evs)-with))
+	checkTopTotal(t, db, int64(len(old)+len(evs)-skip))
+	if skipped := writeSkipped(t, db, evs); skipped != int64(len(evs)) {
+		t.Errorf("and again: skipped %d, want every one of %d", skipped, len(evs))
+	}
 }

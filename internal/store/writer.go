@@ -238,7 +238,8 @@ func (w *Writer) Write(e *event.Event) error {
 func (w *Writer) own(c *event.Event) {
 	for _, p := range []*string{&c.Host, &c.Reason, &c.Executable, &c.Name, &c.UserID, &c.UserName,
 		&c.RemoteUserID, &c.RemoteMachineID, &c.PackageSID, &c.Profiles, &c.FilterName, &c.FilterProvider,
-		&c.LayerName, &c.FilterOrigin, &c.RuleID, &c.RuleName, &c.NetEventType, &c.TCPFlags, &c.FilePath} {
+		&c.LayerName, &c.FilterOrigin, &c.RuleID, &c.RuleName, &c.NetEventType, &c.TCPFlags, &c.FilePath,
+		&c.Sublayer, &c.Capabilities} {
 		*p = w.str(*p)
 	}
 	c.Info = strings.Clone(c.Info) // free-form: not worth interning
@@ -448,8 +449,8 @@ const rowsPerInsert = 128
 
 func insertEventsSQL(rows int) string {
 	var b strings.Builder
-	// OR IGNORE: a Security-log record stored already (the unique index
-	// events_ts on its time, host and record id) is skipped, not an error.
+	// OR IGNORE: a record stored already (the unique index events_ts on
+	// its time and identity, recordIdentity) is skipped, not an error.
 	b.WriteString("INSERT OR IGNORE INTO events(" + insertColumns + ") VALUES ")
 	ph := "(" + strings.TrimSuffix(strings.Repeat("?,", numInsertColumns), ",") + ")"
 	for i := range rows {
@@ -582,14 +583,11 @@ func (w *Writer) uncount(ctx context.Context, tx *sql.Tx, b *batch, off, n int, 
 	}
 	for i := off; i < off+n; i++ {
 		e := &b.events[i]
-		if !logIdentity(e) {
-			continue // no identity: always inserted
-		}
-		h, err := w.dict.id(e.Host)
+		h, rec, err := recordIdentity(e, &w.dict)
 		if err != nil {
 			return err
 		}
-		id := ident{tsOf(e.Time), h.Int64, int64(e.RecordID)}
+		id := ident{tsOf(e.Time), h, rec}
 		if stored[id] > 0 {
 			stored[id]--
 			continue
@@ -600,7 +598,8 @@ func (w *Writer) uncount(ctx context.Context, tx *sql.Tx, b *batch, off, n int, 
 }
 
 // Skipped returns how many events were not stored because the database
-// held them already (Security-log records, by time, host and record id).
+// held them already: Security-log records by time, host and record id,
+// the others by time and fingerprint.
 func (w *Writer) Skipped() int64 { return w.skipped.Load() }
 
 // flushRollups writes the rollup counts accumulated since the last call and

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -320,4 +321,38 @@ func FuzzParseLine(f *testing.F) {
 			t.Fatalf("kind %v without error", res.Kind)
 		}
 	})
+}
+
+func TestReadFingerprints(t *testing.T) {
+	const head = "#Version: 1.5\n#Software: Microsoft Windows Firewall\n#Time Format: Local\n" +
+		"#Fields: date time action protocol src-ip dst-ip src-port dst-port size tcpflags tcpsyn tcpack tcpwin icmptype icmpcode info path\n"
+	const line = "2024-05-02 10:00:00 DROP UDP 192.168.1.5 239.255.255.250 1900 1900 0 - - - - - - - RECEIVE\n"
+	read := func(s string) []uint64 {
+		var fps []uint64
+		p := Parser{Location: time.UTC}
+		if _, err := Read(context.Background(), strings.NewReader(s), &p, func(e *event.Event) error {
+			fps = append(fps, e.Fingerprint)
+			return nil
+		}, func(error) {}); err != nil {
+			t.Fatal(err)
+		}
+		return fps
+	}
+	log := head + line + line + strings.Replace(line, "1900 1900", "1900 1901", 1)
+	a := read(log)
+	if len(a) != 3 || a[0] == 0 || a[0] == a[1] || a[1] == a[2] {
+		t.Fatalf("fingerprints %v: the same line at two positions must differ", a)
+	}
+	if b := read(strings.ReplaceAll(log, "\n", "\r\n")); !slices.Equal(a, b) {
+		t.Errorf("CRLF changed the fingerprints: %v, %v", a, b)
+	}
+	// The log grown by a line: the lines it had keep theirs.
+	if b := read(log + line); !slices.Equal(a, b[:3]) || len(b) != 4 {
+		t.Errorf("a grown log: %v, %v", a, b)
+	}
+	// Another log (another first record) with the same later lines.
+	other := head + strings.Replace(line, "10:00:00", "10:00:01", 1) + line + line
+	if b := read(other); b[1] == a[1] || b[2] == a[1] {
+		t.Errorf("another log shares fingerprints: %v, %v", a, b)
+	}
 }

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
@@ -38,10 +40,21 @@ func (e *LineError) Unwrap() error { return e.Err }
 // for each INFO-EVENTS-LOST line. The event passed to emit is reused for
 // the next line: emit copies what it keeps. Read stops when emit returns an
 // error (and returns it), when ctx is done, or at the end of r.
+//
+// Each event gets a Fingerprint from its line's text, its line number and
+// the file's identity (fileIdentity), so that the same log read again,
+// renamed, copied or compressed, is stored once in the history.
 func Read(ctx context.Context, r io.Reader, p *Parser, emit func(*event.Event) error, warn func(error)) (Stats, error) {
 	var st Stats
 	br := bufio.NewReaderSize(r, MaxLine)
 	var ev event.Event
+	var id fileIdentity
+	var text []byte
+	inner := emit
+	emit = func(e *event.Event) error {
+		e.Fingerprint = event.LineFingerprint(id.sum, st.Lines, text)
+		return inner(e)
+	}
 	for {
 		line, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
@@ -65,6 +78,10 @@ func Read(ctx context.Context, r io.Reader, p *Parser, emit func(*event.Event) e
 				if cerr := ctx.Err(); cerr != nil {
 					return st, cerr
 				}
+			}
+			text = trimEOL(line)
+			if !id.done {
+				id.add(text)
 			}
 			if e := handleLine(p, line, st.Lines, &ev, &st, emit, warn); e != nil {
 				return st, e
@@ -128,4 +145,27 @@ func Detect(head []byte) bool {
 	var ev event.Event
 	res, _ := p.ParseLine(line, 1, &ev)
 	return res.Kind == LineEvent || res.Kind == LineLost
+}
+
+// fileIdentity identifies a firewall log by its first lines: a SHA-256 of
+// every line up to and including the first that is not a header or blank
+// (the header alone is the same in every log; its first record, to the
+// second, is not). It stays the same as the log grows, when it is renamed
+// to pfirewall.log.old, copied or compressed. Line ends do not count.
+type fileIdentity struct {
+	h    hash.Hash
+	sum  [32]byte
+	done bool
+}
+
+func (f *fileIdentity) add(line []byte) {
+	if f.h == nil {
+		f.h = sha256.New()
+	}
+	f.h.Write(line)
+	f.h.Write([]byte{'\n'})
+	if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '#' {
+		f.h.Sum(f.sum[:0])
+		f.done, f.h = true, nil
+	}
 }

@@ -19,6 +19,13 @@
 //     msFwpDirection / direction.
 //   - filterOrigin and interfaceIndex come from <internalFields>; the
 //     origin gives the reason ("Quarantine Default" → default:quarantine).
+//   - terminatingFiltersInfo: the sublayer of the block filter that ended
+//     classification (the item with the event's filterId, else the first
+//     block) becomes Sublayer, which gives a default reason when there is
+//     no origin (event.DefaultBlocks: WSH, QUARANTINE, APP_ISOLATION).
+//   - capabilities: the FWP_CAPABILITIES_FLAG_* items become Capabilities
+//     ("internetClient,privateNetworkClientServer"; "none" for an
+//     AppContainer app with an empty list).
 //   - A capability drop is an AppContainer app denied a connection: kind
 //     "connection".
 //   - RecordID is the net event's position in the file (1 for the first).
@@ -95,7 +102,21 @@ type xmlNetEvent struct {
 	Internal        struct {
 		FilterOrigin   string `xml:"filterOrigin"`
 		InterfaceIndex string `xml:"interfaceIndex"`
+		// Capabilities is nil when the element is absent, empty when
+		// present with no items.
+		Capabilities *struct {
+			Items []string `xml:"item"`
+		} `xml:"capabilities"`
+		Terminating []xmlTerminating `xml:"terminatingFiltersInfo>item"`
 	} `xml:"internalFields"`
+}
+
+// xmlTerminating is one <terminatingFiltersInfo><item>: a filter that
+// ended classification in its sublayer, and what it decided.
+type xmlTerminating struct {
+	FilterID   string `xml:"filterId"`
+	SubLayer   string `xml:"subLayer"`
+	ActionType string `xml:"actionType"`
 }
 
 // xmlFilter is one <filters><item> of wfpdiag.xml or "netsh wfp show
@@ -201,6 +222,7 @@ func Read(ctx context.Context, r io.Reader, filePath string, emit func(*event.Ev
 				}
 				if fi, ok := filters[ev.FilterID]; ok && ev.HasFilterID {
 					ev.FilterName, ev.FilterProvider = fi.name, fi.provider
+					event.Classify(&ev) // a default's filter ("Boot Time Filter") gives the reason
 				}
 				ev.FilePath = filePath
 				st.Events++
@@ -342,6 +364,12 @@ func convert(ne *xmlNetEvent, index uint64, e *event.Event) (bool, error) {
 		}
 	}
 	e.FilterOrigin = strings.TrimSpace(ne.Internal.FilterOrigin)
+	if !tn.permit {
+		e.Sublayer = blockingSublayer(ne.Internal.Terminating, det.FilterID)
+	}
+	if c := ne.Internal.Capabilities; c != nil {
+		e.Capabilities = capabilities(c.Items, e.PackageSID != "")
+	}
 	if v := strings.TrimSpace(ne.Internal.InterfaceIndex); v != "" {
 		if n, ok := event.ParseUint(v, 1<<32-1); ok {
 			e.InterfaceIndex, e.HasInterfaceIndex = uint32(n), true
@@ -379,6 +407,61 @@ func convert(ne *xmlNetEvent, index uint64, e *event.Event) (bool, error) {
 		return true, &FieldError{probs}
 	}
 	return true, nil
+}
+
+// blockingSublayer returns the sublayer of the terminating filter that
+// blocked: the item whose filterId is the event's, when it blocked, else
+// the first item that blocked; "" when none did.
+func blockingSublayer(items []xmlTerminating, filterID string) string {
+	filterID = strings.TrimSpace(filterID)
+	first := ""
+	for _, it := range items {
+		if !strings.EqualFold(strings.TrimSpace(it.ActionType), "FWP_ACTION_BLOCK") {
+			continue
+		}
+		sub := strings.TrimSpace(it.SubLayer)
+		if filterID != "" && strings.TrimSpace(it.FilterID) == filterID {
+			return sub
+		}
+		if first == "" {
+			first = sub
+		}
+	}
+	return first
+}
+
+// capabilityNames maps netsh's FWP_CAPABILITIES_FLAG_* names to the
+// capability names of an app manifest.
+var capabilityNames = map[string]string{
+	"FWP_CAPABILITIES_FLAG_INTERNET_CLIENT":        "internetClient",
+	"FWP_CAPABILITIES_FLAG_INTERNET_CLIENT_SERVER": "internetClientServer",
+	"FWP_CAPABILITIES_FLAG_PRIVATE_NETWORK":        "privateNetworkClientServer",
+	"FWP_CAPABILITIES_FLAG_NETWORK_LOOPBACK":       "loopback",
+}
+
+// capabilities joins the capability items of a net event (unknown ones as
+// written). An empty list is "none" for an AppContainer app (it held no
+// network capability: Microsoft's UWP troubleshooting guide reads it so)
+// and "" otherwise (a desktop app has no capabilities to list).
+func capabilities(items []string, appContainer bool) string {
+	var out []string
+	for _, it := range items {
+		it = strings.TrimSpace(it)
+		if it == "" {
+			continue
+		}
+		if n, ok := capabilityNames[strings.ToUpper(it)]; ok {
+			it = n
+		}
+		out = append(out, strings.ReplaceAll(it, ",", " "))
+	}
+	if len(out) == 0 {
+		if appContainer {
+			return "none"
+		}
+		return ""
+	}
+	return strings.Join(out, ",")
 }
 
 // typeNumbers are the FWPM_NET_EVENT_TYPE values.

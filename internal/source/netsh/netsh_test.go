@@ -128,6 +128,15 @@ func TestSamples(t *testing.T) {
 		if e.Kind != event.KindConnection || e.Verdict != event.VerdictBlock {
 			t.Errorf("classified %s/%s/%s", e.Kind, e.Verdict, e.Reason)
 		}
+		// The guide: the drop was made by the "Block Outbound Default
+		// Rule" filter (WSH sublayer) because the app held no capability
+		// token: the AppContainer (UWP) default block.
+		if e.Reason != "default:uwp" || e.Sublayer != "FWPP_SUBLAYER_INTERNAL_FIREWALL_WSH" || e.Capabilities != "none" {
+			t.Errorf("reason %q sublayer %q capabilities %q", e.Reason, e.Sublayer, e.Capabilities)
+		}
+		if j := string(e.AppendJSON(nil)); !strings.Contains(j, `"capabilities":[]`) || !strings.Contains(j, `"reason":"default:uwp"`) {
+			t.Errorf("JSON %s", j)
+		}
 	})
 	t.Run("quarantine", func(t *testing.T) {
 		data, err := os.ReadFile(samples.Path(t, "netevents/msdocs-quarantine-netevent-classifydrop.xml"))
@@ -142,6 +151,16 @@ func TestSamples(t *testing.T) {
 		if e.Reason != "default:quarantine" || e.FilterOrigin != "Quarantine Default" || e.Verdict != event.VerdictBlock {
 			t.Errorf("reason %q origin %q verdict %s", e.Reason, e.FilterOrigin, e.Verdict)
 		}
+		// Its terminating filter, the event's own, is in the quarantine
+		// sublayer: the same reason without the origin.
+		if e.Sublayer != "FWPP_SUBLAYER_INTERNAL_FIREWALL_QUARANTINE" || e.Capabilities != "" {
+			t.Errorf("sublayer %q capabilities %q", e.Sublayer, e.Capabilities)
+		}
+		noOrigin := strings.Replace(string(data), "<filterOrigin>Quarantine Default</filterOrigin>", "", 1)
+		evs, _, _, _ = readAll(t, []byte(noOrigin), "q2")
+		if len(evs) != 1 || evs[0].Reason != "default:quarantine" {
+			t.Errorf("without its origin: %+v", evs)
+		}
 		if e.LayerID != 44 || e.Direction != event.DirectionInbound || !e.HasInterfaceIndex || e.InterfaceIndex != 5 {
 			t.Errorf("layer %d dir %s if %d", e.LayerID, e.Direction, e.InterfaceIndex)
 		}
@@ -151,6 +170,56 @@ func TestSamples(t *testing.T) {
 			t.Errorf("appId %q", e.Executable)
 		}
 	})
+}
+
+// terminating builds a CLASSIFY_DROP (or ALLOW) net event whose
+// internalFields hold the given terminatingFiltersInfo items and
+// capabilities.
+func terminating(typ, filterID, pkg, caps string, items ...[3]string) string {
+	var b strings.Builder
+	b.WriteString("<netEvent><header><ipProtocol>6</ipProtocol><localAddrV4>10.0.0.2</localAddrV4><remoteAddrV4>10.0.0.9</remoteAddrV4>")
+	b.WriteString("<packageSid>" + pkg + "</packageSid></header><type>FWPM_NET_EVENT_TYPE_" + typ + "</type>")
+	tag := "classifyDrop"
+	if typ == "CLASSIFY_ALLOW" {
+		tag = "classifyAllow"
+	}
+	b.WriteString("<" + tag + "><filterId>" + filterID + "</filterId><layerId>48</layerId></" + tag + "><internalFields>" + caps + "<terminatingFiltersInfo>")
+	for _, it := range items {
+		b.WriteString("<item><filterId>" + it[0] + "</filterId><subLayer>FWPP_SUBLAYER_INTERNAL_FIREWALL_" + it[1] + "</subLayer><actionType>FWP_ACTION_" + it[2] + "</actionType></item>")
+	}
+	b.WriteString("</terminatingFiltersInfo></internalFields></netEvent>")
+	return b.String()
+}
+
+func TestTerminatingFilters(t *testing.T) {
+	const appc = "S-1-15-2-1"
+	noCaps := "<capabilities/>"
+	twoCaps := "<capabilities><item>FWP_CAPABILITIES_FLAG_INTERNET_CLIENT</item><item>FWP_CAPABILITIES_FLAG_PRIVATE_NETWORK</item></capabilities>"
+	cases := []struct {
+		name, xml, reason, sublayer, caps string
+	}{
+		{"own filter in WSH", terminating("CLASSIFY_DROP", "7", "", "", [3]string{"7", "WSH", "BLOCK"}, [3]string{"8", "WF", "PERMIT"}), "default:wsh", "FWPP_SUBLAYER_INTERNAL_FIREWALL_WSH", ""},
+		{"AppContainer in WSH", terminating("CLASSIFY_DROP", "7", appc, noCaps, [3]string{"7", "WSH", "BLOCK"}), "default:uwp", "FWPP_SUBLAYER_INTERNAL_FIREWALL_WSH", "none"},
+		{"capabilities kept", terminating("CLASSIFY_DROP", "7", appc, twoCaps, [3]string{"7", "APP_ISOLATION", "BLOCK"}), "default:uwp", "FWPP_SUBLAYER_INTERNAL_FIREWALL_APP_ISOLATION", "internetClient,privateNetworkClientServer"},
+		{"own filter wins over the first block", terminating("CLASSIFY_DROP", "9", "", "", [3]string{"7", "WSH", "BLOCK"}, [3]string{"9", "QUARANTINE", "BLOCK"}), "default:quarantine", "FWPP_SUBLAYER_INTERNAL_FIREWALL_QUARANTINE", ""},
+		{"first block when the id is not listed", terminating("CLASSIFY_DROP", "5", "", "", [3]string{"7", "WF", "PERMIT"}, [3]string{"8", "QUARANTINE", "BLOCK"}), "default:quarantine", "FWPP_SUBLAYER_INTERNAL_FIREWALL_QUARANTINE", ""},
+		{"WF block says nothing", terminating("CLASSIFY_DROP", "7", "", "", [3]string{"7", "WF", "BLOCK"}), "unresolved", "FWPP_SUBLAYER_INTERNAL_FIREWALL_WF", ""},
+		{"no block", terminating("CLASSIFY_DROP", "7", "", "", [3]string{"7", "WSH", "PERMIT"}), "unresolved", "", ""},
+		{"permit keeps no sublayer", terminating("CLASSIFY_ALLOW", "7", appc, twoCaps, [3]string{"7", "WSH", "PERMIT"}), "", "", "internetClient,privateNetworkClientServer"},
+		{"unknown capability kept", terminating("CLASSIFY_DROP", "7", appc, "<capabilities><item>FWP_CAPABILITIES_FLAG_NEW,ONE</item></capabilities>", [3]string{"7", "WSH", "BLOCK"}), "default:uwp", "FWPP_SUBLAYER_INTERNAL_FIREWALL_WSH", "FWP_CAPABILITIES_FLAG_NEW ONE"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			evs, probs, _, err := readAll(t, []byte(c.xml), "t")
+			if err != nil || len(probs) != 0 || len(evs) != 1 {
+				t.Fatalf("%d events, problems %v, err %v", len(evs), probs, err)
+			}
+			e := evs[0]
+			if e.Reason != c.reason || e.Sublayer != c.sublayer || e.Capabilities != c.caps {
+				t.Errorf("reason %q sublayer %q capabilities %q; want %q %q %q", e.Reason, e.Sublayer, e.Capabilities, c.reason, c.sublayer, c.caps)
+			}
+		})
+	}
 }
 
 func TestAppID(t *testing.T) {
@@ -191,6 +260,7 @@ func FuzzRead(f *testing.F) {
 		}
 	}
 	f.Add([]byte("<netEvent><type>3</type><classifyDrop><layerId>99999</layerId></classifyDrop></netEvent>"))
+	f.Add([]byte(terminating("CLASSIFY_DROP", "7", "S-1-15-2-1", "<capabilities><item>FWP_CAPABILITIES_FLAG_INTERNET_CLIENT</item></capabilities>", [3]string{"7", "WSH", "BLOCK"})))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		Read(context.Background(), bytes.NewReader(b), "f", func(e *event.Event) error {
 			if e.Verdict == "" || e.NetEventType == "" {
