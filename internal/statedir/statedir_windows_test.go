@@ -77,7 +77,7 @@ func TestLoose(t *testing.T) {
 		{"O:SYD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)", false},
 		{"O:BAD:P(A;OICI;FA;;;SY)", false},
 		{"O:BAD:P(D;OICI;FA;;;WD)(A;OICI;FA;;;BA)", false},
-		{"O:BAD:(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)", true},                 // not protected: ProgramData's entries come in
+		{"O:BAD:(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)", true},                   // not protected: ProgramData's entries come in
 		{"O:BAD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;CI;0x116;;;BU)", true}, // Users may create files (ProgramData's default)
 		{"O:BAD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICIIO;GA;;;CO)", true},
 		{"O:BAD:NO_ACCESS_CONTROL", true}, // NULL DACL
