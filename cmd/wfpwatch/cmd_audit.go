@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wfpwatch/wfpwatch/internal/audit"
+	"github.com/wfpwatch/wfpwatch/internal/statedir"
 )
 
 func init() {
@@ -152,14 +153,28 @@ func auditManager(state, command string) (*audit.Manager, error) {
 		}
 		return nil, err
 	}
-	return &audit.Manager{Policy: p, State: state, Self: auditSelf(command), Alive: auditAlive}, nil
+	return &audit.Manager{Policy: p, State: state, Self: auditSelf(command), Alive: auditAlive, Lock: stateLock(state)}, nil
+}
+
+// stateLock returns the lock that wfpwatch processes share for the state
+// file path: its directory is checked (created locked down when missing)
+// first.
+func stateLock(path string) func() (func() error, error) {
+	return func() (func() error, error) {
+		if err := statedir.EnsureFor(path); err != nil {
+			return nil, err
+		}
+		return statedir.Lock(path + ".lock")
+	}
 }
 
 func ownerState(st *audit.Status) string {
 	switch {
 	case st.Snapshot == nil:
 		return ""
-	case st.Snapshot.Owner.Lasting():
+	case st.Snapshot.Kept:
+		return "left alone by a restore because someone else changed it since; 'wfpwatch audit restore --force' writes back the saved settings"
+	case st.Snapshot.IsLasting():
 		return "lasting until 'wfpwatch audit restore'"
 	case st.OwnerAlive:
 		return "running; it puts the policy back when it exits"

@@ -7,13 +7,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
 	"github.com/wfpwatch/wfpwatch/internal/output"
 	"github.com/wfpwatch/wfpwatch/internal/source/fwlog"
+	"github.com/wfpwatch/wfpwatch/internal/statedir"
 )
 
 func init() {
@@ -56,17 +56,7 @@ func runFwlog(ctx context.Context, args []string) error {
 // defaultStateDir is where wfpwatch keeps its snapshot and position files:
 // %ProgramData%\wfpwatch on Windows (the service and the administrator
 // share it), the user cache directory elsewhere.
-func defaultStateDir() string {
-	if runtime.GOOS == "windows" {
-		if pd := os.Getenv("ProgramData"); pd != "" {
-			return filepath.Join(pd, "wfpwatch")
-		}
-	}
-	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "wfpwatch")
-	}
-	return "."
-}
+func defaultStateDir() string { return statedir.Default() }
 
 func defaultSnapshotPath() string { return filepath.Join(defaultStateDir(), "fwlog-snapshot.json") }
 
@@ -133,12 +123,7 @@ elevated (administrator) prompt.`)
 	if err != nil {
 		return err
 	}
-	save := func(s *fwlog.Snapshot) error {
-		if err := os.MkdirAll(filepath.Dir(*snapPath), 0o755); err != nil {
-			return err
-		}
-		return fwlog.SaveSnapshot(*snapPath, s)
-	}
+	save := func(s *fwlog.Snapshot) error { return fwlog.SaveSnapshot(*snapPath, s) }
 	changes, warnings, err := fwlog.Enable(fwlogConfig(), opt, snap, save)
 	for _, c := range changes {
 		fmt.Fprintf(stdout, "changed: %s\n", c)
@@ -181,7 +166,7 @@ Needs an elevated (administrator) prompt.`)
 	if err != nil {
 		return fmt.Errorf("%w (the snapshot %s is kept; run restore again)", err, *snapPath)
 	}
-	if err := os.Remove(*snapPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := statedir.Remove(*snapPath); err != nil {
 		return fmt.Errorf("restored, but could not remove the snapshot: %w", err)
 	}
 	return nil

@@ -17,6 +17,7 @@ import (
 	"github.com/wfpwatch/wfpwatch/internal/event"
 	"github.com/wfpwatch/wfpwatch/internal/output"
 	"github.com/wfpwatch/wfpwatch/internal/pipeline"
+	"github.com/wfpwatch/wfpwatch/internal/statedir"
 	"github.com/wfpwatch/wfpwatch/internal/store"
 )
 
@@ -150,6 +151,9 @@ func runQuery(ctx context.Context, args []string) error {
 		if path, err = store.DefaultPath(); err != nil {
 			return err
 		}
+	}
+	if err := statedir.CheckDefault(path, dbCompanions...); err != nil {
+		return fmt.Errorf("history database: %w", err)
 	}
 	db, err := store.Open(path, store.Options{ReadOnly: true})
 	if err != nil {

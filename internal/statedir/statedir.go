@@ -63,6 +63,46 @@ func EnsureFor(path string) error {
 	return nil
 }
 
+// CheckDefault applies the state-directory rules to a file that another
+// library opens, such as the history database, when it lives in the
+// default directory: the directory is ensured (see Ensure) and the file,
+// and the files named path+suffix for each suffix (a database's -wal and
+// -shm), are checked when they exist (see CheckFile). A file elsewhere,
+// chosen by the user, is left alone.
+func CheckDefault(path string, suffixes ...string) error {
+	if !samePath(filepath.Dir(path), Default()) {
+		return nil
+	}
+	if err := Ensure(filepath.Dir(path)); err != nil {
+		return err
+	}
+	for _, suf := range append([]string{""}, suffixes...) {
+		if err := CheckFile(path + suf); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+// AdoptDefault gives the files that another library created in the
+// default state directory (path and path+suffix, when they exist) a
+// trusted owner, as WriteFile does for its own files, so that the next
+// CheckDefault accepts them. Files elsewhere are left alone.
+func AdoptDefault(path string, suffixes ...string) error {
+	if !samePath(filepath.Dir(path), Default()) {
+		return nil
+	}
+	for _, suf := range append([]string{""}, suffixes...) {
+		if _, err := os.Lstat(path + suf); err != nil {
+			continue
+		}
+		if err := trustOwner(path + suf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // ReadFile returns the content of the state file at path after checking,
 // on the open file, that it is a regular file that is not a link or
 // reparse point, has one name only, and has a trusted owner. A missing

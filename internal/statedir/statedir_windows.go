@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"testing"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -158,18 +160,40 @@ func loose(sd *windows.SECURITY_DESCRIPTOR) bool {
 	return false
 }
 
-// trustedExtra is trusted besides SYSTEM and Administrators. wfpwatch
-// never sets it; the tests set it to the test user under the Wine bench,
-// whose file system reports that user as the owner of every file (Wine
-// derives security descriptors from Unix modes and ignores owners).
-var trustedExtra *windows.SID
+// benchUser is the user running this process when it is a test binary
+// (testing.Testing) run by the Windows ABI bench under Wine
+// (WFPWATCH_WINBENCH=1), whose file system reports that user as the owner
+// of every file (Wine keeps no owners): there it is trusted too, so that
+// the logic around the checks runs. It is nil in wfpwatch itself.
+var benchUser = sync.OnceValue(func() *windows.SID {
+	if !testing.Testing() || os.Getenv("WFPWATCH_WINBENCH") != "1" {
+		return nil
+	}
+	var tok windows.Token
+	if err := windows.OpenProcessToken(windows.CurrentProcess(), windows.TOKEN_QUERY, &tok); err != nil {
+		return nil
+	}
+	defer tok.Close()
+	u, err := tok.GetTokenUser()
+	if err != nil {
+		return nil
+	}
+	sid, err := u.User.Sid.Copy()
+	if err != nil {
+		return nil
+	}
+	return sid
+})
+
+// strict turns benchUser off (for the test of the refusal itself).
+var strict bool
 
 // trusted reports whether sid is SYSTEM or BUILTIN\Administrators.
 func trusted(sid *windows.SID) bool {
 	if sid == nil || !sid.IsValid() {
 		return false
 	}
-	if trustedExtra != nil && sid.Equals(trustedExtra) {
+	if b := benchUser(); b != nil && !strict && sid.Equals(b) {
 		return true
 	}
 	return sid.IsWellKnown(windows.WinLocalSystemSid) || sid.IsWellKnown(windows.WinBuiltinAdministratorsSid)

@@ -11,22 +11,6 @@ import (
 	"github.com/wfpwatch/wfpwatch/internal/winbench/wbtest"
 )
 
-// TestMain trusts the test user under the Wine bench, where every file is
-// reported as owned by that user (Wine keeps no owners), so that the rest
-// of the logic runs there; TestUntrustedOwnerRefused turns it off again.
-func TestMain(m *testing.M) {
-	if wbtest.Enabled() {
-		var tok windows.Token
-		if err := windows.OpenProcessToken(windows.CurrentProcess(), windows.TOKEN_QUERY, &tok); err == nil {
-			if u, err := tok.GetTokenUser(); err == nil {
-				trustedExtra = u.User.Sid
-			}
-			tok.Close()
-		}
-	}
-	os.Exit(m.Run())
-}
-
 func security(t *testing.T, path string) *windows.SECURITY_DESCRIPTOR {
 	t.Helper()
 	sd, err := windows.GetNamedSecurityInfo(path, windows.SE_FILE_OBJECT, windows.OWNER_SECURITY_INFORMATION|windows.DACL_SECURITY_INFORMATION)
@@ -133,9 +117,8 @@ func TestUntrustedOwnerRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	if wbtest.Enabled() {
-		saved := trustedExtra
-		trustedExtra = nil
-		defer func() { trustedExtra = saved }()
+		strict = true
+		defer func() { strict = false }()
 	} else {
 		users, err := windows.CreateWellKnownSid(windows.WinBuiltinUsersSid)
 		if err != nil {

@@ -2,9 +2,13 @@ package fwlog
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wfpwatch/wfpwatch/internal/statedir"
+	"github.com/wfpwatch/wfpwatch/internal/winbench/wbtest"
 )
 
 // fakeConfig is a firewall whose settings live in memory.
@@ -139,5 +143,28 @@ func TestExpandPath(t *testing.T) {
 	}
 	if got := ExpandPath(`%nope%\x`, func(string) string { return "" }); got != `%nope%\x` {
 		t.Error(got)
+	}
+}
+
+// TestLoadSnapshotRefusesPlanted: a snapshot that names a profile or a
+// setting wfpwatch never changes, or an invalid old value, is refused
+// (restoring it could point the firewall's log at any file or value).
+func TestLoadSnapshotRefusesPlanted(t *testing.T) {
+	path := filepath.Join(wbtest.TempDir(t), "fwlog-snapshot.json")
+	for _, content := range []string{
+		`{"changes":[{"profile":"Evil","setting":"LogBlocked","old":"False","new":"True"}]}`,
+		`{"changes":[{"profile":"Public","setting":"LogDroppedConnections","old":"x","new":"True"}]}`,
+		`{"changes":[{"profile":"Public","setting":"LogBlocked","old":"Maybe","new":"True"}]}`,
+		`{"changes":[{"profile":"Public","setting":"LogMaxSizeKilobytes","old":"-1","new":"4096"}]}`,
+	} {
+		os.WriteFile(path, []byte(content), 0o600)
+		if _, _, err := LoadSnapshot(path); !errors.Is(err, statedir.ErrUntrusted) {
+			t.Errorf("%s: %v, want ErrUntrusted", content, err)
+		}
+	}
+	os.WriteFile(path, []byte(`{"changes":[{"profile":"public","setting":"LogBlocked","old":"False","new":"True"}]}`), 0o600)
+	snap, ok, err := LoadSnapshot(path)
+	if err != nil || !ok || snap.Changes[0].Profile != "Public" {
+		t.Fatalf("valid snapshot: %+v %v %v", snap, ok, err)
 	}
 }
