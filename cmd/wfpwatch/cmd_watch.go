@@ -269,6 +269,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				Since:   o.since,
 				Filter:  o.view.netFilter(),
 				Log:     func(f string, a ...any) { say(f, a...) },
+				Options: engineOptionState(o.state, "watch"),
 			}, func(e *event.Event) {
 				if err := live.add(e); err != nil {
 					netCancel()

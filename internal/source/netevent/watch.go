@@ -97,6 +97,10 @@ type Config struct {
 	// Buffer is the event queue between the engine's callback thread and
 	// the consumer (default 4096); events beyond it are counted as lost.
 	Buffer int
+	// Options, when set, records the engine options changed in a snapshot
+	// on disk (repaired at the next start after a crash) shared with other
+	// wfpwatch processes; nil keeps the change in memory only.
+	Options *SharedOptions
 }
 
 // Watcher subscribes to net events and keeps the subscription alive.
@@ -188,21 +192,7 @@ func (w *Watcher) Run(ctx context.Context, emit func(*event.Event)) error {
 		if sub != nil {
 			sub.Close()
 		}
-		if w.Guard != nil && len(w.Guard.Changes) > 0 {
-			if eng == nil {
-				// The engine went away: open a fresh handle to put the
-				// options back.
-				if e, err := w.Open(); err == nil {
-					eng = e
-					w.Guard.store = e
-				}
-			}
-			if err := w.Guard.Restore(); err != nil {
-				w.logf("netevent: putting engine options back: %v", err)
-			} else {
-				w.logf("netevent: engine options put back as found")
-			}
-		}
+		eng = w.putOptionsBack(eng)
 		if eng != nil {
 			eng.Close()
 		}
@@ -222,7 +212,7 @@ func (w *Watcher) Run(ctx context.Context, emit func(*event.Event)) error {
 		}
 		eng = e
 		if first {
-			g, err := EnableCollection(eng, KeywordsFor(cfg.Permits, cfg.PortScan))
+			g, err := w.enableOptions(eng, KeywordsFor(cfg.Permits, cfg.PortScan))
 			if err != nil {
 				return err
 			}
@@ -293,17 +283,26 @@ func (w *Watcher) Run(ctx context.Context, emit func(*event.Event)) error {
 	}
 	tick := time.NewTicker(cfg.Interval)
 	defer tick.Stop()
+	stop := func() error {
+		// The host first (Windows gives a closing console about 5 s),
+		// then the events still queued.
+		eng = w.putOptionsBack(eng)
+		for {
+			select {
+			case e := <-queue:
+				emit(&e)
+			default:
+				return nil
+			}
+		}
+	}
 	for {
+		if ctx.Err() != nil { // before a queued event, which may wait on a slow output
+			return stop()
+		}
 		select {
 		case <-ctx.Done():
-			for {
-				select {
-				case e := <-queue:
-					emit(&e)
-				default:
-					return nil
-				}
-			}
+			return stop()
 		case e := <-queue:
 			emit(&e)
 		case <-tick.C:
