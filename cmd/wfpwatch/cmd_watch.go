@@ -148,6 +148,8 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	want := audit.WantFor(o.view.packets, o.view.permits)
 	var m *audit.Manager
+	var host hostRestorer // the host is put back first, then outputs drain
+	defer host.restore()
 	if !o.noAudit {
 		var err error
 		if m, err = auditManager(o.state, "watch"); err != nil {
@@ -161,7 +163,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		say("%s", c.Summary("it will be put back when watch exits"))
-		defer func() {
+		host.add(func() {
 			r, err := m.End()
 			switch {
 			case err != nil:
@@ -169,7 +171,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			case r != nil:
 				say("%s", r.Summary())
 			}
-		}()
+		})
 		if lc, ok := m.Policy.(audit.LegacyChecker); ok {
 			if may, err := lc.LegacyMayOverride(); err == nil && may {
 				say("note: SCENoApplyLegacyAuditPolicy is not set: a category-level audit policy from Group Policy can override these subcategory settings")
@@ -180,8 +182,9 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			var wg sync.WaitGroup
 			wg.Add(1)
 			go func() { defer wg.Done(); recheckLoop(ctx, done, m, want, o.enforce, o.recheck, say) }()
-			defer func() { close(done); wg.Wait() }()
+			host.add(func() { close(done); wg.Wait() }) // no --enforce after the restore
 		}
+		go func() { <-ctx.Done(); host.restore() }() // Ctrl+C, console close: at once
 	}
 
 	w, err := o.view.writer(stdout, true)
@@ -308,7 +311,8 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	netCancel()
-	wg.Wait()
+	wg.Wait() // the net-event source puts the engine options back as it stops
+	host.restore()
 	close(flushDone)
 	err = live.finish()
 	if cerr := w.Close(); err == nil {
