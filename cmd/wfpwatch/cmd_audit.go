@@ -136,10 +136,10 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		if r == nil {
 			fmt.Fprintln(stdout, "audit policy: no change by wfpwatch is outstanding, nothing to restore")
-			return nil
+		} else {
+			fmt.Fprintln(stdout, r.Summary())
 		}
-		fmt.Fprintln(stdout, r.Summary())
-		return nil
+		return restoreEngineOptions(state, force, stdout)
 	}
 	return nil
 }
@@ -176,6 +176,8 @@ func ownerState(st *audit.Status) string {
 		return "left alone by a restore because someone else changed it since; 'wfpwatch audit restore --force' writes back the saved settings"
 	case st.Snapshot.IsLasting():
 		return "lasting until 'wfpwatch audit restore'"
+	case len(st.Holders) > 1:
+		return fmt.Sprintf("running, shared by %d wfpwatch processes; the last to exit puts the policy back", len(st.Holders))
 	case st.OwnerAlive:
 		return "running; it puts the policy back when it exits"
 	}

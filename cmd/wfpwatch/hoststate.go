@@ -1,10 +1,15 @@
 package main
 
 import (
+	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 	"sync"
 
+	"github.com/wfpwatch/wfpwatch/internal/audit"
 	"github.com/wfpwatch/wfpwatch/internal/source/netevent"
+	"github.com/wfpwatch/wfpwatch/internal/wfp"
 )
 
 // engineOptionState returns the engine-option snapshot that command
@@ -43,4 +48,43 @@ func (h *hostRestorer) restore() {
 			fns[i]()
 		}
 	})
+}
+
+// optionEngine opens the filtering engine to put engine options back;
+// tests replace it.
+var optionEngine = func() (netevent.OptionStore, io.Closer, error) {
+	e, err := wfp.Open(wfp.OpenOptions{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return e, e, nil
+}
+
+// restoreEngineOptions puts back the engine options that a wfpwatch which
+// did not exit cleanly left changed ('audit restore'; with force, also
+// those of a running one), and says what it did. Without a snapshot it
+// does nothing, not even open the engine.
+func restoreEngineOptions(auditState string, force bool, w io.Writer) error {
+	sh := engineOptionState(auditState, "audit restore")
+	sh.Self = audit.Owner{Command: "audit restore"}
+	if _, err := os.Lstat(sh.Path); err != nil {
+		return nil
+	}
+	st, c, err := optionEngine()
+	if err != nil {
+		return fmt.Errorf("put back the engine options recorded in %s: %w", sh.Path, err)
+	}
+	defer c.Close()
+	done, from, running, err := netevent.RepairOptions(st, sh, force)
+	switch {
+	case err != nil:
+		return fmt.Errorf("put back the engine options recorded in %s: %w", sh.Path, err)
+	case len(running) > 0:
+		fmt.Fprintf(w, "engine options: left as they are for %s, which still runs and puts them back when it exits (--force writes them back now)\n", running[0])
+	case len(done) > 0:
+		fmt.Fprintf(w, "engine options changed by %s put back: %s\n", from, netevent.ChangeList(done))
+	default:
+		fmt.Fprintf(w, "engine options: nothing to put back (changed since by someone else, or already as found)\n")
+	}
+	return nil
 }

@@ -3,11 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/wfpwatch/wfpwatch/internal/audit"
 	"github.com/wfpwatch/wfpwatch/internal/source/evtlog"
+	"github.com/wfpwatch/wfpwatch/internal/source/netevent"
+	"github.com/wfpwatch/wfpwatch/internal/wfp"
 	"github.com/wfpwatch/wfpwatch/internal/winbench/wbtest"
 )
 
@@ -53,5 +59,53 @@ func TestWatchRestoresHostBeforeOutputs(t *testing.T) {
 	}
 	if h.m[audit.Connection] != 0 {
 		t.Errorf("policy not restored: %v", h.m)
+	}
+}
+
+type mapOptions map[uint32]uint32
+
+func (m mapOptions) Option(o uint32) (uint32, error) { return m[o], nil }
+func (m mapOptions) SetOption(o, v uint32) error     { m[o] = v; return nil }
+
+type nopCloser struct{}
+
+func (nopCloser) Close() error { return nil }
+
+// TestAuditRestorePutsBackEngineOptions: 'audit restore' also puts back
+// the engine options a killed watch left changed, and leaves those of a
+// running one (unless --force).
+func TestAuditRestorePutsBackEngineOptions(t *testing.T) {
+	fakeHost(t, 0, 0, map[int]bool{7000: true, 4242: true})
+	opts := mapOptions{wfp.OptionCollectNetEvents: 1, wfp.OptionNetEventMatchAnyKeyword: 0x1c}
+	old := optionEngine
+	optionEngine = func() (netevent.OptionStore, io.Closer, error) { return opts, nopCloser{}, nil }
+	t.Cleanup(func() { optionEngine = old })
+	dir := wbtest.TempDir(t)
+	state := filepath.Join(dir, "audit-snapshot.json")
+	snap := filepath.Join(dir, "engine-options.json")
+	write := func(pid int) {
+		s := fmt.Sprintf(`{"version":1,"owner":{"command":"watch","pid":%d},"holders":[{"command":"watch","pid":%d}],"changes":[{"Option":0,"Old":0,"New":1},{"Option":1,"Old":0,"New":28}]}`, pid, pid)
+		if err := os.WriteFile(snap, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(4242) // still running
+	var out, errb bytes.Buffer
+	if err := runAudit(context.Background(), []string{"restore", "--state", state}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "still runs") || opts[wfp.OptionCollectNetEvents] != 1 {
+		t.Fatalf("a running holder's options: %v\n%s", opts, out.String())
+	}
+	write(999) // killed
+	out.Reset()
+	if err := runAudit(context.Background(), []string{"restore", "--state", state}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	if opts[wfp.OptionCollectNetEvents] != 0 || opts[wfp.OptionNetEventMatchAnyKeyword] != 0 || !strings.Contains(out.String(), "put back") {
+		t.Fatalf("options %v\n%s", opts, out.String())
+	}
+	if _, err := os.Stat(snap); err == nil {
+		t.Error("engine-option snapshot left")
 	}
 }

@@ -360,3 +360,32 @@ func (w *Watcher) putOptionsBack(eng Engine) Engine {
 	}
 	return eng
 }
+
+// RepairOptions is 'wfpwatch audit restore' for the engine options: it
+// puts back what the snapshot at sh.Path records and removes it, when no
+// holder still runs — or, with force, whoever holds it (a holder that
+// then exits finds nothing left to put back). It returns what it wrote,
+// who had made the change, and the holders still running when it left the
+// options alone. No snapshot gives all zero.
+func RepairOptions(st OptionStore, sh *SharedOptions, force bool) (done []OptionChange, from audit.Owner, running []audit.Owner, err error) {
+	err = sh.locked(func() error {
+		snap, err := ReadOptionSnapshot(sh.Path)
+		if err != nil || snap == nil {
+			return err
+		}
+		from = snap.Owner
+		if live := sh.live(snap); len(live) > 0 && !force {
+			running = live
+			return nil
+		}
+		done, err = putBack(st, snap)
+		if err != nil {
+			return err
+		}
+		return statedir.Remove(sh.Path)
+	})
+	return done, from, running, err
+}
+
+// ChangeList formats changes for a message.
+func ChangeList(cs []OptionChange) string { return changeList(cs) }
