@@ -52,6 +52,9 @@ func Ensure(dir string) error {
 		}
 	}
 	h, err := openNoFollow(dir, true)
+	if errors.Is(err, windows.ERROR_ACCESS_DENIED) {
+		return fmt.Errorf("open the state directory %s: %w: run wfpwatch from an elevated prompt (the directory is for SYSTEM and Administrators only)", dir, err)
+	}
 	if err != nil {
 		return fmt.Errorf("open the state directory %s: %w", dir, err)
 	}
