@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"testing"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -163,13 +162,16 @@ func loose(sd *windows.SECURITY_DESCRIPTOR) bool {
 	return false
 }
 
-// benchUser is the user running this process when it is a test binary
-// (testing.Testing) run by the Windows ABI bench under Wine
-// (WFPWATCH_WINBENCH=1), whose file system reports that user as the owner
-// of every file (Wine keeps no owners): there it is trusted too, so that
-// the logic around the checks runs. It is nil in wfpwatch itself.
-var benchUser = sync.OnceValue(func() *windows.SID {
-	if !testing.Testing() || os.Getenv("WFPWATCH_WINBENCH") != "1" {
+// wineUser is the user running this process when it runs under Wine,
+// and nil on Windows. Wine keeps no owners — it derives security
+// descriptors from Unix modes and reports the user running Wine as the
+// owner of every file — and has no users to protect from each other (every
+// process is the same Unix user), so there that user is trusted too;
+// otherwise wfpwatch could not keep state under Wine at all (the Windows
+// ABI bench runs it there). Whether this is Wine is read from ntdll.dll,
+// a system file a standard user cannot replace.
+var wineUser = sync.OnceValue(func() *windows.SID {
+	if windows.NewLazySystemDLL("ntdll.dll").NewProc("wine_get_version").Find() != nil {
 		return nil
 	}
 	var tok windows.Token
@@ -188,7 +190,7 @@ var benchUser = sync.OnceValue(func() *windows.SID {
 	return sid
 })
 
-// strict turns benchUser off (for the test of the refusal itself).
+// strict turns wineUser off (for the test of the refusal itself).
 var strict bool
 
 // trusted reports whether sid is SYSTEM or BUILTIN\Administrators.
@@ -196,7 +198,7 @@ func trusted(sid *windows.SID) bool {
 	if sid == nil || !sid.IsValid() {
 		return false
 	}
-	if b := benchUser(); b != nil && !strict && sid.Equals(b) {
+	if u := wineUser(); u != nil && !strict && sid.Equals(u) {
 		return true
 	}
 	return sid.IsWellKnown(windows.WinLocalSystemSid) || sid.IsWellKnown(windows.WinBuiltinAdministratorsSid)

@@ -152,3 +152,12 @@ func TestUntrustedOwnerRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestWineDetected: under the bench the Wine user is trusted (Wine keeps
+// no owners); on Windows no one but SYSTEM and Administrators is.
+func TestWineDetected(t *testing.T) {
+	if wbtest.Enabled() && wineUser() == nil {
+		t.Fatal("Wine not detected under the bench")
+	}
+	t.Logf("wine user: %v", wineUser())
+}

@@ -16,8 +16,9 @@ type OptionStore interface {
 
 // OptionChange is one engine option wfpwatch changed.
 type OptionChange struct {
-	Option   uint32
-	Old, New uint32
+	Option uint32 `json:"option"`
+	Old    uint32 `json:"old"`
+	New    uint32 `json:"new"`
 }
 
 func (c OptionChange) String() string {
