@@ -203,7 +203,8 @@ file configured for the firewall profiles is used.`)
 	}
 	defer w.Close()
 	if *state != "" {
-		if err := os.MkdirAll(filepath.Dir(*state), 0o755); err != nil {
+		// Not MkdirAll: the default directory must be created locked down.
+		if err := statedir.EnsureFor(*state); err != nil {
 			return fmt.Errorf("state directory: %w", err)
 		}
 	}
