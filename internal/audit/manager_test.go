@@ -662,6 +662,8 @@ func TestStatus(t *testing.T) {
 func FuzzReadSnapshot(f *testing.F) {
 	f.Add([]byte(`{"version":1,"owner":{"command":"watch","pid":5},"entries":[{"subcategory":"{0CCE9226-69AE-11D9-BED3-505054503030}","before":4,"after":2,"changed":true}]}`))
 	f.Add([]byte(`{`))
+	f.Add([]byte(`{"version":1,"owner":{"command":"watch","pid":7},"entries":[{"subcategory":"{0CCE9215-69AE-11D9-BED3-505054503030}","before":4,"after":3,"changed":true}]}`))
+	f.Add([]byte(`{"version":1,"kept":true,"owner":{"command":"watch","pid":7},"holders":[{"command":"watch","pid":8}],"entries":[{"subcategory":"{0CCE9225-69AE-11D9-BED3-505054503030}","before":0,"after":2,"changed":true}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p := filepath.Join(wbtest.TempDir(t), "s.json")
 		if err := os.WriteFile(p, b, 0o600); err != nil {
@@ -672,8 +674,18 @@ func FuzzReadSnapshot(f *testing.F) {
 			return
 		}
 		// A snapshot that reads must restore without writing 0.
+		for _, e := range s.Entries {
+			if !managed(e.Subcategory) || e.Name != Name(e.Subcategory) {
+				t.Fatalf("entry %+v accepted", e)
+			}
+		}
 		f := newFake(t, Failure, Failure)
 		m := &Manager{Policy: f, State: p, Self: Owner{Command: "audit restore"}}
 		_, _ = m.Restore(true)
+		for _, w := range f.writes {
+			if !managed(w[0].(GUID)) {
+				t.Fatalf("wrote %v", w[0])
+			}
+		}
 	})
 }

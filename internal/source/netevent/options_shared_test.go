@@ -149,18 +149,21 @@ func TestSharedOptionsTwoProcesses(t *testing.T) {
 	}
 }
 
+// plantedOptionChanges are change lists wfpwatch never writes.
+var plantedOptionChanges = []string{
+	`[{"Option":2,"Old":0,"New":1}]`,                              // MONITOR_IPSEC_CONNECTIONS
+	`[{"Option":0,"Old":1,"New":0}]`,                              // collection turned off
+	`[{"Option":1,"Old":0,"New":3}]`,                              // bits wfpwatch never adds
+	`[{"Option":0,"Old":0,"New":1},{"Option":0,"Old":0,"New":1}]`, // twice
+	`[{"Option":7,"Old":0,"New":1}]`,
+}
+
 // TestOptionSnapshotRefusesPlanted: a snapshot may record only what
 // wfpwatch changes; anything else is refused and nothing is written.
 func TestOptionSnapshotRefusesPlanted(t *testing.T) {
 	path := filepath.Join(wbtest.TempDir(t), "engine-options.json")
 	f := &fakeOpts{v: map[uint32]uint32{wfp.OptionCollectNetEvents: 1, wfp.OptionNetEventMatchAnyKeyword: 0x3}}
-	for _, changes := range []string{
-		`[{"Option":2,"Old":0,"New":1}]`,                              // MONITOR_IPSEC_CONNECTIONS
-		`[{"Option":0,"Old":1,"New":0}]`,                              // collection turned off
-		`[{"Option":1,"Old":0,"New":3}]`,                              // bits wfpwatch never adds
-		`[{"Option":0,"Old":0,"New":1},{"Option":0,"Old":0,"New":1}]`, // twice
-		`[{"Option":7,"Old":0,"New":1}]`,
-	} {
+	for _, changes := range plantedOptionChanges {
 		os.WriteFile(path, []byte(`{"version":1,"owner":{"command":"watch","pid":7},"holders":[{"command":"watch","pid":7}],"changes":`+changes+`}`), 0o600)
 		_, err := enableShared(f, 0, shared(path, 100, procs{100: true}))
 		if !errors.Is(err, statedir.ErrUntrusted) {
@@ -239,4 +242,38 @@ func TestWatcherPutsOptionsBackBeforeDraining(t *testing.T) {
 	if !strings.Contains(strings.Join(log, " "), "set") || opts[wfp.OptionCollectNetEvents] != 0 {
 		t.Errorf("options %v, log %v", opts, log)
 	}
+}
+
+// FuzzReadOptionSnapshot: whatever the file says, a snapshot that reads
+// never makes putBack touch another option or add a bit.
+func FuzzReadOptionSnapshot(f *testing.F) {
+	for _, c := range append(plantedOptionChanges, `[{"option":0,"old":0,"new":1},{"option":1,"old":1,"new":29}]`) {
+		f.Add([]byte(`{"version":1,"owner":{"command":"watch","pid":7},"holders":[{"command":"watch","pid":7}],"changes":` + c + `}`))
+	}
+	f.Add([]byte(`{`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p := filepath.Join(wbtest.TempDir(t), "engine-options.json")
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s, err := ReadOptionSnapshot(p)
+		if err != nil || s == nil {
+			return
+		}
+		st := &fakeOpts{v: map[uint32]uint32{wfp.OptionCollectNetEvents: 1, wfp.OptionNetEventMatchAnyKeyword: 0xff}}
+		if _, err := putBack(st, s); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range st.set {
+			if c.Option != wfp.OptionCollectNetEvents && c.Option != wfp.OptionNetEventMatchAnyKeyword {
+				t.Fatalf("option %d written", c.Option)
+			}
+			if c.Option == wfp.OptionNetEventMatchAnyKeyword && c.New&^c.Old != 0 {
+				t.Fatalf("keywords %#x → %#x adds bits", c.Old, c.New)
+			}
+			if c.Option == wfp.OptionCollectNetEvents && c.New != 0 {
+				t.Fatalf("collection turned on by a restore")
+			}
+		}
+	})
 }
