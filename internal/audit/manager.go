@@ -191,7 +191,7 @@ type Change struct {
 	// last of them (or this process) exits.
 	SharedWith []Owner
 	// Missing lists subcategories that still lack what was wanted (only
-	// when ManagedBy is set).
+	// when ManagedBy is set: a lasting change is not joined).
 	Missing []string
 }
 
@@ -224,9 +224,9 @@ func (c *Change) Summary(restoreHint string) string {
 	return "audit policy changed: " + strings.Join(parts, "; ") + "; " + restoreHint
 }
 
-func owners(os []Owner) string {
+func owners(list []Owner) string {
 	var s []string
-	for _, o := range os {
+	for _, o := range list {
 		s = append(s, o.String())
 	}
 	return strings.Join(s, ", ")
