@@ -85,6 +85,10 @@ type Config struct {
 	Since    time.Duration // also read the engine's recent history (it keeps ~100–150 events)
 	// Interval is how often the watchdog checks the engine (default 10 s).
 	Interval time.Duration
+	// Options, when set, records the engine options changed in a snapshot
+	// on disk (repaired at the next start after a crash) shared with other
+	// wfpwatch processes; nil keeps the change in memory only.
+	Options *SharedOptions
 	// Log receives what the user should know: changes to the host, version
 	// fallbacks, resubscriptions. Nil discards.
 	Log func(format string, args ...any)
@@ -97,10 +101,6 @@ type Config struct {
 	// Buffer is the event queue between the engine's callback thread and
 	// the consumer (default 4096); events beyond it are counted as lost.
 	Buffer int
-	// Options, when set, records the engine options changed in a snapshot
-	// on disk (repaired at the next start after a crash) shared with other
-	// wfpwatch processes; nil keeps the change in memory only.
-	Options *SharedOptions
 }
 
 // Watcher subscribes to net events and keeps the subscription alive.
@@ -283,27 +283,24 @@ func (w *Watcher) Run(ctx context.Context, emit func(*event.Event)) error {
 	}
 	tick := time.NewTicker(cfg.Interval)
 	defer tick.Stop()
-	stop := func() error {
-		// The host first (Windows gives a closing console about 5 s),
-		// then the events still queued.
-		eng = w.putOptionsBack(eng)
-		for {
-			select {
-			case e := <-queue:
-				emit(&e)
-			default:
-				return nil
-			}
-		}
-	}
 	for {
-		if ctx.Err() != nil { // before a queued event, which may wait on a slow output
-			return stop()
-		}
 		select {
 		case <-ctx.Done():
-			return stop()
+			// The host first (Windows gives a closing console about
+			// 5 s), then the events still queued.
+			eng = w.putOptionsBack(eng)
+			for {
+				select {
+				case e := <-queue:
+					emit(&e)
+				default:
+					return nil
+				}
+			}
 		case e := <-queue:
+			if ctx.Err() != nil { // stopping: the host before a (slow) output
+				eng = w.putOptionsBack(eng)
+			}
 			emit(&e)
 		case <-tick.C:
 			did, err := w.Guard.Recheck()
