@@ -146,6 +146,9 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stderr, "wfpwatch: "+format+"\n", args...)
 	}
 
+	if err := checkBookmark(o.bookmark); err != nil {
+		return err
+	}
 	want := audit.WantFor(o.view.packets, o.view.permits)
 	var m *audit.Manager
 	var host hostRestorer // the host is put back first, then outputs drain
@@ -313,6 +316,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	netCancel()
 	wg.Wait() // the net-event source puts the engine options back as it stops
 	host.restore()
+	adoptBookmark(o.bookmark, say)
 	close(flushDone)
 	err = live.finish()
 	if cerr := w.Close(); err == nil {

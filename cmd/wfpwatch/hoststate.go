@@ -1,14 +1,17 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
 
 	"github.com/wfpwatch/wfpwatch/internal/audit"
 	"github.com/wfpwatch/wfpwatch/internal/source/netevent"
+	"github.com/wfpwatch/wfpwatch/internal/statedir"
 	"github.com/wfpwatch/wfpwatch/internal/wfp"
 )
 
@@ -87,4 +90,34 @@ func restoreEngineOptions(auditState string, force bool, w io.Writer) error {
 		fmt.Fprintf(w, "engine options: nothing to put back (changed since by someone else, or already as found)\n")
 	}
 	return nil
+}
+
+// checkBookmark applies the state-file checks to the --bookmark file
+// before the Security-log source trusts it (a planted bookmark could skip
+// events): its directory is created locked down when missing, and an
+// existing file must not be a link or reparse point and must have a
+// trusted owner.
+func checkBookmark(path string) error {
+	if path == "" {
+		return nil
+	}
+	if err := statedir.EnsureFor(path); err != nil {
+		return fmt.Errorf("--bookmark: %w", err)
+	}
+	if err := statedir.CheckFile(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("--bookmark: %w", err)
+	}
+	return nil
+}
+
+// adoptBookmark gives the bookmark file that the source wrote a trusted
+// owner (Administrators, when the token made the user its owner), so that
+// the next checkBookmark accepts it.
+func adoptBookmark(path string, say func(string, ...any)) {
+	if path == "" {
+		return
+	}
+	if err := statedir.Adopt(path); err != nil {
+		say("warning: --bookmark %s: %v", path, err)
+	}
 }

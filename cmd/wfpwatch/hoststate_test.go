@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"github.com/wfpwatch/wfpwatch/internal/audit"
 	"github.com/wfpwatch/wfpwatch/internal/source/evtlog"
 	"github.com/wfpwatch/wfpwatch/internal/source/netevent"
+	"github.com/wfpwatch/wfpwatch/internal/statedir"
 	"github.com/wfpwatch/wfpwatch/internal/wfp"
 	"github.com/wfpwatch/wfpwatch/internal/winbench/wbtest"
 )
@@ -107,5 +109,30 @@ func TestAuditRestorePutsBackEngineOptions(t *testing.T) {
 	}
 	if _, err := os.Stat(snap); err == nil {
 		t.Error("engine-option snapshot left")
+	}
+}
+
+// TestWatchRefusesUntrustedBookmark: a --bookmark that is a link to
+// another file is refused before anything on the host is changed.
+func TestWatchRefusesUntrustedBookmark(t *testing.T) {
+	h := fakeHost(t, 0, 0, map[int]bool{7000: true})
+	feedFixture(t, h, nil)
+	dir := wbtest.TempDir(t)
+	other := filepath.Join(dir, "other.xml")
+	os.WriteFile(other, []byte("<BookmarkList><Bookmark Channel='Security' RecordId='99999999'/></BookmarkList>"), 0o600)
+	bm := filepath.Join(dir, "bookmark.xml")
+	if err := os.Symlink(other, bm); err != nil {
+		t.Skipf("no symbolic link: %v", err)
+	}
+	if fi, err := os.Lstat(bm); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Skip("the link does not show as one here (Wine)")
+	}
+	var out, errb bytes.Buffer
+	err := runWatch(context.Background(), []string{"--state", filepath.Join(dir, "snap.json"), "--bookmark", bm, "--no-db"}, &out, &errb)
+	if !errors.Is(err, statedir.ErrUntrusted) {
+		t.Fatalf("watch with a linked bookmark: %v", err)
+	}
+	if h.writes != 0 {
+		t.Errorf("the audit policy was changed before the bookmark was refused")
 	}
 }

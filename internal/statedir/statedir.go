@@ -84,6 +84,16 @@ func CheckDefault(path string, suffixes ...string) error {
 	return nil
 }
 
+// Adopt gives the state file path, written by another package, a trusted
+// owner as WriteFile does for its own files (Administrators on Windows
+// when the token made the user its owner). A missing file is not an error.
+func Adopt(path string) error {
+	if _, err := os.Lstat(path); err != nil {
+		return nil
+	}
+	return trustOwner(path)
+}
+
 // AdoptDefault gives the files that another library created in the
 // default state directory (path and path+suffix, when they exist) a
 // trusted owner, as WriteFile does for its own files, so that the next

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wfpwatch/wfpwatch/internal/atomicfile"
 	"github.com/wfpwatch/wfpwatch/internal/event"
-	"github.com/wfpwatch/wfpwatch/internal/statedir"
 )
 
 // This file holds the portable half of the live subscription: options,
@@ -226,7 +226,7 @@ func (b BookmarkFile) Load() (string, error) {
 	if b.Path == "" {
 		return "", nil
 	}
-	data, err := statedir.ReadFile(b.Path) // an untrusted owner or a link is refused
+	data, err := os.ReadFile(b.Path)
 	if errors.Is(err, os.ErrNotExist) {
 		return "", nil
 	}
@@ -245,10 +245,7 @@ func (b BookmarkFile) Save(xml string) error {
 	if b.Path == "" {
 		return nil
 	}
-	if err := statedir.EnsureFor(b.Path); err != nil {
-		return err
-	}
-	return statedir.WriteFile(b.Path, []byte(xml+"\n"))
+	return atomicfile.Write(b.Path, []byte(xml+"\n"), 0o600)
 }
 
 var recordIDAttr = regexp.MustCompile(`RecordId\s*=\s*['"](\d+)['"]`)
