@@ -21,6 +21,7 @@ import (
 	"github.com/wfpwatch/wfpwatch/internal/orient"
 	"github.com/wfpwatch/wfpwatch/internal/output"
 	"github.com/wfpwatch/wfpwatch/internal/pipeline"
+	"github.com/wfpwatch/wfpwatch/internal/statedir"
 	"github.com/wfpwatch/wfpwatch/internal/store"
 )
 
@@ -36,6 +37,10 @@ func (s summarySink) Write(e *event.Event) error { s.s.Add(e); return nil }
 //
 // keepOld turns retention by age off: analyze records old files, whose
 // events would otherwise be pruned as soon as they are written.
+// dbCompanions are the files SQLite keeps beside a database, checked with
+// it in the state directory.
+var dbCompanions = []string{"-wal", "-shm", "-journal"}
+
 func buildPipeline(pf *pipeline.Flags, df *store.Flags, live, keepOld bool) (*pipeline.Pipeline, *dbSink, error) {
 	cfg, err := pf.Config()
 	if err != nil {
@@ -56,10 +61,14 @@ func buildPipeline(pf *pipeline.Flags, df *store.Flags, live, keepOld bool) (*pi
 	if keepOld {
 		opt.MaxAge = -1
 	}
+	if err := statedir.CheckDefault(path, dbCompanions...); err != nil {
+		return nil, nil, fmt.Errorf("history database: %w", err)
+	}
 	sw, err := store.OpenWriter(path, opt, store.WriterOptions{})
 	if err != nil {
 		return nil, nil, err // store's errors name the database
 	}
+	_ = statedir.AdoptDefault(path, dbCompanions...) // else the next CheckDefault says what to do
 	p.Events(sw)
 	p.Flows(sw)
 	return p, &dbSink{w: sw}, nil

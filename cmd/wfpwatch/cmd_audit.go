@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wfpwatch/wfpwatch/internal/audit"
+	"github.com/wfpwatch/wfpwatch/internal/statedir"
 )
 
 func init() {
@@ -147,10 +148,10 @@ func runAuditSub(sub string, o *auditOptions, stdout, stderr io.Writer) error {
 		}
 		if r == nil {
 			fmt.Fprintln(stdout, "audit policy: no change by wfpwatch is outstanding, nothing to restore")
-			return nil
+		} else {
+			fmt.Fprintln(stdout, r.Summary())
 		}
-		fmt.Fprintln(stdout, r.Summary())
-		return nil
+		return restoreEngineOptions(state, force, stdout)
 	}
 	return nil
 }
@@ -164,15 +165,31 @@ func auditManager(state, command string) (*audit.Manager, error) {
 		}
 		return nil, err
 	}
-	return &audit.Manager{Policy: p, State: state, Self: auditSelf(command), Alive: auditAlive}, nil
+	return &audit.Manager{Policy: p, State: state, Self: auditSelf(command), Alive: auditAlive, Lock: stateLock(state)}, nil
+}
+
+// stateLock returns the lock that wfpwatch processes share for the state
+// file path: its directory is checked (created locked down when missing)
+// first.
+func stateLock(path string) func() (func() error, error) {
+	return func() (func() error, error) {
+		if err := statedir.EnsureFor(path); err != nil {
+			return nil, err
+		}
+		return statedir.Lock(path + ".lock")
+	}
 }
 
 func ownerState(st *audit.Status) string {
 	switch {
 	case st.Snapshot == nil:
 		return ""
-	case st.Snapshot.Owner.Lasting():
+	case st.Snapshot.Kept:
+		return "left alone by a restore because someone else changed it since; 'wfpwatch audit restore --force' writes back the saved settings"
+	case st.Snapshot.IsLasting():
 		return "lasting until 'wfpwatch audit restore'"
+	case len(st.Holders) > 1:
+		return fmt.Sprintf("running, shared by %d wfpwatch processes; the last to exit puts the policy back", len(st.Holders))
 	case st.OwnerAlive:
 		return "running; it puts the policy back when it exits"
 	}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"text/tabwriter"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/wfpwatch/wfpwatch/internal/event"
 	"github.com/wfpwatch/wfpwatch/internal/output"
 	"github.com/wfpwatch/wfpwatch/internal/source/fwlog"
+	"github.com/wfpwatch/wfpwatch/internal/statedir"
 )
 
 func init() {
@@ -59,17 +59,7 @@ func fwlogTail(ctx context.Context, args []string, stdout io.Writer) error {
 // defaultStateDir is where wfpwatch keeps its snapshot and position files:
 // %ProgramData%\wfpwatch on Windows (the service and the administrator
 // share it), the user cache directory elsewhere.
-func defaultStateDir() string {
-	if runtime.GOOS == "windows" {
-		if pd := os.Getenv("ProgramData"); pd != "" {
-			return filepath.Join(pd, "wfpwatch")
-		}
-	}
-	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "wfpwatch")
-	}
-	return "."
-}
+func defaultStateDir() string { return statedir.Default() }
 
 func defaultSnapshotPath() string { return filepath.Join(defaultStateDir(), "fwlog-snapshot.json") }
 
@@ -161,12 +151,7 @@ func runFwlogEnable(o *fwlogEnableOptions, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	save := func(s *fwlog.Snapshot) error {
-		if err := os.MkdirAll(filepath.Dir(*snapPath), 0o755); err != nil {
-			return err
-		}
-		return fwlog.SaveSnapshot(*snapPath, s)
-	}
+	save := func(s *fwlog.Snapshot) error { return fwlog.SaveSnapshot(*snapPath, s) }
 	changes, warnings, err := fwlog.Enable(fwlogConfig(), opt, snap, save)
 	for _, c := range changes {
 		fmt.Fprintf(stdout, "changed: %s\n", c)
@@ -217,7 +202,7 @@ func runFwlogRestore(snapPath *string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%w (the snapshot %s is kept; run restore again)", err, *snapPath)
 	}
-	if err := os.Remove(*snapPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := statedir.Remove(*snapPath); err != nil {
 		return fmt.Errorf("restored, but could not remove the snapshot: %w", err)
 	}
 	return nil
@@ -278,7 +263,8 @@ func runFwlogTail(ctx context.Context, o *fwlogTailOptions, args []string, stdou
 	}
 	defer w.Close()
 	if *state != "" {
-		if err := os.MkdirAll(filepath.Dir(*state), 0o755); err != nil {
+		// Not MkdirAll: the default directory must be created locked down.
+		if err := statedir.EnsureFor(*state); err != nil {
 			return fmt.Errorf("state directory: %w", err)
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/wfpwatch/wfpwatch/internal/event"
 	"github.com/wfpwatch/wfpwatch/internal/output"
 	"github.com/wfpwatch/wfpwatch/internal/pipeline"
+	"github.com/wfpwatch/wfpwatch/internal/statedir"
 	"github.com/wfpwatch/wfpwatch/internal/store"
 )
 
@@ -172,6 +173,9 @@ func runQuery(ctx context.Context, fs *pflag.FlagSet, o *queryOptions) error {
 		if path, err = store.DefaultPath(); err != nil {
 			return err
 		}
+	}
+	if err := statedir.CheckDefault(path, dbCompanions...); err != nil {
+		return fmt.Errorf("history database: %w", err)
 	}
 	db, err := store.Open(path, store.Options{ReadOnly: true})
 	if err != nil {

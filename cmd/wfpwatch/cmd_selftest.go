@@ -132,7 +132,14 @@ func runSelftest(ctx context.Context, env selftestEnv, sources []selftestSource,
 		}
 	}
 	ch := mergeSources(sources)
+	interrupted := false
 	for i, c := range o.cases {
+		if ctx.Err() != nil {
+			// Ctrl+C, console close, logoff or shutdown: no more sockets,
+			// straight to removing the filters (Windows waits about 5 s).
+			interrupted = true
+			break
+		}
 		res[i].started = time.Now()
 		res[i].trigger = env.Trigger(c)
 		deadline := time.After(o.timeout)
@@ -153,6 +160,9 @@ func runSelftest(ctx context.Context, env selftestEnv, sources []selftestSource,
 	}
 	// Collect late events for the table, briefly.
 	drain := time.After(200 * time.Millisecond)
+	if interrupted || ctx.Err() != nil {
+		drain = time.After(0)
+	}
 collect:
 	for {
 		select {
@@ -168,6 +178,10 @@ collect:
 		res[i].gone = goneErr == nil && i < len(gone) && gone[i]
 	}
 	ok := printSelftest(w, res, sources)
+	if interrupted || ctx.Err() != nil {
+		fmt.Fprintf(w, "selftest: interrupted before every case ran; the filters were removed\n")
+		ok = false
+	}
 	if live == 0 {
 		fmt.Fprintf(w, "selftest: no event source was available, so nothing was proven\n")
 		ok = false

@@ -175,8 +175,13 @@ func (o *watchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		fmt.Fprintf(stderr, "wfpwatch: %s\n", strings.Join(lines, "\n"))
 	}
 
+	if err := checkBookmark(o.bookmark); err != nil {
+		return err
+	}
 	want := audit.WantFor(o.view.packets, o.view.permits)
 	var m *audit.Manager
+	var host hostRestorer // the host is put back first, then outputs drain
+	defer host.restore()
 	if !o.noAudit {
 		var err error
 		if m, err = auditManager(o.state, "watch"); err != nil {
@@ -190,7 +195,7 @@ func (o *watchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 			return err
 		}
 		say("%s", c.Summary("it will be put back when watch exits"))
-		defer func() {
+		host.add(func() {
 			r, err := m.End()
 			switch {
 			case err != nil:
@@ -198,7 +203,7 @@ func (o *watchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 			case r != nil:
 				say("%s", r.Summary())
 			}
-		}()
+		})
 		if lc, ok := m.Policy.(audit.LegacyChecker); ok {
 			if may, err := lc.LegacyMayOverride(); err == nil && may {
 				say("note: SCENoApplyLegacyAuditPolicy is not set: a category-level audit policy from Group Policy can override these subcategory settings")
@@ -209,8 +214,9 @@ func (o *watchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 			var wg sync.WaitGroup
 			wg.Add(1)
 			go func() { defer wg.Done(); recheckLoop(ctx, done, m, want, o.enforce, o.recheck, say) }()
-			defer func() { close(done); wg.Wait() }()
+			host.add(func() { close(done); wg.Wait() }) // no --enforce after the restore
 		}
+		go func() { <-ctx.Done(); host.restore() }() // Ctrl+C, console close: at once
 	}
 
 	w, err := o.view.writer(stdout, true)
@@ -309,6 +315,7 @@ func (o *watchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 				Since:   o.since,
 				Filter:  o.view.netFilter(),
 				Log:     func(f string, a ...any) { say(f, a...) },
+				Options: engineOptionState(o.state, "watch"),
 			}, func(e *event.Event) {
 				if err := live.add(e); err != nil {
 					netCancel()
@@ -347,7 +354,9 @@ func (o *watchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		}
 	}
 	netCancel()
-	wg.Wait()
+	wg.Wait() // the net-event source puts the engine options back as it stops
+	host.restore()
+	adoptBookmark(o.bookmark, say)
 	close(flushDone)
 	err = live.finish()
 	if cerr := w.Close(); err == nil {

@@ -59,6 +59,7 @@ func fakeHost(t *testing.T, conn, drop audit.Setting, alive map[int]bool) *hostP
 	dataDir := wbtest.TempDir(t)
 	t.Setenv("XDG_DATA_HOME", dataDir)
 	t.Setenv("ProgramData", dataDir)
+	t.Setenv("XDG_CACHE_HOME", dataDir) // the state directory elsewhere than Windows
 	// No net events unless a test scripts them.
 	netStream = func(ctx context.Context, cfg netevent.Config, emit func(*event.Event)) error { return nil }
 	auditSystem = func() (audit.Policy, error) { return h, nil }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/wfpwatch/wfpwatch/internal/audit"
 	"github.com/wfpwatch/wfpwatch/internal/event"
 	"github.com/wfpwatch/wfpwatch/internal/source/netevent"
 	"github.com/wfpwatch/wfpwatch/internal/wfp"
@@ -157,6 +158,7 @@ func selftest(ctx context.Context, o selftestOptions, w io.Writer) (bool, error)
 			ready := make(chan netevent.Version, 1)
 			watcher, err := netevent.NewWatcher(netevent.Config{
 				Interval: 2 * time.Second,
+				Options:  engineOptionState(audit.DefaultStatePath(), "selftest"),
 				Log:      func(f string, a ...any) { fmt.Fprintf(w, f+"\n", a...) },
 				OnSubscribed: func(v netevent.Version) {
 					select {

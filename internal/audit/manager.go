@@ -3,6 +3,7 @@ package audit
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -66,6 +67,36 @@ type Manager struct {
 	Alive func(Owner) bool
 	// Now returns the time; nil means time.Now.
 	Now func() time.Time
+	// Lock, when set, takes an exclusive lock that other wfpwatch
+	// processes take too (statedir.Lock on the snapshot's lock file), so
+	// that reading, changing and writing the snapshot is one step for each.
+	// Nil takes no lock (a single process, as in tests).
+	Lock func() (unlock func() error, err error)
+}
+
+// locked runs f under m.Lock.
+func (m *Manager) locked(f func() error) error {
+	if m.Lock == nil {
+		return f()
+	}
+	unlock, err := m.Lock()
+	if err != nil {
+		return fmt.Errorf("audit snapshot: %w", err)
+	}
+	defer unlock()
+	return f()
+}
+
+// liveHolders returns the holders of snap that still run (a lasting
+// holder always does).
+func (m *Manager) liveHolders(snap *Snapshot) []Owner {
+	var out []Owner
+	for _, o := range snap.holders() {
+		if m.alive(o) {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 func (m *Manager) now() time.Time {
@@ -79,7 +110,7 @@ func (m *Manager) alive(o Owner) bool {
 	if o.Lasting() {
 		return true
 	}
-	if o.PID == m.Self.PID && o.Started.Equal(m.Self.Started) {
+	if o.Same(m.Self) {
 		return true
 	}
 	if m.Alive == nil {
@@ -102,9 +133,11 @@ type Status struct {
 	Subcategories []SubStatus
 	// Snapshot is the outstanding change, or nil.
 	Snapshot *Snapshot
-	// OwnerAlive says whether the snapshot's owner still runs (always true
-	// for a lasting change).
+	// OwnerAlive says whether a holder of the change still runs (always
+	// true for a lasting change; false for a kept snapshot).
 	OwnerAlive bool
+	// Holders are the holders that still run.
+	Holders []Owner
 	// LegacyMayOverride is nil when unknown.
 	LegacyMayOverride *bool
 }
@@ -121,7 +154,8 @@ func (m *Manager) Status() (*Status, error) {
 	}
 	st := &Status{Snapshot: snap}
 	if snap != nil {
-		st.OwnerAlive = m.alive(snap.Owner)
+		st.Holders = m.liveHolders(snap)
+		st.OwnerAlive = len(st.Holders) > 0
 	}
 	for i, g := range Subcategories {
 		s := SubStatus{Subcategory: g, Name: Name(g), Current: cur[i]}
@@ -149,11 +183,15 @@ type Change struct {
 	Repaired *RestoreReport
 	// Changed lists the subcategories written, with before and after.
 	Changed []Entry
-	// ManagedBy is set when another owner's outstanding change was found
+	// ManagedBy is set when a lasting change ("audit enable") was found
 	// and the policy was left alone.
 	ManagedBy *Owner
+	// SharedWith lists the other running wfpwatch processes that already
+	// held the change this process joined: the policy is put back when the
+	// last of them (or this process) exits.
+	SharedWith []Owner
 	// Missing lists subcategories that still lack what was wanted (only
-	// when ManagedBy is set).
+	// when ManagedBy is set: a lasting change is not joined).
 	Missing []string
 }
 
@@ -170,6 +208,12 @@ func (c *Change) Summary(restoreHint string) string {
 		}
 		return s
 	}
+	if len(c.SharedWith) > 0 {
+		restoreHint = fmt.Sprintf("shared with %s: put back when the last of them exits", owners(c.SharedWith))
+		if len(c.Changed) == 0 {
+			return "audit policy: already on (" + restoreHint + ")"
+		}
+	}
 	if len(c.Changed) == 0 {
 		return "audit policy: already on, nothing changed on this host"
 	}
@@ -180,13 +224,25 @@ func (c *Change) Summary(restoreHint string) string {
 	return "audit policy changed: " + strings.Join(parts, "; ") + "; " + restoreHint
 }
 
+func owners(list []Owner) string {
+	var s []string
+	for _, o := range list {
+		s = append(s, o.String())
+	}
+	return strings.Join(s, ", ")
+}
+
 // RestoreReport says what a restore did.
 type RestoreReport struct {
 	Owner    Owner
 	Restored []Entry // written back to Before
 	// Skipped lists entries left alone because someone else changed the
 	// subcategory after wfpwatch did (not forced); Found is what was there.
+	// They stay in the snapshot (Kept), for 'audit restore --force'.
 	Skipped []Skipped
+	// StillHeld lists the other running wfpwatch processes that still rely
+	// on the change: nothing was put back, the last of them will.
+	StillHeld []Owner
 }
 
 // Skipped is an entry a restore left alone.
@@ -205,21 +261,37 @@ func (r *RestoreReport) Summary() string {
 		parts = append(parts, fmt.Sprintf("%s left at %s (changed by someone else since wfpwatch set %s; 'wfpwatch audit restore --force' writes back %s)",
 			s.Entry.Name, s.Found, s.Entry.After, s.Entry.Before))
 	}
+	if len(r.StillHeld) > 0 {
+		return fmt.Sprintf("audit policy: left as is for %s, which still needs it and puts it back when it exits", owners(r.StillHeld))
+	}
 	if len(parts) == 0 {
 		return "audit policy: nothing to put back"
 	}
 	return "audit policy restored: " + strings.Join(parts, "; ")
 }
 
-// Repair restores a snapshot left by a watch that died without restoring.
-// It returns nil when there is none (or its owner still runs, or it is a
-// lasting change).
-func (m *Manager) Repair() (*RestoreReport, error) {
+// Repair restores a snapshot whose holders all died without restoring
+// (dead holders among live ones are only dropped from it). It returns nil
+// when there is nothing to restore: no snapshot, a holder still runs, a
+// lasting change, or a kept snapshot (waiting for 'audit restore --force').
+func (m *Manager) Repair() (r *RestoreReport, err error) {
+	err = m.locked(func() error { r, err = m.repair(); return err })
+	return r, err
+}
+
+func (m *Manager) repair() (*RestoreReport, error) {
 	snap, err := ReadSnapshot(m.State)
-	if err != nil || snap == nil {
+	if err != nil || snap == nil || snap.Kept {
 		return nil, err
 	}
-	if m.alive(snap.Owner) {
+	live := m.liveHolders(snap)
+	if len(live) > 0 {
+		if len(live) < len(snap.holders()) {
+			snap.Holders = live
+			if err := WriteSnapshot(m.State, snap); err != nil {
+				return nil, err
+			}
+		}
 		return nil, nil
 	}
 	r, err := m.restore(snap, false)
@@ -232,11 +304,20 @@ func (m *Manager) Repair() (*RestoreReport, error) {
 // Begin makes sure want is audited for the lifetime of this process
 // (m.Self): it repairs a crash leftover, snapshots the current policy to the
 // state file, and only then writes the bits that were missing. End puts it
-// back. When another owner's change is outstanding, Begin changes nothing
+// back. When other running wfpwatch processes hold a change, this process
+// joins it: it adds itself to the holders and the bits it still misses,
+// and the policy is put back when the last holder exits. A kept snapshot
+// is joined the same way (its saved values stay the ones to restore). When
+// a lasting change ("audit enable") is outstanding, Begin changes nothing
 // and says so in the Change.
-func (m *Manager) Begin(want Want) (*Change, error) {
+func (m *Manager) Begin(want Want) (c *Change, err error) {
+	err = m.locked(func() error { c, err = m.begin(want); return err })
+	return c, err
+}
+
+func (m *Manager) begin(want Want) (*Change, error) {
 	c := &Change{}
-	rep, err := m.Repair()
+	rep, err := m.repair()
 	if err != nil {
 		return nil, err
 	}
@@ -245,21 +326,43 @@ func (m *Manager) Begin(want Want) (*Change, error) {
 	if err != nil {
 		return nil, err
 	}
-	if snap != nil {
-		cur, err := m.Policy.Query(Subcategories)
+	if snap == nil {
+		changed, err := m.apply(want, nil)
 		if err != nil {
-			return nil, err
+			return c, err
 		}
+		c.Changed = changed
+		return c, nil
+	}
+	cur, err := m.Policy.Query(Subcategories)
+	if err != nil {
+		return nil, err
+	}
+	if snap.lasting() {
 		owner := snap.Owner
 		c.ManagedBy = &owner
 		c.Missing = missing(cur, want)
 		return c, nil
 	}
-	changed, err := m.apply(want, nil)
+	for _, o := range m.liveHolders(snap) {
+		if !o.Same(m.Self) {
+			c.SharedWith = append(c.SharedWith, o)
+		}
+	}
+	if !snap.holds(m.Self) {
+		snap.Holders = append(m.liveHolders(snap), m.Self)
+	}
+	snap.Kept = false
+	next, changed := Plan(cur, want)
+	if !slices.Contains(changed, true) {
+		// Nothing to write, but this process now holds the change.
+		return c, WriteSnapshot(m.State, snap)
+	}
+	out, err := m.write(cur, next, changed, snap)
 	if err != nil {
 		return c, err
 	}
-	c.Changed = changed
+	c.Changed = out
 	return c, nil
 }
 
@@ -295,7 +398,7 @@ func (m *Manager) write(cur, next []Setting, changed []bool, base *Snapshot) ([]
 	}
 	snap := base
 	if snap == nil {
-		snap = &Snapshot{Version: snapshotVersion, Owner: m.Self, Created: m.now()}
+		snap = &Snapshot{Version: snapshotVersion, Owner: m.Self, Holders: []Owner{m.Self}, Created: m.now()}
 		for i, g := range Subcategories {
 			snap.Entries = append(snap.Entries, Entry{Subcategory: g, Name: Name(g), Before: cur[i]})
 		}
@@ -391,15 +494,35 @@ func (m *Manager) setVerified(subs []GUID, vals []Setting) error {
 	return nil
 }
 
-// End restores the policy if this process (m.Self) changed it. It returns
-// nil when there was nothing to put back.
-func (m *Manager) End() (*RestoreReport, error) {
+// End lets go of the change this process (m.Self) holds. When no other
+// holder still runs, it restores the policy; otherwise it leaves the
+// policy and the snapshot to them (StillHeld). It returns nil when this
+// process holds no change.
+func (m *Manager) End() (r *RestoreReport, err error) {
+	err = m.locked(func() error { r, err = m.end(); return err })
+	return r, err
+}
+
+func (m *Manager) end() (*RestoreReport, error) {
 	snap, err := ReadSnapshot(m.State)
 	if err != nil || snap == nil {
 		return nil, err
 	}
-	if snap.Owner.PID != m.Self.PID || !snap.Owner.Started.Equal(m.Self.Started) || snap.Owner.Lasting() {
+	if m.Self.Lasting() || !snap.holds(m.Self) {
 		return nil, nil
+	}
+	var live []Owner
+	for _, o := range m.liveHolders(snap) {
+		if !o.Same(m.Self) {
+			live = append(live, o)
+		}
+	}
+	if len(live) > 0 {
+		snap.Holders = live
+		if err := WriteSnapshot(m.State, snap); err != nil {
+			return nil, err
+		}
+		return &RestoreReport{Owner: snap.Owner, StillHeld: live}, nil
 	}
 	return m.restore(snap, false)
 }
@@ -409,26 +532,40 @@ func (m *Manager) End() (*RestoreReport, error) {
 var ErrOwnerRunning = errors.New("the audit policy change belongs to a running wfpwatch; stop it (it restores on exit) or use --force")
 
 // Restore puts back the outstanding change, whoever made it ("wfpwatch
-// audit restore"). A subcategory that someone else changed after wfpwatch
-// is left alone unless force is set. It refuses while a watch that owns the
-// change still runs, unless force is set. It returns nil when there is no
-// snapshot.
-func (m *Manager) Restore(force bool) (*RestoreReport, error) {
+// audit restore"), including one kept by an earlier restore. A
+// subcategory that someone else changed after wfpwatch is left alone, and
+// kept in the snapshot, unless force is set. It refuses while a wfpwatch
+// that holds the change still runs, unless force is set. It returns nil
+// when there is no snapshot.
+func (m *Manager) Restore(force bool) (r *RestoreReport, err error) {
+	err = m.locked(func() error { r, err = m.restoreCmd(force); return err })
+	return r, err
+}
+
+func (m *Manager) restoreCmd(force bool) (*RestoreReport, error) {
 	snap, err := ReadSnapshot(m.State)
 	if err != nil || snap == nil {
 		return nil, err
 	}
-	if !snap.Owner.Lasting() && m.alive(snap.Owner) && !force {
-		return nil, fmt.Errorf("%s: %w", snap.Owner, ErrOwnerRunning)
+	if !force {
+		for _, o := range m.liveHolders(snap) {
+			if !o.Lasting() {
+				return nil, fmt.Errorf("%s: %w", o, ErrOwnerRunning)
+			}
+		}
 	}
 	return m.restore(snap, force)
 }
 
+// restore writes back the Before value of every changed entry (those
+// someone else changed since are skipped unless force). The snapshot is
+// removed, or, when entries were skipped, rewritten with those entries
+// only and marked Kept.
 func (m *Manager) restore(snap *Snapshot, force bool) (*RestoreReport, error) {
 	r := &RestoreReport{Owner: snap.Owner}
 	var subs []GUID
 	for _, e := range snap.Entries {
-		if e.Changed {
+		if e.Changed && managed(e.Subcategory) {
 			subs = append(subs, e.Subcategory)
 		}
 	}
@@ -441,7 +578,7 @@ func (m *Manager) restore(snap *Snapshot, force bool) (*RestoreReport, error) {
 		var wv []Setting
 		i := 0
 		for _, e := range snap.Entries {
-			if !e.Changed {
+			if !e.Changed || !managed(e.Subcategory) {
 				continue
 			}
 			found := cur[i]
@@ -461,6 +598,17 @@ func (m *Manager) restore(snap *Snapshot, force bool) (*RestoreReport, error) {
 		if err := m.setVerified(ws, wv); err != nil {
 			return nil, err
 		}
+	}
+	if len(r.Skipped) > 0 {
+		kept := *snap
+		kept.Kept, kept.Holders, kept.Entries = true, nil, nil
+		for _, s := range r.Skipped {
+			kept.Entries = append(kept.Entries, s.Entry)
+		}
+		if err := WriteSnapshot(m.State, &kept); err != nil {
+			return r, fmt.Errorf("keep the entries left alone for 'audit restore --force': %w", err)
+		}
+		return r, nil
 	}
 	if err := removeSnapshot(m.State); err != nil {
 		return r, err
@@ -504,15 +652,19 @@ func (m *Manager) Recheck(want Want, enforce bool) ([]Drift, error) {
 	if len(drift) == 0 || !enforce {
 		return drift, nil
 	}
-	snap, err := ReadSnapshot(m.State)
+	err = m.locked(func() error {
+		snap, err := ReadSnapshot(m.State)
+		if err != nil {
+			return err
+		}
+		if snap != nil && (!snap.holds(m.Self) || snap.lasting()) {
+			return fmt.Errorf("not re-applying: the audit policy change belongs to %s", snap.Owner)
+		}
+		next, changed := Plan(cur, want)
+		_, err = m.write(cur, next, changed, snap)
+		return err
+	})
 	if err != nil {
-		return drift, err
-	}
-	if snap != nil && (snap.Owner.PID != m.Self.PID || !snap.Owner.Started.Equal(m.Self.Started)) {
-		return drift, fmt.Errorf("not re-applying: the audit policy change belongs to %s", snap.Owner)
-	}
-	next, changed := Plan(cur, want)
-	if _, err := m.write(cur, next, changed, snap); err != nil {
 		return drift, err
 	}
 	for i := range drift {
@@ -543,9 +695,14 @@ func (m *Manager) Disable() (*Change, error) {
 	})
 }
 
-func (m *Manager) lasting(cmd string, plan func([]Setting) ([]Setting, []bool)) (*Change, error) {
+func (m *Manager) lasting(cmd string, plan func([]Setting) ([]Setting, []bool)) (c *Change, err error) {
+	err = m.locked(func() error { c, err = m.lastingLocked(cmd, plan); return err })
+	return c, err
+}
+
+func (m *Manager) lastingLocked(cmd string, plan func([]Setting) ([]Setting, []bool)) (*Change, error) {
 	c := &Change{}
-	rep, err := m.Repair()
+	rep, err := m.repair()
 	if err != nil {
 		return nil, err
 	}
@@ -554,14 +711,22 @@ func (m *Manager) lasting(cmd string, plan func([]Setting) ([]Setting, []bool)) 
 	if err != nil {
 		return nil, err
 	}
-	if snap != nil && !snap.Owner.Lasting() {
-		return c, fmt.Errorf("%s: %w", snap.Owner, ErrOwnerRunning)
+	if snap != nil && !snap.Kept && !snap.lasting() {
+		holder := snap.Owner
+		if live := m.liveHolders(snap); len(live) > 0 {
+			holder = live[0]
+		}
+		return c, fmt.Errorf("%s: %w", holder, ErrOwnerRunning)
 	}
 	saved := m.Self
 	m.Self = Owner{Command: cmd}
 	defer func() { m.Self = saved }()
 	if snap != nil {
+		if snap.Kept {
+			snap.Owner, snap.Kept = m.Self, false
+		}
 		snap.Owner.Command = cmd
+		snap.Holders = []Owner{m.Self}
 	}
 	cur, err := m.Policy.Query(Subcategories)
 	if err != nil {

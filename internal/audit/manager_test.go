@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wfpwatch/wfpwatch/internal/statedir"
 	"github.com/wfpwatch/wfpwatch/internal/winbench/wbtest"
 )
 
@@ -275,7 +276,11 @@ func TestPidReuseIsNotOwner(t *testing.T) {
 	}
 }
 
-func TestSecondWatchLeavesPolicyAlone(t *testing.T) {
+// TestTwoWatchesShareTheChange: a second watch joins the first one's
+// change instead of leaving it to the first, which would otherwise put the
+// policy back under the second on exit. The policy goes back when the last
+// holder exits, to what was there before the first.
+func TestTwoWatchesShareTheChange(t *testing.T) {
 	f := newFake(t, 0, 0)
 	procs := &proc{alive: map[int]bool{100: true, 200: true}}
 	first := newManager(t, f, 100, procs)
@@ -288,20 +293,189 @@ func TestSecondWatchLeavesPolicyAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.ManagedBy == nil || c.ManagedBy.PID != 100 || len(c.Missing) != 1 {
-		t.Fatalf("second watch: %+v", c)
+	if len(c.SharedWith) != 1 || c.SharedWith[0].PID != 100 || len(c.Changed) != 1 || f.m[PacketDrop] != Failure {
+		t.Fatalf("second watch: %+v, policy %v", c, f.m)
 	}
-	if f.m[PacketDrop] != 0 {
-		t.Error("second watch changed the policy")
-	}
-	if r, _ := second.End(); r != nil {
-		t.Error("second watch restored the first one's change")
+	if !strings.Contains(c.Summary("x"), "last of them exits") {
+		t.Errorf("summary: %s", c.Summary("x"))
 	}
 	if _, err := second.Restore(false); !errors.Is(err, ErrOwnerRunning) {
-		t.Errorf("Restore while the owner runs: %v", err)
+		t.Errorf("Restore while holders run: %v", err)
 	}
-	if _, err := first.End(); err != nil || f.m[Connection] != 0 {
-		t.Fatalf("first End: %v %v", err, f.m)
+	// The first exits: the second still needs the policy.
+	r, err := first.End()
+	if err != nil || r == nil || len(r.StillHeld) != 1 || r.StillHeld[0].PID != 200 {
+		t.Fatalf("first End: %+v %v", r, err)
+	}
+	if f.m[Connection] != Failure || f.m[PacketDrop] != Failure {
+		t.Fatalf("the first watch put the policy back under the second: %v", f.m)
+	}
+	if !strings.Contains(r.Summary(), "still needs it") {
+		t.Errorf("summary: %s", r.Summary())
+	}
+	procs.alive[100] = false
+	r, err = second.End()
+	if err != nil || r == nil || len(r.Restored) != 2 {
+		t.Fatalf("second End: %+v %v", r, err)
+	}
+	if f.m[Connection] != 0 || f.m[PacketDrop] != 0 {
+		t.Errorf("not restored to the state before the first watch: %v", f.m)
+	}
+	if _, err := os.Stat(first.State); err == nil {
+		t.Error("snapshot left")
+	}
+}
+
+// TestSharedChangeHolderCrashes: a holder that dies does not keep the
+// change alive, and one that dies with the others does not leave it.
+func TestSharedChangeHolderCrashes(t *testing.T) {
+	f := newFake(t, Success, 0)
+	procs := &proc{alive: map[int]bool{100: true, 200: true}}
+	a := newManager(t, f, 100, procs)
+	b := newManager(t, f, 200, procs)
+	b.State = a.State
+	if _, err := a.Begin(WantFor(true, false)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Begin(WantFor(true, false)); err != nil {
+		t.Fatal(err)
+	}
+	procs.alive[200] = false // b is killed
+	if r, err := a.End(); err != nil || r == nil || len(r.Restored) != 2 || len(r.StillHeld) != 0 {
+		t.Fatalf("End with a dead co-holder: %+v %v", r, err)
+	}
+	if f.m[Connection] != Success || f.m[PacketDrop] != 0 {
+		t.Fatalf("policy %v", f.m)
+	}
+	// Both die: the next start repairs.
+	procs.alive[200] = true
+	if _, err := a.Begin(WantFor(true, false)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Begin(WantFor(true, false)); err != nil {
+		t.Fatal(err)
+	}
+	procs.alive[100], procs.alive[200] = false, false
+	c := newManager(t, f, 300, procs)
+	c.State = a.State
+	procs.alive[300] = true
+	ch, err := c.Begin(WantFor(false, false))
+	if err != nil || ch.Repaired == nil || len(ch.SharedWith) != 0 {
+		t.Fatalf("repair after both died: %+v %v", ch, err)
+	}
+	if _, err := c.End(); err != nil || f.m[Connection] != Success || f.m[PacketDrop] != 0 {
+		t.Fatalf("final %v %v", f.m, err)
+	}
+}
+
+// TestRestoreKeepsSkippedEntries: a subcategory left alone because someone
+// else changed it stays in the snapshot, so that 'audit restore --force'
+// can still write back what was there before wfpwatch.
+func TestRestoreKeepsSkippedEntries(t *testing.T) {
+	f := newFake(t, 0, 0)
+	procs := &proc{alive: map[int]bool{100: true}}
+	m := newManager(t, f, 100, procs)
+	if _, err := m.Begin(WantFor(true, false)); err != nil {
+		t.Fatal(err)
+	}
+	f.m[Connection] = Success | Failure // an administrator, meanwhile
+	r, err := m.End()
+	if err != nil || len(r.Skipped) != 1 || len(r.Restored) != 1 || f.m[PacketDrop] != 0 {
+		t.Fatalf("End: %+v %v %v", r, err, f.m)
+	}
+	snap, err := ReadSnapshot(m.State)
+	if err != nil || snap == nil {
+		t.Fatalf("the snapshot is gone (%v): 'audit restore --force' has nothing left to write back", err)
+	}
+	if !snap.Kept || len(snap.Entries) != 1 || snap.Entries[0].Subcategory != Connection || snap.Entries[0].Before != 0 {
+		t.Fatalf("kept snapshot: %+v", snap)
+	}
+	procs.alive[100] = false
+	// A plain restore leaves it again, and keeps it again.
+	cmd := newManager(t, f, 0, procs)
+	cmd.State, cmd.Self = m.State, Owner{Command: "audit restore"}
+	if r, err := cmd.Restore(false); err != nil || len(r.Skipped) != 1 {
+		t.Fatalf("restore: %+v %v", r, err)
+	}
+	if snap, _ := ReadSnapshot(m.State); snap == nil || !snap.Kept {
+		t.Fatal("kept entry lost by a second restore")
+	}
+	st, err := cmd.Status()
+	if err != nil || st.OwnerAlive || st.Subcategories[0].Entry == nil {
+		t.Fatalf("status of a kept snapshot: %+v %v", st, err)
+	}
+	// A new watch is not blocked by it, and its exit leaves it kept.
+	w := newManager(t, f, 400, procs)
+	w.State = m.State
+	procs.alive[400] = true
+	if c, err := w.Begin(WantFor(false, false)); err != nil || c.ManagedBy != nil {
+		t.Fatalf("watch over a kept snapshot: %+v %v", c, err)
+	}
+	if r, err := w.End(); err != nil || len(r.Skipped) != 1 {
+		t.Fatalf("watch End over a kept snapshot: %+v %v", r, err)
+	}
+	// --force writes back what was there before wfpwatch.
+	r, err = cmd.Restore(true)
+	if err != nil || len(r.Restored) != 1 || f.m[Connection] != 0 {
+		t.Fatalf("forced restore: %+v %v %v", r, err, f.m)
+	}
+	if _, err := os.Stat(m.State); err == nil {
+		t.Error("snapshot left after a forced restore")
+	}
+}
+
+// TestSnapshotOnlyManagedSubcategories: a planted snapshot naming another
+// subcategory (here Logon, with "no auditing") is refused, and nothing is
+// written; names always come from the table.
+func TestSnapshotOnlyManagedSubcategories(t *testing.T) {
+	const logon = "{0CCE9215-69AE-11D9-BED3-505054503030}"
+	f := newFake(t, 0, 0)
+	m := newManager(t, f, 0, &proc{})
+	for _, content := range []string{
+		`{"version":1,"owner":{"command":"watch","pid":7},"entries":[{"subcategory":"` + logon + `","name":"Filtering Platform Connection","before":4,"after":3,"changed":true}]}`,
+		`{"version":1,"owner":{"command":"watch","pid":7},"entries":[{"subcategory":"{0CCE9226-69AE-11D9-BED3-505054503030}","before":4,"after":2,"changed":true},{"subcategory":"{0CCE9226-69AE-11D9-BED3-505054503030}","before":1,"after":2,"changed":true}]}`,
+	} {
+		os.WriteFile(m.State, []byte(content), 0o600)
+		_, err := m.Restore(true)
+		if !errors.Is(err, statedir.ErrUntrusted) {
+			t.Errorf("planted snapshot accepted: %v", err)
+		}
+		if _, err := m.Begin(WantFor(false, false)); err == nil {
+			t.Error("Begin with a planted snapshot")
+		}
+		if f.sets != 0 {
+			t.Fatalf("policy written: %v", f.writes)
+		}
+	}
+	os.WriteFile(m.State, []byte(`{"version":1,"owner":{"command":"watch","pid":7},"entries":[{"subcategory":"{0CCE9226-69AE-11D9-BED3-505054503030}","name":"\u001b[2JHacked","before":4,"after":2,"changed":true}]}`), 0o600)
+	snap, err := ReadSnapshot(m.State)
+	if err != nil || snap.Entries[0].Name != "Filtering Platform Connection" {
+		t.Fatalf("name from the file: %+v %v", snap, err)
+	}
+}
+
+// TestManagerTakesLock: every step that reads and rewrites the snapshot
+// runs under the lock shared with other wfpwatch processes.
+func TestManagerTakesLock(t *testing.T) {
+	f := newFake(t, 0, 0)
+	m := newManager(t, f, 100, &proc{alive: map[int]bool{100: true}})
+	held, calls := false, 0
+	m.Lock = func() (func() error, error) {
+		if held {
+			t.Fatal("lock taken twice (deadlock with a real lock)")
+		}
+		held = true
+		calls++
+		return func() error { held = false; return nil }, nil
+	}
+	m.Begin(WantFor(true, false))
+	m.Recheck(WantFor(true, true), true)
+	m.End()
+	m.Enable(WantFor(false, false))
+	m.Restore(false)
+	m.Repair()
+	if calls != 6 || held {
+		t.Errorf("lock taken %d times (held=%v), want 6", calls, held)
 	}
 }
 
@@ -488,6 +662,8 @@ func TestStatus(t *testing.T) {
 func FuzzReadSnapshot(f *testing.F) {
 	f.Add([]byte(`{"version":1,"owner":{"command":"watch","pid":5},"entries":[{"subcategory":"{0CCE9226-69AE-11D9-BED3-505054503030}","before":4,"after":2,"changed":true}]}`))
 	f.Add([]byte(`{`))
+	f.Add([]byte(`{"version":1,"owner":{"command":"watch","pid":7},"entries":[{"subcategory":"{0CCE9215-69AE-11D9-BED3-505054503030}","before":4,"after":3,"changed":true}]}`))
+	f.Add([]byte(`{"version":1,"kept":true,"owner":{"command":"watch","pid":7},"holders":[{"command":"watch","pid":8}],"entries":[{"subcategory":"{0CCE9225-69AE-11D9-BED3-505054503030}","before":0,"after":2,"changed":true}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p := filepath.Join(wbtest.TempDir(t), "s.json")
 		if err := os.WriteFile(p, b, 0o600); err != nil {
@@ -498,8 +674,18 @@ func FuzzReadSnapshot(f *testing.F) {
 			return
 		}
 		// A snapshot that reads must restore without writing 0.
+		for _, e := range s.Entries {
+			if !managed(e.Subcategory) || e.Name != Name(e.Subcategory) {
+				t.Fatalf("entry %+v accepted", e)
+			}
+		}
 		f := newFake(t, Failure, Failure)
 		m := &Manager{Policy: f, State: p, Self: Owner{Command: "audit restore"}}
 		_, _ = m.Restore(true)
+		for _, w := range f.writes {
+			if !managed(w[0].(GUID)) {
+				t.Fatalf("wrote %v", w[0])
+			}
+		}
 	})
 }

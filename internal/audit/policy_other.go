@@ -4,8 +4,9 @@ package audit
 
 import (
 	"os"
-	"path/filepath"
 	"time"
+
+	"github.com/wfpwatch/wfpwatch/internal/statedir"
 )
 
 // System returns ErrNeedsWindows: audit policy exists only on Windows.
@@ -26,11 +27,5 @@ func Alive(o Owner) bool {
 	return o.PID == os.Getpid() && o.Started.Equal(started)
 }
 
-// DefaultStatePath is where the snapshot would live.
-func DefaultStatePath() string {
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		dir = os.TempDir()
-	}
-	return filepath.Join(dir, "wfpwatch", "audit-snapshot.json")
-}
+// DefaultStatePath is where the snapshot would live (see statedir).
+func DefaultStatePath() string { return statedir.Path("audit-snapshot.json") }

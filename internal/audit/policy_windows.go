@@ -4,13 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/registry"
+
+	"github.com/wfpwatch/wfpwatch/internal/statedir"
 )
 
 // System returns the Policy of this host: AuditQuerySystemPolicy and
@@ -191,11 +192,6 @@ func Alive(o Owner) bool {
 }
 
 // DefaultStatePath is where the snapshot lives:
-// %ProgramData%\wfpwatch\audit-snapshot.json.
-func DefaultStatePath() string {
-	dir := os.Getenv("ProgramData")
-	if dir == "" {
-		dir = `C:\ProgramData`
-	}
-	return filepath.Join(dir, "wfpwatch", "audit-snapshot.json")
-}
+// %ProgramData%\wfpwatch\audit-snapshot.json, in the locked-down state
+// directory (see statedir).
+func DefaultStatePath() string { return statedir.Path("audit-snapshot.json") }

@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wfpwatch/wfpwatch/internal/statedir"
 )
 
 // Profiles are the firewall profiles, in the order the firewall lists them.
@@ -253,9 +254,12 @@ func parseValue(s Setting, v string) (any, error) {
 }
 
 // LoadSnapshot reads a snapshot file; a missing file gives an empty
-// snapshot and ok false.
+// snapshot and ok false. The file must pass statedir's checks (a trusted
+// owner, no link or reparse point), and every change must name a known
+// profile and setting with a valid old value: a planted snapshot could
+// otherwise point the firewall's log at any file.
 func LoadSnapshot(path string) (snap *Snapshot, ok bool, err error) {
-	b, err := os.ReadFile(path)
+	b, err := statedir.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &Snapshot{}, false, nil
 	}
@@ -266,16 +270,37 @@ func LoadSnapshot(path string) (snap *Snapshot, ok bool, err error) {
 	if err := json.Unmarshal(b, snap); err != nil {
 		return nil, false, fmt.Errorf("snapshot %s is unreadable: %w (move it away to start afresh)", path, err)
 	}
+	for i, ch := range snap.Changes {
+		p, known := canonicalProfile(ch.Profile)
+		if _, err := parseValue(ch.Setting, ch.Old); !known || err != nil {
+			return nil, false, fmt.Errorf("snapshot %s has a change wfpwatch never makes (%s profile, %s): %w; check the firewall's logging with 'wfpwatch fwlog status', delete the file and run again", path, ch.Profile, ch.Setting, statedir.ErrUntrusted)
+		}
+		snap.Changes[i].Profile = p
+	}
 	return snap, true, nil
 }
 
-// SaveSnapshot writes a snapshot file atomically.
+// canonicalProfile returns the name of a firewall profile from Profiles.
+func canonicalProfile(name string) (string, bool) {
+	for _, p := range Profiles {
+		if strings.EqualFold(p, name) {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+// SaveSnapshot writes a snapshot file atomically, in a state directory
+// that statedir has checked (created locked down when missing).
 func SaveSnapshot(path string, snap *Snapshot) error {
 	b, err := json.MarshalIndent(snap, "", "  ")
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, append(b, '\n'))
+	if err := statedir.EnsureFor(path); err != nil {
+		return err
+	}
+	return statedir.WriteFile(path, append(b, '\n'))
 }
 
 // ExpandPath expands %VAR% references in a Windows path as the firewall

@@ -2,9 +2,13 @@ package fwlog
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wfpwatch/wfpwatch/internal/statedir"
+	"github.com/wfpwatch/wfpwatch/internal/winbench/wbtest"
 )
 
 // fakeConfig is a firewall whose settings live in memory.
@@ -140,4 +144,57 @@ func TestExpandPath(t *testing.T) {
 	if got := ExpandPath(`%nope%\x`, func(string) string { return "" }); got != `%nope%\x` {
 		t.Error(got)
 	}
+}
+
+// plantedFwlogSnapshots record changes 'fwlog enable' never makes.
+var plantedFwlogSnapshots = []string{
+	`{"changes":[{"profile":"Evil","setting":"LogBlocked","old":"False","new":"True"}]}`,
+	`{"changes":[{"profile":"Public","setting":"LogDroppedConnections","old":"x","new":"True"}]}`,
+	`{"changes":[{"profile":"Public","setting":"LogBlocked","old":"Maybe","new":"True"}]}`,
+	`{"changes":[{"profile":"Public","setting":"LogMaxSizeKilobytes","old":"-1","new":"4096"}]}`,
+}
+
+// TestLoadSnapshotRefusesPlanted: a snapshot that names a profile or a
+// setting wfpwatch never changes, or an invalid old value, is refused
+// (restoring it could point the firewall's log at any file or value).
+func TestLoadSnapshotRefusesPlanted(t *testing.T) {
+	path := filepath.Join(wbtest.TempDir(t), "fwlog-snapshot.json")
+	for _, content := range plantedFwlogSnapshots {
+		os.WriteFile(path, []byte(content), 0o600)
+		if _, _, err := LoadSnapshot(path); !errors.Is(err, statedir.ErrUntrusted) {
+			t.Errorf("%s: %v, want ErrUntrusted", content, err)
+		}
+	}
+	os.WriteFile(path, []byte(`{"changes":[{"profile":"public","setting":"LogBlocked","old":"False","new":"True"}]}`), 0o600)
+	snap, ok, err := LoadSnapshot(path)
+	if err != nil || !ok || snap.Changes[0].Profile != "Public" {
+		t.Fatalf("valid snapshot: %+v %v %v", snap, ok, err)
+	}
+}
+
+// FuzzLoadSnapshot: a snapshot that loads names only known profiles and
+// settings with values Restore can write.
+func FuzzLoadSnapshot(f *testing.F) {
+	for _, c := range plantedFwlogSnapshots {
+		f.Add([]byte(c))
+	}
+	f.Add([]byte(`{"changes":[{"profile":"public","setting":"LogBlocked","old":"False","new":"True"}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		path := filepath.Join(wbtest.TempDir(t), "fwlog-snapshot.json")
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		snap, ok, err := LoadSnapshot(path)
+		if err != nil || !ok {
+			return
+		}
+		for _, ch := range snap.Changes {
+			if _, known := canonicalProfile(ch.Profile); !known {
+				t.Fatalf("profile %q accepted", ch.Profile)
+			}
+			if _, err := parseValue(ch.Setting, ch.Old); err != nil {
+				t.Fatalf("change %+v accepted: %v", ch, err)
+			}
+		}
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/wfpwatch/wfpwatch/internal/audit"
 	"github.com/wfpwatch/wfpwatch/internal/wfp"
 )
 
@@ -15,8 +16,9 @@ type OptionStore interface {
 
 // OptionChange is one engine option wfpwatch changed.
 type OptionChange struct {
-	Option   uint32
-	Old, New uint32
+	Option uint32 `json:"option"`
+	Old    uint32 `json:"old"`
+	New    uint32 `json:"new"`
 }
 
 func (c OptionChange) String() string {
@@ -38,6 +40,22 @@ type OptionGuard struct {
 	// administrators sometimes turn it off on purpose (it writes
 	// wfpdiag.etl), so callers say so on start.
 	CollectionWasOff bool
+
+	// With a shared snapshot (Config.Options): the change is recorded on
+	// disk and shared with other wfpwatch processes.
+	shared  *SharedOptions
+	holding bool // this process is a holder of the snapshot
+	// Repaired lists what was put back from a snapshot whose holders had
+	// all died (RepairedFrom made that change).
+	Repaired     []OptionChange
+	RepairedFrom audit.Owner
+	// SharedWith lists the running wfpwatch processes that already held
+	// the change when this one joined it.
+	SharedWith []audit.Owner
+	// After Restore: StillHeld lists the holders that still need the
+	// change (nothing was put back), PutBack what was written.
+	StillHeld []audit.Owner
+	PutBack   []OptionChange
 }
 
 // KeywordsFor returns the net-event keywords a view needs: CAPABILITY_DROP
@@ -107,6 +125,13 @@ func (g *OptionGuard) Recheck() (bool, error) {
 func (g *OptionGuard) Restore() error {
 	if g == nil {
 		return nil
+	}
+	if g.shared != nil {
+		if !g.holding {
+			return nil
+		}
+		g.holding, g.Changes = false, nil
+		return g.endShared()
 	}
 	var errs []error
 	for i := len(g.Changes) - 1; i >= 0; i-- {

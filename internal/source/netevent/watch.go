@@ -85,6 +85,10 @@ type Config struct {
 	Since    time.Duration // also read the engine's recent history (it keeps ~100–150 events)
 	// Interval is how often the watchdog checks the engine (default 10 s).
 	Interval time.Duration
+	// Options, when set, records the engine options changed in a snapshot
+	// on disk (repaired at the next start after a crash) shared with other
+	// wfpwatch processes; nil keeps the change in memory only.
+	Options *SharedOptions
 	// Log receives what the user should know: changes to the host, version
 	// fallbacks, resubscriptions. Nil discards.
 	Log func(format string, args ...any)
@@ -229,21 +233,7 @@ func (w *Watcher) Run(ctx context.Context, emit func(*event.Event)) error {
 		if sub != nil {
 			sub.Close()
 		}
-		if w.Guard != nil && len(w.Guard.Changes) > 0 {
-			if eng == nil {
-				// The engine went away: open a fresh handle to put the
-				// options back.
-				if e, err := w.Open(); err == nil {
-					eng = e
-					w.Guard.store = e
-				}
-			}
-			if err := w.Guard.Restore(); err != nil {
-				w.logf("netevent: putting engine options back: %v", err)
-			} else {
-				w.logf("netevent: engine options put back as found")
-			}
-		}
+		eng = w.putOptionsBack(eng)
 		if eng != nil {
 			eng.Close()
 		}
@@ -284,7 +274,7 @@ func (w *Watcher) Run(ctx context.Context, emit func(*event.Event)) error {
 		}
 		eng = e
 		if first {
-			g, err := EnableCollection(eng, KeywordsFor(cfg.Permits, cfg.PortScan))
+			g, err := w.enableOptions(eng, KeywordsFor(cfg.Permits, cfg.PortScan))
 			if err != nil {
 				return err
 			}
@@ -402,6 +392,9 @@ func (w *Watcher) Run(ctx context.Context, emit func(*event.Event)) error {
 	for {
 		select {
 		case <-ctx.Done():
+			// The host first (Windows gives a closing console about
+			// 5 s), then the events still queued.
+			eng = w.putOptionsBack(eng)
 			for {
 				select {
 				case e := <-queue:
@@ -411,6 +404,9 @@ func (w *Watcher) Run(ctx context.Context, emit func(*event.Event)) error {
 				}
 			}
 		case e := <-queue:
+			if ctx.Err() != nil { // stopping: the host before a (slow) output
+				eng = w.putOptionsBack(eng)
+			}
 			emit(&e)
 		case now := <-tick.C:
 			did, err := w.Guard.Recheck()

@@ -2,6 +2,7 @@ package netevent
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wfpwatch/wfpwatch/internal/audit"
 	"github.com/wfpwatch/wfpwatch/internal/event"
 	"github.com/wfpwatch/wfpwatch/internal/wfp"
 	"github.com/wfpwatch/wfpwatch/internal/winbench/wbtest"
@@ -283,4 +285,52 @@ func TestWinbenchStream(t *testing.T) {
 		}
 	}
 	t.Logf("first: filter %d %q by %q, app %s", got[0].FilterID, got[0].FilterName, got[0].FilterProvider, got[0].Executable)
+}
+
+// TestWinbenchOptionCrashRepair: through the real FwpmEngineGetOption0 /
+// FwpmEngineSetOption0 bindings, a snapshot left by a killed wfpwatch (its
+// pid no longer runs) is put back at the next start, before that start
+// changes the options itself; on exit the options are as they were
+// before the killed one, and the snapshot is gone.
+func TestWinbenchOptionCrashRepair(t *testing.T) {
+	_, rec := winbench(t)
+	path := filepath.Join(wbtest.TempDir(t), "engine-options.json")
+	dead := audit.Owner{Command: "watch", PID: 0x7ffffff0, Started: time.Now().Add(-time.Hour).UTC()}
+	snap := `{"version":1,"owner":` + ownerJSON(dead) + `,"holders":[` + ownerJSON(dead) + `],"changes":[{"Option":0,"Old":0,"New":1},{"Option":1,"Old":1,"New":29}]}`
+	if err := os.WriteFile(path, []byte(snap), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// What the killed watch left: collection on, keywords 29.
+	os.Setenv("WFPWATCH_FAKE_COLLECT", "1")
+	os.Setenv("WFPWATCH_FAKE_KEYWORDS", "29")
+	sh := &SharedOptions{Path: path, Self: audit.Self("watch"), Alive: audit.Alive}
+	w, _, msgs := runWatcher(t, Config{Permits: true, Options: sh}, 2)
+	if w.Guard == nil || len(w.Guard.Repaired) != 2 {
+		t.Fatalf("not repaired: %+v; messages %q", w.Guard, msgs)
+	}
+	var sets []string
+	for _, l := range readRecord(t, rec) {
+		if strings.HasPrefix(l, "setoption") {
+			sets = append(sets, l)
+		}
+	}
+	want := []string{"setoption 1 1", "setoption 0 0", "setoption 0 1", "setoption 1 29", "setoption 1 1", "setoption 0 0"}
+	if strings.Join(sets, ";") != strings.Join(want, ";") {
+		t.Fatalf("engine options set %q, want %q", sets, want)
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Error("snapshot left after the exit")
+	}
+	found := false
+	for _, m := range msgs {
+		found = found || strings.Contains(m, "ended without putting the engine options back")
+	}
+	if !found {
+		t.Errorf("the repair was not reported: %q", msgs)
+	}
+}
+
+func ownerJSON(o audit.Owner) string {
+	b, _ := json.Marshal(o)
+	return string(b)
 }
