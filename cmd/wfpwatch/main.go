@@ -79,6 +79,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	err := c.run(ctx, args[1:])
 	var ee exitError
 	switch {
+	case err != nil && ctx.Err() != nil && !errors.As(err, &ee):
+		// Ctrl+C or SIGTERM: the shell's convention for a run ended by
+		// SIGINT, whatever the error that unwound it.
+		fmt.Fprintln(stderr, "wfpwatch: interrupted")
+		return 130
 	case err == nil:
 		return 0
 	case errors.Is(err, flag.ErrHelp):
