@@ -191,6 +191,8 @@ func FuzzRead(f *testing.F) {
 		}
 	}
 	f.Add([]byte("<netEvent><type>3</type><classifyDrop><layerId>99999</layerId></classifyDrop></netEvent>"))
+	f.Add([]byte("<netEvents>" + strings.Repeat("<a>", MaxDepth+1)))
+	f.Add([]byte("<netEvents><!-- <x> --><![CDATA[ <y> ]]><?p <z> ?><item a='>'/></netEvents>"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		Read(context.Background(), bytes.NewReader(b), "f", func(e *event.Event) error {
 			if e.Verdict == "" || e.NetEventType == "" {
