@@ -53,6 +53,7 @@ func buildPipeline(pf *pipeline.Flags, df *store.Flags, live, keepOld bool) (*pi
 	if err != nil {
 		return nil, nil, err // store's errors name the database
 	}
+	store.BoundMemory()
 	p.Events(sw)
 	p.Flows(sw)
 	return p, &dbSink{w: sw}, nil
