@@ -156,6 +156,9 @@ func runQuery(ctx context.Context, args []string) error {
 		return err
 	}
 	defer db.Close()
+	if note := db.Note(); note != "" {
+		fmt.Fprintln(os.Stderr, "wfpwatch query: note:", note)
+	}
 
 	if dim != 0 {
 		n := *limit

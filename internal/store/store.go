@@ -89,6 +89,19 @@ type DB struct {
 	opt  Options
 	db   *sql.DB
 	lock *writerLock // held while open for writing; nil when ReadOnly
+	// immutable is set when a ReadOnly database could not be opened the
+	// usual way (a read-only file or directory) and was opened as
+	// immutable instead.
+	immutable bool
+}
+
+// Note returns what a user should know about how the database was opened,
+// or "": that a read-only file was opened as immutable.
+func (db *DB) Note() string {
+	if db.immutable {
+		return fmt.Sprintf("%s cannot be written (read-only file, directory or medium): opened read-only as immutable; a -wal file left beside it by a crashed writer is not read", db.path)
+	}
+	return ""
 }
 
 // DefaultPath returns the database location for this OS: on Windows
@@ -174,11 +187,17 @@ func Open(path string, opt Options) (*DB, error) {
 	if opt.ReadOnly {
 		dsn += "&_query_only=1"
 	}
+	immutable := opt.ReadOnly && !canWrite(path)
+	if immutable {
+		// SQLite would have to create the -shm file of a WAL database
+		// beside it, and fails with "unable to open database file".
+		dsn = immutableDSN(path)
+	}
 	sdb, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open history database %s: %w", path, err)
 	}
-	db := &DB{path: path, opt: opt, db: sdb, lock: lock}
+	db := &DB{path: path, opt: opt, db: sdb, lock: lock, immutable: immutable}
 	if opt.ReadOnly {
 		sdb.SetMaxOpenConns(4)
 	} else {
@@ -194,12 +213,22 @@ func Open(path string, opt Options) (*DB, error) {
 			sdb.Close()
 			return nil, fmt.Errorf("open history database %s: %w", path, err)
 		}
+		if v > SchemaVersion || v < 0 {
+			sdb.Close()
+			return nil, fmt.Errorf("open history database %s: %w", path, futureSchema(v))
+		}
 		if v != SchemaVersion {
 			sdb.Close()
 			return nil, fmt.Errorf("history database %s has schema version %d, this wfpwatch reads %d: open it once for writing (analyze --db) to migrate it, or upgrade wfpwatch", path, v, SchemaVersion)
 		}
 		ok = true
 		return db, nil
+	}
+	// Before anything is written: a database of another application is
+	// left as it is (no tables of ours, no switch to WAL).
+	if err := checkOurs(ctx, sdb); err != nil {
+		sdb.Close()
+		return nil, fmt.Errorf("open history database %s: %w", path, err)
 	}
 	for _, p := range []string{"PRAGMA page_size = 16384", "PRAGMA auto_vacuum = INCREMENTAL", "PRAGMA journal_mode = WAL"} {
 		// The first two only take effect on a new, empty file.
