@@ -70,6 +70,15 @@ func writable(path string) bool {
 	return true
 }
 
+// cacheSize is SQLite's cache_size for a reader or a writer (negative:
+// KiB).
+func cacheSize(readOnly bool) string {
+	if readOnly {
+		return "-32000"
+	}
+	return "-8000"
+}
+
 // immutableDSN is the name that opens path read-only as immutable: no
 // locks, no -shm, no -wal (a URI, so that SQLite reads the parameters).
 func immutableDSN(path string) string {
@@ -80,5 +89,5 @@ func immutableDSN(path string) string {
 	if !strings.HasPrefix(p, "/") {
 		p = "/" + p // C:/x → /C:/x
 	}
-	return "file:" + (&url.URL{Path: p}).EscapedPath() + "?mode=ro&immutable=1&_pragma=cache_size(-32000)&_pragma=temp_store(MEMORY)"
+	return "file:" + (&url.URL{Path: p}).EscapedPath() + "?mode=ro&immutable=1&_pragma=cache_size(" + cacheSize(true) + ")&_pragma=temp_store(MEMORY)"
 }
