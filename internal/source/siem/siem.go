@@ -104,7 +104,7 @@ type Decoder struct {
 	// typeErrs lists the fields of the last Record whose value had the
 	// wrong type (and were left out); see TypeProblems.
 	typeErrs []string
-	intern  map[string]string // field names and short values, to spare allocations
+	intern   map[string]string // field names and short values, to spare allocations
 }
 
 // str returns the entry's value as a string, sharing the strings of short
@@ -341,7 +341,6 @@ var flatMeta = map[string]bool{
 	"message": true, "EventData": true,
 }
 
-//
 // When it can only read EventTime as UTC, it sets *assumedUTC (when not
 // nil).
 func pickTime(shape Shape, tsUTC, created, evTime, recvTime string, assumedUTC *bool) time.Time {
