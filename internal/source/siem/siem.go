@@ -341,8 +341,9 @@ var flatMeta = map[string]bool{
 	"message": true, "EventData": true,
 }
 
-// When it can only read EventTime as UTC, it sets *assumedUTC (when not
-// nil).
+// pickTime returns the time of a record of the given shape from its time
+// fields, as the package comment says. When it can only read EventTime as
+// UTC, it sets *assumedUTC (when not nil).
 func pickTime(shape Shape, tsUTC, created, evTime, recvTime string, assumedUTC *bool) time.Time {
 	if shape == ShapeFlat {
 		if t, err := parseISO(created); err == nil {
