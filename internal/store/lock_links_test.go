@@ -1,5 +1,3 @@
-//go:build unix
-
 package store
 
 import (
@@ -19,16 +17,17 @@ func TestWriterLockLinks(t *testing.T) {
 	dir := t.TempDir()
 	sym := filepath.Join(dir, "sym.db")
 	hard := filepath.Join(dir, "hard.db")
-	if err := os.Symlink(path, sym); err != nil {
-		t.Fatal(err)
-	}
 	if err := os.Link(path, hard); err != nil {
 		t.Skip("hard links not supported here:", err)
 	}
-	for name, want := range map[string]string{
-		sym:  "already open for writing in this process",
-		hard: "under another name (a hard link to the same file)",
-	} {
+	cases := map[string]string{hard: "under another name (a hard link to the same file)"}
+	if err := os.Symlink(path, sym); err == nil {
+		cases[sym] = "already open for writing in this process"
+	} else {
+		t.Log("no symbolic link (needs a privilege on Windows):", err)
+		sym = path
+	}
+	for name, want := range cases {
 		if d, err := Open(name, Options{}); err == nil || !strings.Contains(err.Error(), want) {
 			if d != nil {
 				d.Close()
