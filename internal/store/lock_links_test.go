@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -21,10 +22,12 @@ func TestWriterLockLinks(t *testing.T) {
 		t.Skip("hard links not supported here:", err)
 	}
 	cases := map[string]string{hard: "under another name (a hard link to the same file)"}
-	if err := os.Symlink(path, sym); err == nil {
+	// Symbolic links: on Unix. On Windows creating one needs a privilege,
+	// opening one opens the target (so the identity lock holds), and
+	// Wine's emulation of them is not Windows's.
+	if err := os.Symlink(path, sym); err == nil && runtime.GOOS != "windows" {
 		cases[sym] = "already open for writing in this process"
 	} else {
-		t.Log("no symbolic link (needs a privilege on Windows):", err)
 		sym = path
 	}
 	for name, want := range cases {
