@@ -40,7 +40,7 @@ func checkOurs(ctx context.Context, sdb *sql.DB) error {
 	case tables == 0:
 		return nil
 	case v == 0 || events == 0:
-		return fmt.Errorf("%w: it holds %d tables or indexes of another application (user_version %d); it was left unchanged: pass --db with a new file name", errForeign, tables, v)
+		return fmt.Errorf("%w: it holds %d schema object(s) (tables, indexes, views) of another application (user_version %d) and was left unchanged: pass --db with a new file name", errForeign, tables, v)
 	}
 	return nil
 }
