@@ -69,6 +69,7 @@ func buildPipeline(pf *pipeline.Flags, df *store.Flags, live, keepOld bool) (*pi
 		return nil, nil, err // store's errors name the database
 	}
 	_ = statedir.AdoptDefault(path, dbCompanions...) // else the next CheckDefault says what to do
+	store.BoundMemory()
 	p.Events(sw)
 	p.Flows(sw)
 	return p, &dbSink{w: sw}, nil

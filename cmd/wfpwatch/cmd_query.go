@@ -182,6 +182,9 @@ func runQuery(ctx context.Context, fs *pflag.FlagSet, o *queryOptions) error {
 		return err
 	}
 	defer db.Close()
+	if note := db.Note(); note != "" {
+		fmt.Fprintln(os.Stderr, "wfpwatch query: note:", note)
+	}
 
 	if dim != 0 {
 		n := *limit

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"sync"
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
@@ -20,20 +19,25 @@ func init() {
 // fast path of package evtx: chunks are parsed on all cores, records that
 // are not WFP audit events are skipped after reading their event id, and
 // the rest are decoded straight from their substitution values. With a
-// regular file it reads chunks with ReadAt; a stream is read into memory
-// first.
+// regular file it reads chunks with ReadAt; a stream (standard input, an
+// archive member, a decompressed file) is first copied to a temporary file,
+// within the bounds of the walk's spool budget and the free disk space,
+// never into memory.
 func readEvtx(ctx context.Context, in Input, emit Emit, warn Warn) error {
 	var f *evtx.File
 	var err error
 	if in.File != nil && in.Size >= 0 {
 		f, err = evtx.Open(in.File, in.Size)
 	} else {
-		var b []byte
-		b, err = io.ReadAll(in.R)
-		if err != nil {
-			return &Problem{Path: in.Name, Err: fmt.Errorf("read: %w", err)}
+		tmp, n, cleanup, serr := in.spool.spool(ctx, in.R, ".evtx")
+		if serr != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return &Problem{Path: in.Name, Err: serr}
 		}
-		f, err = evtx.OpenBytes(b)
+		defer cleanup()
+		f, err = evtx.Open(tmp, n)
 	}
 	if err != nil {
 		return &Problem{Path: in.Name, Err: err}

@@ -57,6 +57,10 @@ type Input struct {
 	// reports that it has read the file up to byte offset pos (readers of
 	// R are counted as they read).
 	Progress func(pos int64)
+
+	// spool, when not nil, is the temporary-file budget of the Walk this
+	// input belongs to.
+	spool *spooler
 }
 
 // Emit receives each decoded event. The event is only valid during the
@@ -138,7 +142,7 @@ func Detect(head []byte) (Format, bool) {
 // ReadInput detects the format of in and reads it. in.R must read from the
 // start of the input; ReadInput buffers it to look at its head.
 func ReadInput(ctx context.Context, in Input, emit Emit, warn Warn) (Format, error) {
-	br := bufio.NewReaderSize(in.R, 64<<10)
+	br := bufio.NewReaderSize(ctxReader{ctx, in.R}, 64<<10)
 	head, err := br.Peek(HeadSize)
 	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
 		return Format{}, &Problem{Path: in.Name, Err: fmt.Errorf("read: %w", err)}
@@ -155,9 +159,12 @@ func ReadInput(ctx context.Context, in Input, emit Emit, warn Warn) (Format, err
 // ReadInput.
 func ReadFile(ctx context.Context, path string, emit Emit, warn Warn) (Format, error) {
 	if path == "-" {
-		return ReadInput(ctx, Input{Name: "-", R: os.Stdin, Size: -1}, emit, warn)
+		r, release := guard(ctx, os.Stdin, false)
+		defer release()
+		return ReadInput(ctx, Input{Name: "-", R: r, Size: -1}, emit, warn)
 	}
-	f, err := os.Open(path)
+	st, _ := os.Stat(path)
+	f, err := openInput(ctx, path, st)
 	if err != nil {
 		return Format{}, err
 	}
@@ -166,7 +173,9 @@ func ReadFile(ctx context.Context, path string, emit Emit, warn Warn) (Format, e
 	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
 		size = st.Size()
 	}
-	in := Input{Name: path, R: f, Size: size}
+	r, release := guard(ctx, f, size >= 0)
+	defer release()
+	in := Input{Name: path, R: r, Size: size}
 	if size >= 0 {
 		in.File = f
 	}

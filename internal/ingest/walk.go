@@ -105,7 +105,7 @@ type WalkOptions struct {
 
 // WalkWith is Walk with options.
 func WalkWith(ctx context.Context, paths []string, opts WalkOptions, emit Emit, warn Warn) (Stats, error) {
-	w := walker{ctx: ctx, emit: emit, warn: warn, want: opts.Want, progress: opts.Progress}
+	w := walker{ctx: ctx, emit: emit, warn: warn, want: opts.Want, progress: opts.Progress, spool: newSpooler()}
 	for _, p := range paths {
 		if err := w.path(p, opts.Recursive); err != nil {
 			return w.st, err
@@ -123,6 +123,9 @@ type walker struct {
 	progress func(path string, pos, size int64)
 	st       Stats
 	cur      *FileStats // the input being read, for counting
+	// spool is the temporary-file budget of this walk, shared by every
+	// level of nesting.
+	spool *spooler
 }
 
 // problem reports p against the current input.
@@ -139,7 +142,9 @@ func (w *walker) path(p string, recursive bool) error {
 		return err
 	}
 	if p == "-" {
-		return w.input(Input{Name: "-", R: os.Stdin, Size: -1}, nil, 0)
+		r, release := guard(w.ctx, os.Stdin, false)
+		defer release()
+		return w.input(Input{Name: "-", R: r, Size: -1}, nil, 0)
 	}
 	st, err := os.Stat(p)
 	if err != nil {
@@ -147,7 +152,7 @@ func (w *walker) path(p string, recursive bool) error {
 		return nil
 	}
 	if !st.IsDir() {
-		return w.file(p)
+		return w.file(p, st)
 	}
 	if !recursive {
 		w.problem(&Problem{Path: p, Err: errors.New("is a directory: add -r to read the files in it")})
@@ -161,7 +166,8 @@ func (w *walker) path(p string, recursive bool) error {
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
 	for _, e := range entries {
 		child := filepath.Join(p, e.Name())
-		if e.Type()&fs.ModeSymlink != 0 {
+		mode := e.Type()
+		if mode&fs.ModeSymlink != 0 {
 			// Follow links to files; never recurse through a link.
 			st, err := os.Stat(child)
 			if err != nil {
@@ -172,6 +178,13 @@ func (w *walker) path(p string, recursive bool) error {
 				w.problem(&Problem{Path: child, Err: errors.New("symbolic link to a directory: not followed")})
 				continue
 			}
+			mode = st.Mode().Type()
+		}
+		if mode&^fs.ModeDir != 0 {
+			// A FIFO would block the walk until something writes to it,
+			// a device could read forever: read those only when named.
+			w.problem(&Problem{Path: child, Err: fmt.Errorf("not a regular file (%s): skipped; name it on the command line to read it", modeName(mode))})
+			continue
 		}
 		if err := w.path(child, recursive); err != nil {
 			return err
@@ -191,18 +204,41 @@ func (w *walker) openFailed(p string, err error) {
 	w.cur = nil
 }
 
-func (w *walker) file(p string) error {
-	f, err := os.Open(p)
+// modeName names the kind of a file that is not regular.
+func modeName(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "mode " + m.String()
+}
+
+func (w *walker) file(p string, st fs.FileInfo) error {
+	f, err := openInput(w.ctx, p, st)
 	if err != nil {
+		if w.ctx.Err() != nil {
+			return w.ctx.Err()
+		}
 		w.openFailed(p, err)
 		return nil
 	}
 	defer f.Close()
 	in := Input{Name: p, R: f, Size: -1}
+	regular := false
 	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
 		in.Size = st.Size()
 		in.File = f
+		regular = true
 	}
+	r, release := guard(w.ctx, f, regular)
+	defer release()
+	in.R = r
 	if w.progress != nil {
 		var at int64
 		in.Progress = func(pos int64) {
@@ -214,7 +250,7 @@ func (w *walker) file(p string) error {
 				w.progress(p, pos, in.Size)
 			}
 		}
-		in.R = &countingReader{r: f, pos: in.Progress}
+		in.R = &countingReader{r: r, pos: in.Progress}
 		defer func() { w.progress(p, max(in.Size, at), in.Size) }()
 	}
 	return w.input(in, nil, 0)
@@ -276,6 +312,7 @@ func (w *walker) input(in Input, layers []string, depth int) error {
 	}
 	layers = layers[:len(layers)-1]
 	in.R = br
+	in.spool = w.spool
 	w.begin(in.Name, layers)
 	cur := w.cur
 	if w.want != nil {
@@ -385,10 +422,6 @@ func (w *walker) tar(name string, r io.Reader, layers []string, depth int) error
 	return nil
 }
 
-// maxSpool bounds how much of a non-seekable zip archive (standard input)
-// is copied to a temporary file.
-const maxSpool = 4 << 30
-
 func (w *walker) zip(in Input, br *bufio.Reader, layers []string, depth int) error {
 	ra, size := io.ReaderAt(in.File), in.Size
 	if in.File != nil && in.Progress != nil {
@@ -396,23 +429,16 @@ func (w *walker) zip(in Input, br *bufio.Reader, layers []string, depth int) err
 	}
 	if in.File == nil || size < 0 {
 		// Zip needs random access: spool the stream to a temporary file.
-		tmp, err := os.CreateTemp("", "wfpwatch-*.zip")
+		tmp, n, cleanup, err := w.spool.spool(w.ctx, br, "zip archive")
 		if err != nil {
-			w.begin(in.Name, layers)
-			w.fail(fmt.Errorf("zip from a stream needs a temporary file: %w", err))
-			return nil
-		}
-		defer os.Remove(tmp.Name())
-		defer tmp.Close()
-		n, err := io.Copy(tmp, io.LimitReader(br, maxSpool+1))
-		if err == nil && n > maxSpool {
-			err = fmt.Errorf("larger than %d bytes: extract it first", int64(maxSpool))
-		}
-		if err != nil {
+			if w.ctx.Err() != nil {
+				return w.ctx.Err()
+			}
 			w.begin(in.Name, layers)
 			w.fail(fmt.Errorf("zip: %w", err))
 			return nil
 		}
+		defer cleanup()
 		ra, size = tmp, n
 	}
 	zr, err := zip.NewReader(ra, size)

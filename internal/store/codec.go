@@ -174,7 +174,7 @@ type dictWriter struct {
 	tLook  *sql.Stmt
 }
 
-const maxDictCache = 1 << 17
+const maxDictCache = 1 << 15
 
 func (d *dictWriter) begin(ctx context.Context, tx *sql.Tx) {
 	d.ctx, d.tx = ctx, tx

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -19,8 +20,27 @@ var errLocked = errors.New("locked")
 // meaning until the next writer locks it. It is never removed: removing it
 // would let a process that opened the old file lock it while another
 // locks a new one.
+//
+// The lock file is named after the database's real path (symbolic links
+// resolved), and the database file itself is locked too (lockIdentity), so
+// that any name of one file, a hard link included, is one lock: two
+// writers on one file under two names over-counted the rollups or
+// corrupted the database.
 type writerLock struct {
-	f *os.File
+	f  *os.File
+	db *os.File // the database file, holding the identity lock; may be nil
+}
+
+// realPath resolves the symbolic links of path, or of its directory when
+// the file does not exist yet.
+func realPath(path string) string {
+	if r, err := filepath.EvalSymlinks(path); err == nil {
+		return r
+	}
+	if d, err := filepath.EvalSymlinks(filepath.Dir(path)); err == nil {
+		return filepath.Join(d, filepath.Base(path))
+	}
+	return path
 }
 
 // lockPath returns the lock file of the database at path.
@@ -30,7 +50,7 @@ func lockPath(path string) string { return path + "-writer.lock" }
 // process holds it and what to do. The returned lock owns the open file;
 // release closes it.
 func lockWriter(path string) (*writerLock, error) {
-	lp := lockPath(path)
+	lp := lockPath(realPath(path))
 	f, err := os.OpenFile(lp, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("open the writer lock %s: %w", lp, err)
@@ -44,11 +64,19 @@ func lockWriter(path string) (*writerLock, error) {
 	}
 	// Say who holds it. The pid is advice for the message only: the lock
 	// is what counts.
+	db, err := lockIdentity(realPath(path))
+	if err != nil {
+		f.Close()
+		if errors.Is(err, errLocked) {
+			return nil, fmt.Errorf("another wfpwatch process is recording to %s under another name (a hard link to the same file): stop it, or pass --db with another file", path)
+		}
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
 	pid := []byte(strconv.Itoa(os.Getpid()) + "\n")
 	if err := f.Truncate(0); err == nil {
 		f.WriteAt(pid, 0)
 	}
-	return &writerLock{f: f}, nil
+	return &writerLock{f: f, db: db}, nil
 }
 
 // lockedError says that another process records to the database at path,
@@ -70,6 +98,10 @@ func lockedError(path string, f *os.File) error {
 func (l *writerLock) release() error {
 	if l == nil || l.f == nil {
 		return nil
+	}
+	if l.db != nil {
+		l.db.Close()
+		l.db = nil
 	}
 	err := l.f.Close()
 	l.f = nil

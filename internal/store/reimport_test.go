@@ -18,9 +18,9 @@ import (
 // RecordNumber: they are identified by their content. Lines 2 and 3 are
 // the same record twice (two identical drops in the same millisecond):
 // both are kept.
-const jsonNoRecordNumber = `{"EventTime":"2024-05-02 10:00:00.123","Hostname":"WS1","EventID":5152,"ProcessID":"0","Application":"-","Direction":"%%14592","SourceAddress":"198.51.100.7","SourcePort":"5353","DestAddress":"224.0.0.251","DestPort":"5353","Protocol":"17","FilterRTID":"0","LayerName":"%%14597","LayerRTID":"13"}
-{"EventTime":"2024-05-02 10:00:01.500","Hostname":"WS1","EventID":5157,"ProcessID":"4","Application":"System","Direction":"%%14592","SourceAddress":"198.51.100.7","SourcePort":"50123","DestAddress":"192.0.2.10","DestPort":"445","Protocol":"6","FilterRTID":"68123","LayerName":"%%14610","LayerRTID":"44","FilterOrigin":"Default Inbound"}
-{"EventTime":"2024-05-02 10:00:01.500","Hostname":"WS1","EventID":5157,"ProcessID":"4","Application":"System","Direction":"%%14592","SourceAddress":"198.51.100.7","SourcePort":"50123","DestAddress":"192.0.2.10","DestPort":"445","Protocol":"6","FilterRTID":"68123","LayerName":"%%14610","LayerRTID":"44","FilterOrigin":"Default Inbound"}
+const jsonNoRecordNumber = `{"@timestamp":"2024-05-02T10:00:00.123Z","EventTime":"2024-05-02 10:00:00.123","Hostname":"WS1","EventID":5152,"ProcessID":"0","Application":"-","Direction":"%%14592","SourceAddress":"198.51.100.7","SourcePort":"5353","DestAddress":"224.0.0.251","DestPort":"5353","Protocol":"17","FilterRTID":"0","LayerName":"%%14597","LayerRTID":"13"}
+{"@timestamp":"2024-05-02T10:00:01.500Z","EventTime":"2024-05-02 10:00:01.500","Hostname":"WS1","EventID":5157,"ProcessID":"4","Application":"System","Direction":"%%14592","SourceAddress":"198.51.100.7","SourcePort":"50123","DestAddress":"192.0.2.10","DestPort":"445","Protocol":"6","FilterRTID":"68123","LayerName":"%%14610","LayerRTID":"44","FilterOrigin":"Default Inbound"}
+{"@timestamp":"2024-05-02T10:00:01.500Z","EventTime":"2024-05-02 10:00:01.500","Hostname":"WS1","EventID":5157,"ProcessID":"4","Application":"System","Direction":"%%14592","SourceAddress":"198.51.100.7","SourcePort":"50123","DestAddress":"192.0.2.10","DestPort":"445","Protocol":"6","FilterRTID":"68123","LayerName":"%%14610","LayerRTID":"44","FilterOrigin":"Default Inbound"}
 `
 
 // pfirewallLog has the same line twice (two drops in one second): both

@@ -157,8 +157,8 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
-	if v > SchemaVersion {
-		return fmt.Errorf("database schema version %d is newer than this wfpwatch understands (%d): upgrade wfpwatch or use another --db", v, SchemaVersion)
+	if v > SchemaVersion || v < 0 {
+		return futureSchema(v)
 	}
 	for ; v < SchemaVersion; v++ {
 		if err := migrateStep(ctx, db, v); err != nil {

@@ -89,6 +89,19 @@ type DB struct {
 	opt  Options
 	db   *sql.DB
 	lock *writerLock // held while open for writing; nil when ReadOnly
+	// immutable is set when a ReadOnly database could not be opened the
+	// usual way (a read-only file or directory) and was opened as
+	// immutable instead.
+	immutable bool
+}
+
+// Note returns what a user should know about how the database was opened,
+// or "": that a read-only file was opened as immutable.
+func (db *DB) Note() string {
+	if db.immutable {
+		return fmt.Sprintf("%s cannot be written (read-only file, directory or medium): opened read-only as immutable; a -wal file left beside it by a crashed writer is not read", db.path)
+	}
+	return ""
 }
 
 // DefaultPath returns the database location for this OS: on Windows
@@ -166,19 +179,30 @@ func Open(path string, opt Options) (*DB, error) {
 	if opt.Durable {
 		sync = "FULL"
 	}
+	// A writer's page cache is 8 MB: SQLite's allocations live outside
+	// the Go heap, and a 32 MB cache cost a few hundred MB of resident
+	// memory on a long import for no measurable gain in speed
+	// (BenchmarkIngestMemory reports the peak RSS). Readers keep 32 MB.
+	//
 	// WAL is set by Open (below), after the page size of a new file: the
 	// page size cannot change once a file is in WAL mode. Both persist in
 	// the file.
 	dsn := path + "?_busy_timeout=10000&_synchronous=" + sync +
-		"&_txlock=immediate&_pragma=cache_size(-32000)&_pragma=temp_store(MEMORY)"
+		"&_txlock=immediate&_pragma=cache_size(" + cacheSize(opt.ReadOnly) + ")&_pragma=temp_store(MEMORY)"
 	if opt.ReadOnly {
 		dsn += "&_query_only=1"
+	}
+	immutable := opt.ReadOnly && !canWrite(path)
+	if immutable {
+		// SQLite would have to create the -shm file of a WAL database
+		// beside it, and fails with "unable to open database file".
+		dsn = immutableDSN(path)
 	}
 	sdb, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open history database %s: %w", path, err)
 	}
-	db := &DB{path: path, opt: opt, db: sdb, lock: lock}
+	db := &DB{path: path, opt: opt, db: sdb, lock: lock, immutable: immutable}
 	if opt.ReadOnly {
 		sdb.SetMaxOpenConns(4)
 	} else {
@@ -194,12 +218,22 @@ func Open(path string, opt Options) (*DB, error) {
 			sdb.Close()
 			return nil, fmt.Errorf("open history database %s: %w", path, err)
 		}
+		if v > SchemaVersion || v < 0 {
+			sdb.Close()
+			return nil, fmt.Errorf("open history database %s: %w", path, futureSchema(v))
+		}
 		if v != SchemaVersion {
 			sdb.Close()
 			return nil, fmt.Errorf("history database %s has schema version %d, this wfpwatch reads %d: open it once for writing (analyze --db) to migrate it, or upgrade wfpwatch", path, v, SchemaVersion)
 		}
 		ok = true
 		return db, nil
+	}
+	// Before anything is written: a database of another application is
+	// left as it is (no tables of ours, no switch to WAL).
+	if err := checkOurs(ctx, sdb); err != nil {
+		sdb.Close()
+		return nil, fmt.Errorf("open history database %s: %w", path, err)
 	}
 	for _, p := range []string{"PRAGMA page_size = 16384", "PRAGMA auto_vacuum = INCREMENTAL", "PRAGMA journal_mode = WAL"} {
 		// The first two only take effect on a new, empty file.

@@ -124,14 +124,14 @@ type Writer struct {
 // maxRollupKeys bounds the rollup counts held in memory between writes:
 // about 40 bytes each (a 24-byte key without pointers, the count, the
 // map's overhead), some 20 MB at most.
-const maxRollupKeys = 500_000
+const maxRollupKeys = 100_000
 
 const maxIntern = 1 << 16
 
 // maxSyms bounds the rollup values a Writer numbers (a port scan or a
 // storm of new remote addresses would otherwise grow it without end).
 // A variable so that tests can make generations change often.
-var maxSyms = 1 << 20
+var maxSyms = 1 << 16
 
 // NewWriter starts a Writer on db. Close it before closing db.
 func (db *DB) NewWriter(opt WriterOptions) *Writer {

@@ -2,6 +2,7 @@ package evtlog
 
 import (
 	"bytes"
+	"strconv"
 	"testing"
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
@@ -65,4 +66,22 @@ func BenchmarkReadXML(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*len(fixtureEvents(b))*200)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkReadXMLUnclosed measures the stream reader on garbage: "<Event "
+// start tags that never close (the hostile-input recipe). Time must grow
+// linearly with the size, not with its square.
+func BenchmarkReadXMLUnclosed(b *testing.B) {
+	for _, size := range []int{1 << 20, 4<<20 + 100<<10, 8 << 20} {
+		in := unclosedEvents(size)
+		b.Run(strconv.Itoa(size>>10)+"KiB", func(b *testing.B) {
+			b.SetBytes(int64(len(in)))
+			for b.Loop() {
+				if _, err := ReadXML(bytes.NewReader(in), func(*Record, int64) error { return nil }, func(int64, error) {}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/op")
+		})
+	}
 }

@@ -286,6 +286,7 @@ func FuzzReadXML(f *testing.F) {
 	f.Add(utf16Bytes(ev(1, "a")+ev(2, "b"), true, false))
 	f.Add([]byte("<Events><Event><System><EventID>5157</EventID></System></Event></Events>"))
 	f.Add([]byte("<Event <Event>></Event>"))
+	f.Add(append(unclosedEvents(1<<10), ev(1, "a")...))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		limit := int64(len(in))*3 + 16 // UTF-16 → UTF-8 can grow the text
 		_, err := ReadXML(bytes.NewReader(in), func(rec *Record, off int64) error {
@@ -304,4 +305,47 @@ func FuzzReadXML(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// unclosedEvents returns n bytes of "<Event " start tags that never close.
+func unclosedEvents(n int) []byte {
+	return bytes.Repeat([]byte("<Event "), n/7+1)[:n]
+}
+
+// TestReadXMLUnclosedRuns is the recipe of the quadratic scan: megabytes
+// of "<Event " start tags that never close. Each run of them is one
+// problem, the events around them are read, and the scan is linear (this
+// input took minutes when every start tag was searched to the end of the
+// buffer; BenchmarkReadXMLUnclosed measures it).
+func TestReadXMLUnclosedRuns(t *testing.T) {
+	a, b := ev(1, "a"), ev(2, "b")
+	for _, tt := range []struct {
+		name     string
+		in       string
+		ids      []uint64
+		problems []int64 // offsets
+	}{
+		{"long run then event", string(unclosedEvents(9<<20)) + a, []uint64{1}, []int64{0}},
+		{"short run between events", a + string(unclosedEvents(1<<10)) + b, []uint64{1, 2}, []int64{int64(len(a))}},
+		{"two runs", string(unclosedEvents(5<<20)) + a + string(unclosedEvents(5<<20)), []uint64{1}, []int64{0, 5<<20 + int64(len(a))}},
+		{"run to the end", a + string(unclosedEvents(1<<10)), []uint64{1}, []int64{int64(len(a))}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var ids []uint64
+			var offs []int64
+			st, err := ReadXML(strings.NewReader(tt.in), func(rec *Record, off int64) error {
+				ids = append(ids, rec.RecordID)
+				return nil
+			}, func(off int64, err error) { offs = append(offs, off) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(ids, tt.ids) || !reflect.DeepEqual(offs, tt.problems) {
+				t.Errorf("records %v problems at %v; want %v at %v", ids, offs, tt.ids, tt.problems)
+			}
+			if st.Skipped != len(tt.problems) {
+				t.Errorf("stats %+v", st)
+			}
+		})
+	}
 }

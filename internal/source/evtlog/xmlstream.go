@@ -49,13 +49,41 @@ func ReadXML(r io.Reader, fn func(rec *Record, off int64) error, warn func(off i
 
 	var (
 		rec   Record
-		buf   = make([]byte, 0, 256<<10)
+		back  = make([]byte, 256<<10) // the array buf lies in
+		buf   = back[:0]
 		base  int64 // stream offset of buf[0]
 		eof   bool
 		chunk = make([]byte, 128<<10)
+		// searched is how far into buf the search for "</Event>" has
+		// already looked without finding one: a start tag that has not
+		// closed yet is searched from there after the next read, never
+		// again from its start, so that the scan stays linear.
+		searched int
+		// garbage is set while skipping a run of start tags that do not
+		// close within MaxEventXML: the run is reported once.
+		garbage bool
 	)
 	startTag := []byte("<Event")
 	endTag := []byte("</Event>")
+	read := func() error {
+		if cap(buf)-len(buf) < len(chunk) {
+			// Move what is left to the front of the array, or to a new
+			// one twice as large as needed: either way each byte is
+			// moved a bounded number of times on average.
+			if need := len(buf) + len(chunk); cap(back) < 2*need {
+				back = make([]byte, 2*need)
+			}
+			buf = back[:copy(back, buf)]
+		}
+		n, err := src.Read(chunk)
+		buf = append(buf, chunk[:n]...)
+		if err == io.EOF {
+			eof = true
+		} else if err != nil {
+			return fmt.Errorf("read at offset %d: %w", base+int64(len(buf)), err)
+		}
+		return nil
+	}
 	for {
 		// Find the next event start in buf.
 		s := findEventStart(buf, startTag)
@@ -67,50 +95,67 @@ func ReadXML(r io.Reader, fn func(rec *Record, off int64) error, warn func(off i
 				base += int64(len(buf) - keep)
 				buf = append(buf[:0], buf[len(buf)-keep:]...)
 			}
+			searched = 0
 			if eof {
 				return st, nil
 			}
-			n, err := src.Read(chunk)
-			buf = append(buf, chunk[:n]...)
-			if err == io.EOF {
-				eof = true
-			} else if err != nil {
-				return st, fmt.Errorf("read at offset %d: %w", base+int64(len(buf)), err)
+			if err := read(); err != nil {
+				return st, err
 			}
 			continue
 		}
-		// Find its end.
-		e := bytes.Index(buf[s:], endTag)
+		// Find its end, from where the last search stopped.
+		from := max(s, searched-(len(endTag)-1))
+		e := bytes.Index(buf[from:], endTag)
 		if e < 0 {
+			searched = len(buf)
 			if len(buf)-s > MaxEventXML {
-				st.Events++
-				st.Skipped++
-				warn(base+int64(s), fmt.Errorf("<Event> not closed within %d bytes; skipped", MaxEventXML))
-				// Resynchronize after this start tag.
-				base += int64(s + 1)
-				buf = append(buf[:0], buf[s+1:]...)
+				// No start tag that lies more than MaxEventXML before the
+				// end of buf can close in time: drop them all at once.
+				if !garbage {
+					garbage = true
+					st.Events++
+					st.Skipped++
+					warn(base+int64(s), fmt.Errorf("<Event> not closed within %d bytes; skipped to the next event that closes", MaxEventXML))
+				}
+				cut := len(buf) - MaxEventXML
+				base += int64(cut)
+				buf = buf[cut:] // no copy: read moves it when it needs room
+				searched -= cut
 				continue
 			}
 			if eof {
-				st.Events++
-				st.Skipped++
-				warn(base+int64(s), errors.New("truncated: the input ends inside an <Event> element"))
+				if !garbage {
+					st.Events++
+					st.Skipped++
+					warn(base+int64(s), errors.New("truncated: the input ends inside an <Event> element"))
+				}
 				return st, nil
 			}
 			if s > 0 {
 				base += int64(s)
 				buf = append(buf[:0], buf[s:]...)
+				searched -= s
 			}
-			n, err := src.Read(chunk)
-			buf = append(buf, chunk[:n]...)
-			if err == io.EOF {
-				eof = true
-			} else if err != nil {
-				return st, fmt.Errorf("read at offset %d: %w", base+int64(len(buf)), err)
+			if err := read(); err != nil {
+				return st, err
 			}
 			continue
 		}
-		end := s + e + len(endTag)
+		end := from + e + len(endTag)
+		if last := lastEventStart(buf[s:from+e], startTag); last > 0 {
+			// Start tags that did not close before this event's start:
+			// an event is the last start before its end tag (a real one
+			// holds no other, its text escapes '<'). Skip them as one.
+			if !garbage {
+				st.Events++
+				st.Skipped++
+				warn(base+int64(s), errors.New("<Event> not closed before the next event; skipped"))
+			}
+			s += last
+		}
+		garbage = false
+		searched = 0
 		st.Events++
 		off := base + int64(s)
 		if err := ParseEventXML(buf[s:end], &rec); err != nil {
@@ -121,9 +166,25 @@ func ReadXML(r io.Reader, fn func(rec *Record, off int64) error, warn func(off i
 		}
 		base += int64(end)
 		buf = buf[end:]
-		if cap(buf) < 64<<10 {
-			buf = append(make([]byte, 0, 256<<10), buf...)
+	}
+}
+
+// lastEventStart returns the index of the last "<Event" in b that starts an
+// <Event> element, or -1.
+func lastEventStart(b, tag []byte) int {
+	hi := len(b)
+	for {
+		i := bytes.LastIndex(b[:hi], tag)
+		if i < 0 {
+			return -1
 		}
+		if j := i + len(tag); j < len(b) {
+			switch b[j] {
+			case ' ', '\t', '\r', '\n', '>', '/':
+				return i
+			}
+		}
+		hi = i
 	}
 }
 

@@ -44,9 +44,15 @@ func (e *LineError) Unwrap() error { return e.Err }
 // Each event gets a Fingerprint from its line's text, its line number and
 // the file's identity (fileIdentity), so that the same log read again,
 // renamed, copied or compressed, is stored once in the history.
+//
+// NUL bytes are dropped before lines are split: a crash leaves the log
+// padded with a run of them, and the firewall writes its next line right
+// after; the line is read, and the runs are reported once at the end.
 func Read(ctx context.Context, r io.Reader, p *Parser, emit func(*event.Event) error, warn func(error)) (Stats, error) {
 	var st Stats
-	br := bufio.NewReaderSize(r, MaxLine)
+	nf := &nulFilter{r: r}
+	defer nf.report(warn)
+	br := bufio.NewReaderSize(nf, MaxLine)
 	var ev event.Event
 	var id fileIdentity
 	var text []byte
@@ -96,9 +102,70 @@ func Read(ctx context.Context, r io.Reader, p *Parser, emit func(*event.Event) e
 	}
 }
 
+// nulFilter drops the NUL bytes of r, counting them, their runs, and the
+// line where the first run lies.
+type nulFilter struct {
+	r           io.Reader
+	lines       uint64 // newlines passed
+	nuls, runs  uint64
+	firstLine   uint64
+	lastWasNull bool
+}
+
+func (f *nulFilter) Read(p []byte) (int, error) {
+	for {
+		n, err := f.r.Read(p)
+		b := p[:n]
+		if bytes.IndexByte(b, 0) < 0 {
+			f.lines += uint64(bytes.Count(b, []byte{'\n'}))
+			if n > 0 {
+				f.lastWasNull = false
+			}
+			return n, err
+		}
+		w := 0
+		for _, c := range b {
+			if c == 0 {
+				f.nuls++
+				if !f.lastWasNull {
+					if f.runs++; f.runs == 1 {
+						f.firstLine = f.lines + 1
+					}
+				}
+				f.lastWasNull = true
+				continue
+			}
+			if c == '\n' {
+				f.lines++
+			}
+			f.lastWasNull = false
+			b[w] = c
+			w++
+		}
+		if w > 0 || err != nil {
+			return w, err
+		}
+	}
+}
+
+// report says what was dropped, once.
+func (f *nulFilter) report(warn func(error)) {
+	if f.nuls == 0 {
+		return
+	}
+	warn(&LineError{f.firstLine, fmt.Errorf("%d NUL bytes in %d runs skipped (padding a crash or an unfinished copy leaves); the lines around them were read", f.nuls, f.runs)})
+}
+
 // handleLine parses one line and hands the result on; it returns only
-// emit's error.
+// emit's error. Leading NUL bytes (padding a crash left, when the caller
+// has not dropped them) are ignored, and a line of nothing else is skipped.
 func handleLine(p *Parser, line []byte, lineNo uint64, ev *event.Event, st *Stats, emit func(*event.Event) error, warn func(error)) error {
+	if len(line) > 0 && line[0] == 0 {
+		line = bytes.TrimLeft(line, "\x00")
+		if len(bytes.TrimSpace(line)) == 0 {
+			return nil
+		}
+	}
 	res, err := p.ParseLine(line, lineNo, ev)
 	if err != nil && res.Kind != LineEvent && res.Kind != LineLost {
 		st.Bad++

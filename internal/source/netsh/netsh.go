@@ -159,15 +159,36 @@ func (e *ItemError) Unwrap() error { return e.Err }
 // broken (what was read before is kept).
 func Read(ctx context.Context, r io.Reader, filePath string, emit func(*event.Event) error, warn func(error)) (Stats, error) {
 	st := Stats{Skipped: map[string]uint64{}}
-	d := xml.NewDecoder(r)
+	raw := xml.NewDecoder(&tokenGuard{r: r})
 	// Input was transcoded to UTF-8 before it gets here; accept any
 	// declared charset as is.
-	d.CharsetReader = func(_ string, in io.Reader) (io.Reader, error) { return in, nil }
+	raw.CharsetReader = func(_ string, in io.Reader) (io.Reader, error) { return in, nil }
+	guard := &depthGuard{d: raw, mark: -1}
+	d := xml.NewTokenDecoder(guard)
+	// decode decodes the element t starts into v within MaxNetEvent: it
+	// reports false (nil) for a larger one, skipped; any other error is
+	// the input's end.
+	decode := func(v any, t *xml.StartElement, off int64) (bool, error) {
+		depth := guard.depth
+		guard.mark = off
+		err := d.DecodeElement(v, t)
+		guard.mark = -1
+		if errors.Is(err, errItemLarge) {
+			return false, skipRest(d, guard, depth)
+		}
+		return err == nil, err
+	}
 	var stack []string
 	var ev event.Event
 	filters := map[uint64]filterInfo{}
-	for {
-		off := d.InputOffset()
+	for tokens := 1; ; tokens++ {
+		if tokens&4095 == 0 {
+			// Markup that holds no net event still stops on Ctrl+C.
+			if err := ctx.Err(); err != nil {
+				return st, err
+			}
+		}
+		off := raw.InputOffset()
 		tok, err := d.Token()
 		if err == io.EOF {
 			return st, nil
@@ -186,8 +207,11 @@ func Read(ctx context.Context, r io.Reader, filePath string, emit func(*event.Ev
 				// wfpdiag.xml lists the filters before the events: keep
 				// their names to resolve the events' filter ids.
 				var xf xmlFilter
-				if err := d.DecodeElement(&xf, &t); err != nil {
+				if ok, err := decode(&xf, &t, off); err != nil {
 					return st, fmt.Errorf("XML: filter: %w", err)
+				} else if !ok {
+					warn(fmt.Errorf("filter description at offset %d: %w", off, errItemLarge))
+					continue
 				}
 				if id, ok := event.ParseUint(strings.TrimSpace(xf.FilterID), 1<<64-1); ok {
 					st.Filters++
@@ -203,8 +227,12 @@ func Read(ctx context.Context, r io.Reader, filePath string, emit func(*event.Ev
 					}
 				}
 				var ne xmlNetEvent
-				if err := d.DecodeElement(&ne, &t); err != nil {
+				if ok, err := decode(&ne, &t, off); err != nil {
 					return st, fmt.Errorf("XML: net event %d: %w", st.NetEvents, err)
+				} else if !ok {
+					st.Bad++
+					warn(&ItemError{st.NetEvents, off, errItemLarge})
+					continue
 				}
 				ok, err := convert(&ne, st.NetEvents, &ev)
 				if err != nil {

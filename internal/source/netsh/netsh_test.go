@@ -261,6 +261,8 @@ func FuzzRead(f *testing.F) {
 	}
 	f.Add([]byte("<netEvent><type>3</type><classifyDrop><layerId>99999</layerId></classifyDrop></netEvent>"))
 	f.Add([]byte(terminating("CLASSIFY_DROP", "7", "S-1-15-2-1", "<capabilities><item>FWP_CAPABILITIES_FLAG_INTERNET_CLIENT</item></capabilities>", [3]string{"7", "WSH", "BLOCK"})))
+	f.Add([]byte("<netEvents>" + strings.Repeat("<a>", MaxDepth+1)))
+	f.Add([]byte("<netEvents><!-- <x> --><![CDATA[ <y> ]]><?p <z> ?><item a='>'/></netEvents>"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		Read(context.Background(), bytes.NewReader(b), "f", func(e *event.Event) error {
 			if e.Verdict == "" || e.NetEventType == "" {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/wfpwatch/wfpwatch/internal/source/evtlog"
 )
@@ -38,6 +39,20 @@ type LineError struct {
 func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
 func (e *LineError) Unwrap() error { return e.Err }
 
+// ErrAssumedUTC is reported once per input, at the first line whose time
+// is an NXLog EventTime with no zone and nothing else on the line to
+// recover its offset from.
+var ErrAssumedUTC = errors.New("NXLog EventTime has no time zone (it is the local time of the source host) and the line has no @timestamp or EventReceivedTime to recover the offset from: read as UTC, so times may be off by the source host's UTC offset (this and later lines)")
+
+// TypeError lists the fields of a record that had the wrong type (an
+// object where a string was expected, a record id that is not a number):
+// they were left out, and the rest of the record was read.
+type TypeError struct{ Fields []string }
+
+func (e *TypeError) Error() string {
+	return strings.Join(e.Fields, "; ") + " (left out; the rest of the event was read)"
+}
+
 // Read reads JSON lines from r and calls fn with the Record of every
 // Filtering Platform event (rec is reused: fn copies what it keeps) and
 // warn for each line it could not read. It returns fn's error, ctx's
@@ -51,6 +66,7 @@ func Read(ctx context.Context, r io.Reader, fn func(rec *evtlog.Record, line uin
 	var long []byte
 	var lineNo uint64
 	good := false
+	warnedUTC := false
 	for {
 		line, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
@@ -74,21 +90,29 @@ func Read(ctx context.Context, r io.Reader, fn func(rec *evtlog.Record, line uin
 			return st, fmt.Errorf("read: %w", err)
 		}
 		if len(line) > 0 {
-			lineNo++
-		}
-		if t := bytes.TrimSpace(line); len(t) > 0 {
-			st.Lines++
-			if st.Lines&1023 == 0 {
+			// Blank lines count too: gigabytes of them still stop on
+			// Ctrl+C.
+			if lineNo++; lineNo&1023 == 0 {
 				if cerr := ctx.Err(); cerr != nil {
 					return st, cerr
 				}
 			}
+		}
+		if t := bytes.TrimSpace(line); len(t) > 0 {
+			st.Lines++
 			shape, derr := d.Record(t, &rec)
 			switch {
 			case derr == nil:
 				good = true
 				st.Shapes[shape]++
 				st.Records++
+				if d.AssumedUTC() && !warnedUTC {
+					warnedUTC = true
+					warn(&LineError{lineNo, ErrAssumedUTC})
+				}
+				if tp := d.TypeProblems(); len(tp) > 0 {
+					warn(&LineError{lineNo, &TypeError{Fields: append([]string(nil), tp...)}})
+				}
 				if ferr := fn(&rec, lineNo); ferr != nil {
 					return st, ferr
 				}

@@ -109,11 +109,14 @@ func (s *scanner) object(d *Decoder, parent int8, depth int) error {
 				}
 			} else if err := s.skip(depth + 1); err != nil {
 				return err
+			} else {
+				d.entries = append(d.entries, entry{parent: parent, key: key, kind: '{'})
 			}
 		case c == '[':
 			if err := s.skip(depth + 1); err != nil {
 				return err
 			}
+			d.entries = append(d.entries, entry{parent: parent, key: key, kind: '['})
 		default:
 			v, err := s.scalar()
 			if err != nil {

@@ -87,6 +87,10 @@ type entry struct {
 	esc    bool // the string has escapes
 	key    []byte
 	val    []byte // raw: without quotes, escapes not decoded
+	// kind, when not 0, says the value was an object ('{') or an array
+	// ('[') that was skipped: kept only to warn about a field of the
+	// wrong type.
+	kind byte
 }
 
 // Decoder parses JSON lines. It keeps scratch space between lines; one
@@ -94,7 +98,13 @@ type entry struct {
 type Decoder struct {
 	entries []entry
 	sc      scanner
-	intern  map[string]string // field names and short values, to spare allocations
+	// assumedUTC is set when the last Record's time is an NXLog
+	// EventTime (local time of the source host, no zone) read as UTC.
+	assumedUTC bool
+	// typeErrs lists the fields of the last Record whose value had the
+	// wrong type (and were left out); see TypeProblems.
+	typeErrs []string
+	intern   map[string]string // field names and short values, to spare allocations
 }
 
 // str returns the entry's value as a string, sharing the strings of short
@@ -130,6 +140,7 @@ func (d *Decoder) field(en *entry) evtlog.Field {
 // line afterwards.
 func (d *Decoder) Record(line []byte, rec *evtlog.Record) (Shape, error) {
 	d.entries = d.entries[:0]
+	d.typeErrs = d.typeErrs[:0]
 	d.sc = scanner{b: line}
 	if err := d.sc.object(d, pTop, 0); err != nil {
 		return ShapeUnknown, err
@@ -157,6 +168,10 @@ func (d *Decoder) Record(line []byte, rec *evtlog.Record) (Shape, error) {
 		switch shape {
 		case ShapeWinlogbeat:
 			switch {
+			case en.kind != 0:
+				if en.parent == pWinlogData || en.parent == pWinlog && headerKey(k) {
+					d.wrongType(en)
+				}
 			case en.parent == pWinlogData:
 				rec.Data = append(rec.Data, d.field(en))
 			case en.parent == pWinlog:
@@ -170,6 +185,10 @@ func (d *Decoder) Record(line []byte, rec *evtlog.Record) (Shape, error) {
 			}
 		case ShapeWinlogbeat6:
 			switch {
+			case en.kind != 0:
+				if en.parent == pEventData || en.parent == pTop && headerKey(k) {
+					d.wrongType(en)
+				}
 			case en.parent == pEventData:
 				rec.Data = append(rec.Data, d.field(en))
 			case en.parent == pTop && k == "@timestamp":
@@ -179,6 +198,12 @@ func (d *Decoder) Record(line []byte, rec *evtlog.Record) (Shape, error) {
 			}
 		case ShapeFlat:
 			switch {
+			case en.kind != 0:
+				// Data fields are CamelCase; lower-case keys ("tags",
+				// "host") are what shippers add.
+				if en.parent == pEventData || en.parent == pTop && len(k) > 0 && k[0] >= 'A' && k[0] <= 'Z' {
+					d.wrongType(en)
+				}
 			case en.parent == pEventData:
 				rec.Data = append(rec.Data, d.field(en))
 			case en.parent != pTop:
@@ -193,12 +218,11 @@ func (d *Decoder) Record(line []byte, rec *evtlog.Record) (Shape, error) {
 			case k == "SourceName" || k == "ProviderName":
 				rec.Provider = en.value()
 			case k == "RecordNumber" || k == "EventRecordID":
-				rec.RecordID, _ = parseUint64(en.val)
+				rec.RecordID = d.number(en)
 			case k == "Hostname" || k == "Computer":
 				rec.Computer = en.value()
 			case k == "Version":
-				v, _ := parseUint64(en.val)
-				rec.Version = int(v)
+				rec.Version = int(d.number(en))
 			case k == "Keywords":
 				rec.Keywords = parseKeywords(en.val)
 			case flatMeta[k]:
@@ -207,7 +231,8 @@ func (d *Decoder) Record(line []byte, rec *evtlog.Record) (Shape, error) {
 			}
 		}
 	}
-	rec.Time = pickTime(shape, tsUTC, created, evTime, recvTime)
+	d.assumedUTC = false
+	rec.Time = pickTime(shape, tsUTC, created, evTime, recvTime, &d.assumedUTC)
 	return shape, nil
 }
 
@@ -217,19 +242,61 @@ func (d *Decoder) header(en *entry, k, provider, record, computer, version strin
 	case provider:
 		rec.Provider = en.value()
 	case record:
-		rec.RecordID, _ = parseUint64(en.val)
+		rec.RecordID = d.number(en)
 	case computer:
 		rec.Computer = en.value()
 	case version:
-		v, _ := parseUint64(en.val)
-		rec.Version = int(v)
+		rec.Version = int(d.number(en))
 	}
 }
 
+// headerKey reports whether k names a header field of the Winlogbeat
+// shapes (which must be a string or a number).
+func headerKey(k string) bool {
+	switch k {
+	case "provider_name", "source_name", "record_id", "record_number", "computer_name", "version", "event_id":
+		return true
+	}
+	return false
+}
+
+// number reads a header number (a record id, a version); a value that is
+// not one is left out (0) and noted as a field of the wrong type.
+func (d *Decoder) number(en *entry) uint64 {
+	n, ok := parseUint64(en.val)
+	if !ok {
+		d.typeErrs = append(d.typeErrs, fmt.Sprintf("%s %q is not a number", en.key, truncate(en.val, 40)))
+	}
+	return n
+}
+
+// wrongType notes a field whose value was an object or an array.
+func (d *Decoder) wrongType(en *entry) {
+	what := "an object"
+	if en.kind == '[' {
+		what = "an array"
+	}
+	d.typeErrs = append(d.typeErrs, fmt.Sprintf("%s is %s, not a string or number", en.key, what))
+}
+
+// TypeProblems returns the fields of the record Record last returned
+// whose values had the wrong type and were left out ("SourcePort is an
+// object, not a string or number"), or nil. The slice is reused by the
+// next Record.
+func (d *Decoder) TypeProblems() []string { return d.typeErrs }
+
+// AssumedUTC reports whether the time of the record Record last returned
+// is an NXLog EventTime read as UTC: the source host's local time, whose
+// offset nothing on the line told.
+func (d *Decoder) AssumedUTC() bool { return d.assumedUTC }
+
 // eventID finds the event id and so the shape.
+//
+// A key given twice counts by its last value, as for every other field
+// (and as most JSON consumers do): the entries are searched from the end.
 func (d *Decoder) eventID() (Shape, int, bool) {
 	var code []byte
-	for i := range d.entries {
+	for i := len(d.entries) - 1; i >= 0; i-- {
 		en := &d.entries[i]
 		switch {
 		case en.parent == pWinlog && string(en.key) == "event_id":
@@ -241,7 +308,7 @@ func (d *Decoder) eventID() (Shape, int, bool) {
 		case en.parent == pTop && string(en.key) == "EventID":
 			n, ok := parseUint64(en.val)
 			return ShapeFlat, int(n), ok && n < 1<<31
-		case en.parent == pEvent && string(en.key) == "code":
+		case en.parent == pEvent && string(en.key) == "code" && code == nil:
 			code = en.val
 		}
 	}
@@ -274,7 +341,10 @@ var flatMeta = map[string]bool{
 	"message": true, "EventData": true,
 }
 
-func pickTime(shape Shape, tsUTC, created, evTime, recvTime string) time.Time {
+// pickTime returns the time of a record of the given shape from its time
+// fields, as the package comment says. When it can only read EventTime as
+// UTC, it sets *assumedUTC (when not nil).
+func pickTime(shape Shape, tsUTC, created, evTime, recvTime string, assumedUTC *bool) time.Time {
 	if shape == ShapeFlat {
 		if t, err := parseISO(created); err == nil {
 			return t
@@ -294,6 +364,9 @@ func pickTime(shape Shape, tsUTC, created, evTime, recvTime string) time.Time {
 				return ts
 			}
 			if err1 == nil {
+				if assumedUTC != nil {
+					*assumedUTC = true
+				}
 				return et.UTC()
 			}
 		}

@@ -1,0 +1,5 @@
+//go:build !unix
+
+package store
+
+func isReadOnlyFS(err error) bool { return false }

@@ -1,0 +1,26 @@
+package store
+
+import (
+	"os"
+	"runtime/debug"
+)
+
+// MemoryLimit is the soft limit BoundMemory gives the Go heap of a process
+// that records to a database. What a Writer holds is bounded (batches,
+// rollup counts, value tables and caches all have caps: some 80 MB in the
+// worst case, a storm of distinct addresses, apps and flows), but the
+// collector by default lets the heap grow to twice what is live before it
+// collects; with the limit it collects sooner, so the peak stays near what
+// is live whatever the size of the input.
+const MemoryLimit = 128 << 20
+
+// BoundMemory sets the Go runtime's soft memory limit to MemoryLimit,
+// unless the user chose one with GOMEMLIMIT. It is for commands that
+// record to a database (analyze --db). The limit is soft: a heap that
+// must be larger grows past it, with the collector's CPU use capped.
+func BoundMemory() {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	debug.SetMemoryLimit(MemoryLimit)
+}
