@@ -164,7 +164,7 @@ func bench(ctx context.Context, o *options) (failed bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	dlls, err := buildDLLs(ctx, tools, mod, cache)
+	dlls, err := buildDLLs(ctx, tools, mod, cache, base)
 	if err != nil {
 		return false, err
 	}
