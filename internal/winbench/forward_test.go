@@ -59,3 +59,25 @@ func TestPEExports(t *testing.T) {
 		t.Error("garbage accepted")
 	}
 }
+
+func TestExeHelpers(t *testing.T) {
+	if got := winPath("/root/.cache/x/run-1/tmp/a.txt"); got != `Z:\root\.cache\x\run-1\tmp\a.txt` {
+		t.Errorf("winPath = %q", got)
+	}
+	a := map[string]uint32{guidConnection: 1, guidPacketDrop: 0}
+	b := map[string]uint32{guidConnection: 1, guidPacketDrop: 0}
+	if !samePolicy(a, b) || fmtPolicy(a) != "Connection=1 PacketDrop=0" {
+		t.Errorf("samePolicy/fmtPolicy: %v %q", samePolicy(a, b), fmtPolicy(a))
+	}
+	b[guidPacketDrop] = 2
+	if samePolicy(a, b) {
+		t.Error("different policies compare equal")
+	}
+	names := map[string]bool{}
+	for _, sc := range exeScenarios {
+		if names[sc.name] || sc.run == nil || len(sc.policy) == 0 {
+			t.Errorf("scenario %q: duplicate or incomplete", sc.name)
+		}
+		names[sc.name] = true
+	}
+}
