@@ -6,9 +6,14 @@
 # with its event-log half, against the bench's fake DLLs (the fake advapi32
 # holds the audit policy). Each scenario must leave the policy as it found it.
 #
-# Needs wine64 and x86_64-w64-mingw32-gcc; the runner installs them with
-# apt-get when run as root with CI=true (or with --install). Extra arguments
-# go to the runner, e.g. scripts/exe-winbench.sh -v -run watch.
+# Installs wine64 and the mingw-w64 compiler with apt-get when they are
+# missing and this runs as root (CI). Extra arguments go to the runner, e.g.
+# scripts/exe-winbench.sh -v -run watch.
 set -eu
 cd "$(dirname "$0")/.."
-exec go run ./internal/winbench -exe "$@"
+
+install=""
+if [ "$(id -u)" = 0 ]; then
+	install="--install"
+fi
+go run ./internal/winbench -exe $install "$@"
