@@ -23,8 +23,10 @@ import (
 // dynamic session.
 func TestWinbenchSelftest(t *testing.T) {
 	wbtest.Need(t)
-	rec := filepath.Join(wbtest.TempDir(t), "fake-record.txt")
+	dir := wbtest.TempDir(t)
+	rec := filepath.Join(dir, "fake-record.txt")
 	t.Setenv("WFPWATCH_FAKE_RECORD", rec)
+	benchSecurityLog(t, dir)
 	plan, err := wfp.SelftestPlan(51000, true, true)
 	if err != nil {
 		t.Fatal(err)

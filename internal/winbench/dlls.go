@@ -29,6 +29,9 @@ type builtDLL struct {
 	name string // DLL name without ".dll", e.g. "wevtapi"
 	path string // the built file in the cache
 	fake bool   // a fake from fakesDir (not the runtime shim)
+	// fwd is set for a fake that forwards what it does not implement to
+	// Wine's own DLL, installed beside it under another name.
+	fwd *forwarding
 }
 
 // dllSource is what one DLL is built from.
@@ -44,8 +47,9 @@ var validDLLName = regexp.MustCompile(`^[a-z0-9_]+$`)
 
 // buildDLLs builds the ProcessPrng shim and every fake DLL under fakesDir,
 // reusing the cached build when the sources, the compiler and the flags are
-// unchanged.
-func buildDLLs(ctx context.Context, t *tools, mod, cache string) ([]builtDLL, error) {
+// unchanged. base is the base Wine prefix, whose system32 holds the Wine
+// DLLs that forwarding fakes forward to.
+func buildDLLs(ctx context.Context, t *tools, mod, cache, base string) ([]builtDLL, error) {
 	srcs, err := dllSources(mod)
 	if err != nil {
 		return nil, err
@@ -56,10 +60,15 @@ func buildDLLs(ctx context.Context, t *tools, mod, cache string) ([]builtDLL, er
 	}
 	var out []builtDLL
 	for _, s := range srcs {
+		fwd, err := prepareForward(&s, base)
+		if err != nil {
+			return nil, err
+		}
 		d, err := buildDLL(ctx, t, s, inc, filepath.Join(mod, includeDir), cache)
 		if err != nil {
 			return nil, err
 		}
+		d.fwd = fwd
 		out = append(out, d)
 	}
 	return out, nil
@@ -92,7 +101,7 @@ func dllSources(mod string) ([]dllSource, error) {
 		if !validDLLName.MatchString(name) || name == "bcryptprimitives" {
 			return nil, fmt.Errorf("%s/%s: a fake DLL directory must be named like the DLL, in lower case (e.g. wevtapi)", fakesDir, name)
 		}
-		files, err := readDir(filepath.Join(dir, name), ".c", ".h", ".def", "ldflags")
+		files, err := readDir(filepath.Join(dir, name), ".c", ".h", ".def", "ldflags", forwardFile)
 		if err != nil {
 			return nil, err
 		}
@@ -185,7 +194,9 @@ func buildDLL(ctx context.Context, t *tools, s dllSource, inc map[string][]byte,
 	if _, ok := s.files[s.name+".def"]; ok {
 		args = append(args, s.name+".def")
 	}
-	args = append(args, "-ladvapi32")
+	if s.name != "advapi32" { // a fake advapi32 must not import itself
+		args = append(args, "-ladvapi32")
+	}
 	if lf, ok := s.files["ldflags"]; ok {
 		args = append(args, strings.Fields(string(lf))...)
 	}

@@ -55,6 +55,7 @@ type options struct {
 	cacheDir    string        // -cache: cache directory
 	overlay     bool          // -overlay: build with the Deleteat overlay
 	overlayFile string        // the overlay JSON, when used
+	exe         bool          // -exe: run the wfpwatch.exe scenarios instead of test binaries
 	out         io.Writer
 }
 
@@ -76,6 +77,7 @@ func mainErr(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.keep, "keep", false, "keep the throw-away Wine prefix of this run and print its path")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "time limit of each test binary")
 	fs.BoolVar(&o.overlay, "overlay", true, "build the test binaries with the overlay that makes os.RemoveAll (t.TempDir) work under Wine 8; -overlay=false to see the unpatched behaviour")
+	fs.BoolVar(&o.exe, "exe", false, "run the real wfpwatch.exe (GOOS=windows go build ./cmd/wfpwatch) under Wine in the audit-policy scenarios (-run selects scenarios) instead of the test binaries")
 	fs.StringVar(&o.cacheDir, "cache", "", "cache `directory` (default $XDG_CACHE_HOME/wfpwatch-winbench)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: go run ./internal/winbench [flags] [packages]\n\n"+
@@ -127,9 +129,11 @@ func bench(ctx context.Context, o *options) (failed bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	pkgs, err := listPackages(ctx, o.pkgs, o.all)
-	if err != nil {
-		return false, err
+	var pkgs []pkg
+	if !o.exe {
+		if pkgs, err = listPackages(ctx, o.pkgs, o.all); err != nil {
+			return false, err
+		}
 	}
 	if o.list {
 		for _, p := range pkgs {
@@ -137,7 +141,7 @@ func bench(ctx context.Context, o *options) (failed bool, err error) {
 		}
 		return false, nil
 	}
-	if len(pkgs) == 0 {
+	if len(pkgs) == 0 && !o.exe {
 		fmt.Fprintf(o.out, "winbench: no package with Windows code matches %s\n", strings.Join(o.pkgs, " "))
 		return false, nil
 	}
@@ -150,7 +154,7 @@ func bench(ctx context.Context, o *options) (failed bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	if o.overlay {
+	if o.overlay && !o.exe { // the product build is built as it ships
 		var note string
 		o.overlayFile, note, err = deleteatOverlay(ctx, cache)
 		if err != nil {
@@ -164,7 +168,7 @@ func bench(ctx context.Context, o *options) (failed bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	dlls, err := buildDLLs(ctx, tools, mod, cache)
+	dlls, err := buildDLLs(ctx, tools, mod, cache, base)
 	if err != nil {
 		return false, err
 	}
@@ -192,6 +196,9 @@ func bench(ctx context.Context, o *options) (failed bool, err error) {
 	fmt.Fprintf(o.out, "winbench: %s, prefix %s (%s), fakes: %s\n", tools.wineVersion, base, state, fakeNames(dlls))
 
 	env := benchEnv(rp.dir, dlls)
+	if o.exe {
+		return exeBench(ctx, o, tools, env, mod, rp)
+	}
 	nfail := 0
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()

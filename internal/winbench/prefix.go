@@ -244,6 +244,19 @@ func (rp *runPrefix) install(dlls []builtDLL) error {
 		if err := copyFile(d.path, dst); err != nil {
 			return fmt.Errorf("install %s.dll: %w", d.name, err)
 		}
+		if d.fwd == nil {
+			continue
+		}
+		// Wine's own DLL under its new name, for the fake's forwarders.
+		// It keeps Wine's builtin marker, so Wine loads it as the builtin
+		// it is.
+		dst = filepath.Join(sys32, d.fwd.renamed+".dll")
+		if err := os.Remove(dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("install %s.dll: %w", d.fwd.renamed, err)
+		}
+		if err := copyFile(d.fwd.builtin, dst); err != nil {
+			return fmt.Errorf("install %s.dll (Wine's %s.dll): %w", d.fwd.renamed, d.name, err)
+		}
 	}
 	return nil
 }

@@ -145,12 +145,28 @@ func TestListPackages(t *testing.T) {
 	}
 }
 
-// TestMissingWine checks the message when wine64 cannot be found.
+// TestMissingWine checks the message when wine64 (and the compiler) cannot
+// be found. PATH is set to a directory of the test's making, so that the
+// result does not depend on what this machine has installed (CI starts
+// without Wine and mingw-w64).
 func TestMissingWine(t *testing.T) {
+	bin := t.TempDir()
+	t.Setenv("PATH", bin)
 	t.Setenv("WINE64", filepath.Join(t.TempDir(), "no-wine64"))
 	_, err := findTools(context.Background(), false, &bytes.Buffer{})
-	if err == nil || !strings.Contains(err.Error(), "wine64 not found: apt-get install wine64") || !strings.Contains(err.Error(), "--install") {
-		t.Errorf("err = %v", err)
+	want := "wine64 and x86_64-w64-mingw32-gcc not found: apt-get install wine64 gcc-mingw-w64-x86-64-win32 (or run with --install)"
+	if err == nil || err.Error() != want {
+		t.Errorf("neither tool: err = %v\nwant %s", err, want)
+	}
+
+	// Only wine64 missing: a stand-in compiler on PATH.
+	if err := os.WriteFile(filepath.Join(bin, "x86_64-w64-mingw32-gcc"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err = findTools(context.Background(), false, &bytes.Buffer{})
+	want = "wine64 not found: apt-get install wine64 (or run with --install)"
+	if err == nil || err.Error() != want {
+		t.Errorf("no wine64: err = %v\nwant %s", err, want)
 	}
 }
 

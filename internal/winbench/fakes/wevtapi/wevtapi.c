@@ -163,6 +163,8 @@ static void load_scenario(void)
 		if (g_log.loaded)
 			free_log();
 		g_log.loaded = 1; /* an empty log */
+		g_log.fail_after = -1;
+		g_log.oldest = 1;
 		return;
 	}
 	WIN32_FILE_ATTRIBUTE_DATA fa;
