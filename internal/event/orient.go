@@ -154,20 +154,61 @@ func (e *Event) RawEnds() (src, dst netip.Addr, srcPort, dstPort uint16, hasSrc,
 	return e.LocalIP, e.RemoteIP, lp, rp, hl, hr
 }
 
-// PortRank says how much a port looks like a service's: 3 for well-known
-// ports (below 1024), 2 for registered ports outside Windows' old dynamic
-// range, 1 for 1025–5000 (registered, but the dynamic range before Vista),
-// 0 for the dynamic range since Vista (49152–65535).
+// PortRank says how much a port looks like a service's:
+//
+//	3: well-known ports (below 1024) and the registered ports of services a
+//	   Windows host commonly offers or meets (serviceClass: SSDP 1900, RDP
+//	   3389, SQL Server 1433, WinRM 5985, mDNS 5353, LLMNR 5355…);
+//	2: other registered ports (5001–32767);
+//	1: ports that are some system's ephemeral range though registered:
+//	   1025–5000 (Windows before Vista) and 32768–49151 (Linux and Android,
+//	   whose clients fill the firewall logs of mixed networks);
+//	0: the dynamic range since Vista (49152–65535).
+//
+// A remote client need not run Windows, so an ephemeral port of another OS
+// must not outrank a service's port: SSDP from 192.0.2.7:40093 to
+// 239.255.255.250:1900 belongs to port 1900.
 func PortRank(p uint16) int {
 	switch {
-	case p < 1024:
+	case p < 1024 || serviceClass(p):
 		return 3
 	case p >= 49152:
 		return 0
-	case p >= 1025 && p <= 5000:
+	case p >= 1025 && p <= 5000, p >= 32768:
 		return 1
 	}
 	return 2
+}
+
+// serviceClass reports whether p is the registered port of a service that
+// Windows hosts commonly offer or talk to, so that it outranks a client's
+// ephemeral port whatever range that port came from.
+func serviceClass(p uint16) bool {
+	switch p {
+	case 1433, 1434, // SQL Server
+		1521,       // Oracle
+		1701, 1723, // L2TP, PPTP
+		1812, 1813, // RADIUS
+		1900,       // SSDP
+		2049,       // NFS
+		2179,       // Hyper-V VMConnect
+		3268, 3269, // global catalog
+		3306,       // MySQL
+		3389,       // RDP
+		3478,       // STUN/Teredo
+		3702,       // WS-Discovery
+		4500,       // IPsec NAT-T
+		5060, 5061, // SIP
+		5353, 5355, // mDNS, LLMNR
+		5357, 5358, // WSD
+		5432,       // PostgreSQL
+		5985, 5986, // WinRM
+		8080, 8443, // HTTP alternates
+		8530, 8531, // WSUS
+		9389: // AD Web Services
+		return true
+	}
+	return false
 }
 
 // ServiceEnd decides which end of e offers the service, and is the one
