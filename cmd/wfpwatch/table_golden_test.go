@@ -97,6 +97,9 @@ func TestSamplesGolden(t *testing.T) {
 			{"summary", 0, []string{"--summary"}},
 		} {
 			out := analyzeAt(t, v.width, append(append([]string{"--packets", "--permits"}, v.args...), path)...)
+			// log.file.path names where the samples are on this machine:
+			// the golden file must not.
+			out = strings.ReplaceAll(out, dir, "$SAMPLES")
 			if v.width > 0 {
 				checkFits(t, out, v.width)
 			}
