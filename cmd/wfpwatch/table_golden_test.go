@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -75,6 +76,9 @@ func TestAnalyzeTableWidths(t *testing.T) {
 // SHA-256 and line count (go test -update rewrites it; a change prints
 // the output's start).
 func TestSamplesGolden(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the golden hashes are of the output on Unix: file paths in log.file.path differ on Windows")
+	}
 	dir := samples.Dir(t)
 	var files []string
 	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {

@@ -141,12 +141,16 @@ func TestWatcherRecovers(t *testing.T) {
 	store(1, sub(1))
 	wait(1)
 	// Silent death: the engine stores event 2, the subscription never
-	// delivers it.
+	// delivers it. The watcher finds it by its time, newer than the newest
+	// delivered; Windows' clock may tick only every 15.6 ms (it does under
+	// Wine), so let it tick first.
+	time.Sleep(40 * time.Millisecond)
 	store(2, nil)
 	wait(2)
 	if g := waitGap("without an error"); g.Replayed < 1 {
 		t.Errorf("gap %+v", g)
 	}
+	time.Sleep(40 * time.Millisecond)
 	store(3, sub(2))
 	wait(3)
 	// The engine restarts: the next check fails with a lost-engine status.
@@ -154,6 +158,7 @@ func TestWatcherRecovers(t *testing.T) {
 	st.optErrs = append(st.optErrs, &wfp.StatusError{Call: "FwpmEngineGetOption0", Status: wfp.ErrRPCNullContext})
 	st.mu.Unlock()
 	waitGap("went away")
+	time.Sleep(40 * time.Millisecond)
 	store(4, sub(3))
 	wait(4)
 	if w.SilentDeaths.Load() != 1 || w.Resubscribes.Load() != 2 {
