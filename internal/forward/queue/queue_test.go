@@ -11,7 +11,9 @@ import (
 	"time"
 )
 
-func entry(i int) []byte { return []byte(fmt.Sprintf(`{"n":%d,"pad":"%s"}`, i, bytes.Repeat([]byte("x"), i%50))) }
+func entry(i int) []byte {
+	return []byte(fmt.Sprintf(`{"n":%d,"pad":"%s"}`, i, bytes.Repeat([]byte("x"), i%50)))
+}
 
 func drain(t *testing.T, q *Queue, ack bool) [][]byte {
 	t.Helper()
