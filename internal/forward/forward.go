@@ -254,8 +254,10 @@ func newSender(u *url.URL) (Sender, error) {
 		return newFileSender(u)
 	case "syslog+tcp", "syslog+tls", "syslog+udp":
 		return newSyslogSender(u)
+	case "kafka":
+		return newKafkaSender(u)
 	}
-	return nil, fmt.Errorf("unknown output scheme %q: want file://, syslog+tcp://, syslog+tls:// or syslog+udp://", u.Scheme)
+	return nil, fmt.Errorf("unknown output scheme %q: want file://, syslog+tcp://, syslog+tls://, syslog+udp:// or kafka://", u.Scheme)
 }
 
 // Write appends e to every output's queue. It returns once every queue
