@@ -56,7 +56,7 @@ func countIDs(t *testing.T, glob string) (distinct, lines int) {
 	return len(seen), lines
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -69,7 +69,7 @@ func freePort(t *testing.T) int {
 // receiver is a syslog daemon started by the test with its own config on
 // loopback; never the system's.
 type receiver struct {
-	t    *testing.T
+	t    testing.TB
 	name string
 	dir  string
 	port int
@@ -149,13 +149,10 @@ func makeCA(t *testing.T, dir string) tlsFiles {
 	return f
 }
 
-func rsyslog(t *testing.T, tls *tlsFiles) *receiver {
-	bin, err := exec.LookPath("rsyslogd")
-	if err != nil {
-		if _, err2 := os.Stat("/usr/sbin/rsyslogd"); err2 != nil {
-			t.Skip("rsyslogd is not installed (Debian: apt-get install rsyslog); skipping the rsyslog test")
-		}
-		bin = "/usr/sbin/rsyslogd"
+func rsyslog(t testing.TB, tls *tlsFiles) *receiver {
+	bin := rsyslogd()
+	if bin == "" {
+		t.Skip("rsyslogd is not installed (Debian: apt-get install rsyslog); skipping the rsyslog test")
 	}
 	dir := t.TempDir()
 	r := &receiver{t: t, name: "rsyslog", dir: dir, port: freePort(t), out: filepath.Join(dir, "out.log")}
@@ -290,4 +287,23 @@ func TestSyslogHeader(t *testing.T) {
 	if got != want {
 		t.Fatalf("message\n got %s\nwant %s", got, want)
 	}
+}
+
+func rsyslogd() string {
+	if bin, err := exec.LookPath("rsyslogd"); err == nil {
+		return bin
+	}
+	if _, err := os.Stat("/usr/sbin/rsyslogd"); err == nil {
+		return "/usr/sbin/rsyslogd"
+	}
+	return ""
+}
+
+// rsyslogBench returns a plain-TCP rsyslog receiver, or nil when rsyslogd
+// is missing.
+func rsyslogBench(b *testing.B) *receiver {
+	if rsyslogd() == "" {
+		return nil
+	}
+	return rsyslog(b, nil)
 }
