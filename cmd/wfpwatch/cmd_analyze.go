@@ -138,6 +138,7 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	view.register(fs)
 	pflags := pipeline.RegisterFlags(fs)
 	dbFlags := store.RegisterFlags(fs)
+	outputs := registerOutputs(fs)
 	fs.BoolVar(&summary, "summary", false, "print counts by verdict, reason, direction, event, application and port instead of the events")
 	fs.IntVar(&top, "top", 10, "with --summary: rows per group (0: all)")
 	fs.BoolVar(&recursive, "r", false, "read directories recursively")
@@ -162,6 +163,11 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer sink.Close()
+	stopForward, err := startForward(*outputs, p, stderr, analyzeDrain)
+	if err != nil {
+		return err
+	}
+	defer stopForward()
 
 	var w output.Writer
 	var sum output.Summary

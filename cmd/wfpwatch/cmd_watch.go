@@ -91,6 +91,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&o.window, "pair-window", 2*time.Second, "how long an event waits for its twin from the other source")
 	pflags := pipeline.RegisterFlags(fs)
 	dbFlags := store.RegisterFlags(fs)
+	outputs := registerOutputs(fs)
 	noDB := fs.Bool("no-db", false, "do not record history (by default watch records to --db, or to the default database)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -201,6 +202,11 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		say("recording history in %s (query it with 'wfpwatch query --db %s'; --no-db not to record)", path, path)
 	}
 	p.FirstSight(w)
+	stopForward, err := startForward(*outputs, p, stderr, watchDrain)
+	if err != nil {
+		return err
+	}
+	defer stopForward()
 	live := newLiveMerge(o.view, p, o.window, say)
 	defer live.stopResolver()
 	if useNet {
