@@ -25,7 +25,7 @@ func (o *outputURLs) Set(s string) error {
 // registerOutputs adds --output to fs.
 func registerOutputs(fs *flag.FlagSet) *outputURLs {
 	var o outputURLs
-	fs.Var(&o, "output", "also forward every event to `URL` through a durable queue (repeatable): file://PATH, syslog+tcp://, syslog+tls://, syslog+udp://HOST:PORT, kafka://BROKER[,BROKER]/TOPIC (see docs/forwarding.md)")
+	fs.Var(&o, "output", "also forward every event to `URL` through a durable queue (repeatable): file://PATH, syslog+tcp://, syslog+tls://, syslog+udp://HOST:PORT, kafka://BROKER[,BROKER]/TOPIC, otlp+http(s)://HOST:PORT (see docs/forwarding.md)")
 	return &o
 }
 

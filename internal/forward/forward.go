@@ -256,8 +256,10 @@ func newSender(u *url.URL) (Sender, error) {
 		return newSyslogSender(u)
 	case "kafka":
 		return newKafkaSender(u)
+	case "otlp+http", "otlp+https":
+		return newOTLPSender(u)
 	}
-	return nil, fmt.Errorf("unknown output scheme %q: want file://, syslog+tcp://, syslog+tls://, syslog+udp:// or kafka://", u.Scheme)
+	return nil, fmt.Errorf("unknown output scheme %q: want file://, syslog+tcp://, syslog+tls://, syslog+udp://, kafka:// or otlp+http(s)://", u.Scheme)
 }
 
 // Write appends e to every output's queue. It returns once every queue
