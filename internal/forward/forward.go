@@ -1,6 +1,6 @@
 // Package forward ships events to other systems without losing them: each
-// output (file://, syslog+tcp://, syslog+tls://, syslog+udp://, kafka://)
-// has its own durable queue (internal/forward/queue) that an event is
+// output (file://, syslog+tcp://, syslog+tls://, syslog+udp://, kafka://,
+// otlp+http(s)://) has its own durable queue (internal/forward/queue) that an event is
 // appended to before it counts as handed on, and a goroutine that delivers
 // the queue in order, in batches, retrying with exponential backoff and
 // jitter, and acknowledges each batch once the receiver took it.
