@@ -162,6 +162,7 @@ type analyzeOptions struct {
 	since     string
 	until     string
 	progress  bool
+	outputs   outputURLs
 
 	from, to time.Time // parsed --since, --until
 }
@@ -199,6 +200,7 @@ func newAnalyzeCmd(stdout, stderr io.Writer) *cobra.Command {
 	fs.BoolVarP(&o.recursive, "recursive", "r", false, "read directories recursively")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "print no notes: not the problems found in the inputs (still counted), not why nothing was shown, no progress bar")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "print, for each input, its detected format and how many events and problems it gave")
+	registerOutputs(fs, &o.outputs)
 	fs.BoolVar(&o.progress, "progress", true, "show a progress bar on a terminal for large inputs (--progress=false: never)")
 	setHint(fs, "limit", "want a number of rows, 0 for all")
 	completeViewFlags(c)
@@ -275,6 +277,11 @@ func (o *analyzeOptions) run(c *cobra.Command, args []string, stdout, stderr io.
 		return err
 	}
 	defer sink.Close()
+	stopForward, err := startForward(o.outputs, p, stderr, analyzeDrain)
+	if err != nil {
+		return err
+	}
+	defer stopForward()
 
 	bar := newProgress(args, o.recursive, stderr, o.progress && !o.quiet)
 	defer bar.stop()

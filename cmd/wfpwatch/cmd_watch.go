@@ -64,6 +64,7 @@ reported as a gap. Needs an elevated prompt.`
 
 type watchOptions struct {
 	view      viewFlags
+	outputs   outputURLs
 	since     time.Duration
 	noAudit   bool
 	enforce   bool
@@ -93,6 +94,7 @@ func newWatchCmd(stdout, stderr io.Writer) *cobra.Command {
 	}
 	fs := c.Flags()
 	o.view.register(fs)
+	registerOutputs(fs, &o.outputs)
 	fs.Var(sinceValue{&o.since}, "since", "start with the events since `TIME` (10m, 2h, 7d back from now, RFC 3339 or YYYY-MM-DD) instead of only new ones")
 	setHint(fs, "since", "want a duration back from now (10m, 2h, 7d), an RFC 3339 time or a date, not in the future")
 	fs.BoolVar(&o.noAudit, "no-audit", false, "do not change the audit policy (it is managed elsewhere)")
@@ -241,6 +243,11 @@ func (o *watchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		// when its window ends (wfp.flow.update in JSON).
 		p.Flows(output.NewFlowWriter(w, true))
 	}
+	stopForward, err := startForward(o.outputs, p, stderr, watchDrain)
+	if err != nil {
+		return err
+	}
+	defer stopForward()
 	live := newLiveMerge(o.view, p, o.window, say)
 	defer live.stopResolver()
 	if useNet {
