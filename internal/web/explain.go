@@ -47,12 +47,11 @@ func Explain(e *event.Event) Explanation {
 		x.Verdict = "The Windows Filtering Platform acted on " + what + "."
 	}
 	x.Reason = reasonText(e.Reason)
-	if p, ok := e.ServicePort(); ok {
-		if e.Direction == event.DirectionInbound || e.Kind == event.KindListen || e.Kind == event.KindBind {
-			x.ServiceEnd = "local port " + strconv.Itoa(int(p))
-		} else {
-			x.ServiceEnd = "remote port " + strconv.Itoa(int(p))
-		}
+	switch end, p, ok := e.ServiceEnd(); {
+	case ok && end == event.EndLocal:
+		x.ServiceEnd = "local port " + strconv.Itoa(int(p))
+	case ok && end == event.EndRemote:
+		x.ServiceEnd = "remote port " + strconv.Itoa(int(p))
 	}
 	x.PowerShell, x.Caveat = allowCommand(e)
 	return x
@@ -134,10 +133,14 @@ func allowCommand(e *event.Event) (cmd, caveat string) {
 			parts = append(parts, "-Protocol", strconv.Itoa(int(e.Protocol)))
 		}
 		if e.Protocol == 6 || e.Protocol == 17 {
-			if inbound && e.HasLocalPort {
-				parts = append(parts, "-LocalPort", strconv.Itoa(int(e.LocalPort)))
-			} else if !inbound && e.HasRemotePort {
-				parts = append(parts, "-RemotePort", strconv.Itoa(int(e.RemotePort)))
+			// The service's port (the one function that decides it for
+			// flows and --top port): local for inbound, listen and bind,
+			// remote for outbound.
+			switch end, p, ok := e.ServiceEnd(); {
+			case ok && end == event.EndLocal:
+				parts = append(parts, "-LocalPort", strconv.Itoa(int(p)))
+			case ok && end == event.EndRemote:
+				parts = append(parts, "-RemotePort", strconv.Itoa(int(p)))
 			}
 		}
 	}

@@ -69,8 +69,9 @@ func TestExplain(t *testing.T) {
 		t.Errorf("explanation %+v", x)
 	}
 	e.Direction, e.Reason, e.RuleID = event.DirectionOutbound, "rule", "{ABC'}"
+	e.LocalPort, e.RemotePort = 50000, 443
 	x = Explain(&e)
-	if !strings.Contains(x.PowerShell, "-RemotePort 50000") || !strings.Contains(x.Caveat, "-Name '{ABC''}'") {
+	if !strings.Contains(x.PowerShell, "-RemotePort 443") || !strings.Contains(x.Caveat, "-Name '{ABC''}'") {
 		t.Errorf("outbound rule: %+v", x)
 	}
 }

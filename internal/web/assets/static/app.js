@@ -60,7 +60,7 @@
       s[i] = (s[i] || 0) + p.n;
       if (s[i] > max) max = s[i];
     });
-    var W = 1000, H = 240, L = 50, B = 20;
+    var W = Math.max(400, box.clientWidth || 1000), H = 240, L = 50, B = 20;
     var g = svg("svg", { viewBox: "0 0 " + W + " " + H, class: "chart-svg", role: "img" });
     g.appendChild(svg("line", { x1: L, y1: H - B, x2: W, y2: H - B, class: "axis" }));
     g.appendChild(svg("line", { x1: L, y1: 0, x2: L, y2: H - B, class: "axis" }));
