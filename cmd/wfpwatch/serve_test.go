@@ -3,8 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -75,4 +85,84 @@ func TestServeRuns(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not stop")
 	}
+}
+
+// TestServeTLS: with --cert/--key serve speaks HTTPS, and a token on a
+// non-loopback listen address is required of every request.
+func TestServeTLS(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "h.db")
+	var out, errb bytes.Buffer
+	if code := run([]string{"analyze", "-q", "--db", db, filepath.Join("..", "..", "testdata", "security-wfp.xml")}, &out, &errb); code != 0 {
+		t.Fatalf("analyze --db: exit %d: %s", code, errb.String())
+	}
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := x509.MarshalECPrivateKey(key)
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+	tokenFile := filepath.Join(dir, "token")
+	const token = "0123456789abcdef-test"
+	os.WriteFile(tokenFile, []byte(token+"\n"), 0o600)
+
+	urls := make(chan string, 1)
+	serveReady = func(u string) { urls <- u }
+	defer func() { serveReady = nil }()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- execute(ctx, newServeCmd(io.Discard, io.Discard), []string{"--db", db, "--listen", "127.0.0.1:0", "--cert", certFile, "--key", keyFile, "--token-file", tokenFile}, io.Discard, io.Discard)
+	}()
+	var base string
+	select {
+	case base = <-urls:
+	case err := <-done:
+		t.Fatalf("serve ended: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	if !strings.HasPrefix(base, "https://") {
+		t.Fatalf("URL %s is not https", base)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(mustParse(t, der))
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	for _, c := range []struct {
+		auth string
+		code int
+	}{{"", 401}, {"Bearer wrong-token-wrong-token", 401}, {"Bearer " + token, 200}} {
+		req, _ := http.NewRequest("GET", base+"api/health", nil)
+		if c.auth != "" {
+			req.Header.Set("Authorization", c.auth)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.code {
+			t.Errorf("Authorization %q: %d, want %d", c.auth, resp.StatusCode, c.code)
+		}
+	}
+	cancel()
+	<-done
+}
+
+func mustParse(t *testing.T, der []byte) *x509.Certificate {
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

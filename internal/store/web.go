@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -363,16 +364,34 @@ func (db *DB) TopHosts(ctx context.Context, f Filter, n int) (TopResult, error) 
 		}
 		counts[h] += x.n
 	}
-	err = scanRows(ctx, tx, d, "SELECT id, "+eventColumns+" FROM events WHERE "+where+" AND host IS NULL", args, func(r *storedRow, e *event.Event) error {
-		h := e.Host
+	// The others: the host's dictionary id from the extra blob, without
+	// decoding the rest.
+	byID := map[int64]int64{}
+	rows, err = tx.QueryContext(ctx, "SELECT extra FROM events WHERE "+where+" AND host IS NULL", args...)
+	if err != nil {
+		return res, fmt.Errorf("query history: %w", err)
+	}
+	var x []byte
+	for rows.Next() {
+		if err := rows.Scan(&x); err != nil {
+			rows.Close()
+			return res, fmt.Errorf("query history: %w", err)
+		}
+		byID[extraHost(x)]++
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return res, fmt.Errorf("query history: %w", err)
+	}
+	for id, c := range byID {
+		h, err := d.get(ctx, tx, sql.NullInt64{Int64: id, Valid: id > 0})
+		if err != nil {
+			return res, err
+		}
 		if h == "" {
 			h = "-"
 		}
-		counts[h]++
-		return nil
-	})
-	if err != nil {
-		return res, err
+		counts[h] += c
 	}
 	for v, c := range counts {
 		res.Rows = append(res.Rows, TopRow{v, c})
@@ -436,4 +455,35 @@ func (db *DB) TimeRange(ctx context.Context) (first, last time.Time, err error) 
 		last = time.Unix(0, hi.Int64).UTC()
 	}
 	return first, last, nil
+}
+
+// extraHost returns the dictionary id of the host in an extra blob, 0 when
+// it has none (the walk of extraIdentity, keeping only the host).
+func extraHost(x []byte) int64 {
+	for len(x) > 0 {
+		tag := x[0]
+		x = x[1:]
+		v, n := binary.Uvarint(x)
+		if n <= 0 {
+			return 0
+		}
+		x = x[n:]
+		if tag == 0 || tag > tagRuleName {
+			return 0 // a newer writer's tag: decode stops here too
+		}
+		if tagIsString(tag) {
+			if v > uint64(len(x)) {
+				return 0
+			}
+			x = x[v:]
+			continue
+		}
+		if tag == tagHost {
+			if v > math.MaxInt64 {
+				return 0
+			}
+			return int64(v)
+		}
+	}
+	return 0
 }

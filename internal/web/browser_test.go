@@ -155,7 +155,11 @@ func TestBrowser(t *testing.T) {
 		t.Skip("browser tests are not short")
 	}
 	db, evs := seed(t, 3000)
-	srv := httptest.NewServer(newTestServer(t, db, Options{}).Handler())
+	s := newTestServer(t, db, Options{})
+	mctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	s.Start(mctx) // the metrics count the history, as in serve
+	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close) // after the browser has gone (cleanups run last first)
 	b := newBrowser(t)
 
