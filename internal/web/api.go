@@ -107,7 +107,7 @@ type eventsAnswer struct {
 
 // countCap is where counting matching events stops when the count needs
 // a scan of the events (app, port or remote filters).
-const countCap = 100_000
+const countCap = 10_000
 
 func (s *Server) events(ctx context.Context, q url.Values) (eventsAnswer, error) {
 	var a eventsAnswer
@@ -195,6 +195,7 @@ type topAnswer struct {
 	Total       int64    `json:"total"`
 	Rows        []topRow `json:"rows"`
 	FromRollups bool     `json:"from_rollups"`
+	Deferred    bool     `json:"-"` // the overview: filled in by the script
 }
 
 type topRow struct {
@@ -331,7 +332,10 @@ func (s *Server) series(ctx context.Context, q url.Values) (seriesAnswer, error)
 		step = 24 * time.Hour
 	case "", "auto":
 		switch {
-		case span <= 16*time.Hour:
+		case span <= 3*time.Hour:
+			// Minutes are counted from the events themselves (the
+			// rollups have no minute counts by verdict and direction):
+			// up to 3 hours stays fast on a busy history.
 			step = time.Minute
 		case span <= 1000*time.Hour:
 			step = time.Hour

@@ -174,6 +174,9 @@ func TestBrowser(t *testing.T) {
 		if p.name == "live" {
 			connected(b, t)
 		}
+		if p.name == "overview" { // the hosts, which the script fetches
+			b.do(t, "top hosts", chromedp.WaitVisible(chromedp.CSS("table.deferred[data-loaded]")))
+		}
 		b.screenshot(t, p.name)
 		if errs := b.takeErrors(); len(errs) > 0 {
 			t.Errorf("%s: console errors:\n%s", p.name, strings.Join(errs, "\n"))

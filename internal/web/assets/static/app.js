@@ -110,6 +110,27 @@
       .catch(function (e) { box.textContent = ""; box.appendChild(el("p", "error", "chart: " + e.message)); });
   }
 
+  // Tops the server left to the script (hosts: counted from the events).
+  Array.prototype.forEach.call(document.querySelectorAll("table.deferred"), function (tbl) {
+    var by = tbl.getAttribute("data-by");
+    var tb = tbl.querySelector("tbody");
+    fetch("/api/top?" + query + (query ? "&" : "") + "by=" + encodeURIComponent(by), { credentials: "same-origin" })
+      .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error(j.error || r.statusText); return j; }); })
+      .then(function (j) {
+        tb.textContent = "";
+        if (!j.rows.length) { var tr = el("tr"); tr.appendChild(el("td", "muted", "no events in this range")); tb.appendChild(tr); }
+        j.rows.forEach(function (row) {
+          var tr = el("tr");
+          tr.appendChild(el("td", "", row.value));
+          tr.appendChild(el("td", "n", String(row.count)));
+          tr.appendChild(el("td", "n", (100 * row.share).toFixed(1) + "%"));
+          tb.appendChild(tr);
+        });
+        tbl.setAttribute("data-loaded", "1");
+      })
+      .catch(function (e) { tb.textContent = ""; var tr = el("tr"); tr.appendChild(el("td", "error", by + ": " + e.message)); tb.appendChild(tr); });
+  });
+
   // The live view: Server-Sent Events of new events, newest on top.
   if (page === "live") {
     var rows = document.getElementById("live-rows");
