@@ -332,10 +332,10 @@ func (s *Server) series(ctx context.Context, q url.Values) (seriesAnswer, error)
 		step = 24 * time.Hour
 	case "", "auto":
 		switch {
-		case span <= 3*time.Hour:
+		case span <= 2*time.Hour:
 			// Minutes are counted from the events themselves (the
 			// rollups have no minute counts by verdict and direction):
-			// up to 3 hours stays fast on a busy history.
+			// up to 2 hours stays fast on a busy history.
 			step = time.Minute
 		case span <= 1000*time.Hour:
 			step = time.Hour

@@ -74,7 +74,7 @@ func BenchmarkAPI(b *testing.B) {
 	for _, c := range []struct{ name, target string }{
 		{"overview-page-24h", "/?since=24h"},
 		{"series-24h", "/api/series?since=24h"},
-		{"series-3h-minutes", "/api/series?since=3h"},
+		{"series-2h-minutes", "/api/series?since=2h"},
 		{"series-24h-by-minute", "/api/series?since=24h&step=minute"},
 		{"series-7d", "/api/series?since=7d"},
 		{"series-30d-blocks", "/api/series?since=30d&verdict=block"},
