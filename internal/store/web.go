@@ -350,7 +350,7 @@ func (db *DB) TopHosts(ctx context.Context, f Filter, n int) (TopResult, error) 
 	}
 	counts := map[string]int64{}
 	d := newDictReader()
-	rows, err := tx.QueryContext(ctx, "SELECT host, count(*) FROM events WHERE "+where+" AND host IS NOT NULL GROUP BY host", args...)
+	rows, err := tx.QueryContext(ctx, "SELECT host, count(*) FROM events WHERE "+where+" AND host IS NOT NULL AND host != 0 GROUP BY host", args...)
 	if err != nil {
 		return res, fmt.Errorf("query history: %w", err)
 	}
@@ -381,10 +381,11 @@ func (db *DB) TopHosts(ctx context.Context, f Filter, n int) (TopResult, error) 
 		}
 		counts[h] += x.n
 	}
-	// The others: the host's dictionary id from the extra blob, without
-	// decoding the rest.
+	// The others (no host column, or 0: a record identified by its
+	// fingerprint, see recordIdentity): the host's dictionary id from the
+	// extra blob, without decoding the rest.
 	byID := map[int64]int64{}
-	rows, err = tx.QueryContext(ctx, "SELECT extra FROM events WHERE "+where+" AND host IS NULL", args...)
+	rows, err = tx.QueryContext(ctx, "SELECT extra FROM events WHERE "+where+" AND (host IS NULL OR host = 0)", args...)
 	if err != nil {
 		return res, fmt.Errorf("query history: %w", err)
 	}
