@@ -116,7 +116,7 @@ func Read(ctx context.Context, r io.Reader) (*Dump, error) {
 		if err := ctx.Err(); err != nil {
 			return dump, err
 		}
-		tok, err := d.Token()
+		tok, err := d.RawToken()
 		if err == io.EOF {
 			if dump.Root == "" {
 				return dump, errors.New("no XML element: not a WFP state dump")
@@ -162,52 +162,49 @@ var errConsumed = errors.New("consumed")
 // read the element to its end, nil when Read should descend into it.
 func (dump *Dump) element(d *xml.Decoder, t xml.StartElement, parent string, depth int) error {
 	name := t.Name.Local
-	var err error
+	var kind int
 	switch {
-	case name == "timeStamp" && depth == 1 && dump.Root != "":
-		var s string
-		if err = d.DecodeElement(&s, &t); err == nil {
-			if ts, perr := time.Parse(time.RFC3339Nano, strings.TrimSpace(s)); perr == nil {
-				dump.Time = ts
-			}
-		}
+	case name == "timeStamp" && depth == 1:
+		kind = 1
 	case name == "item" && parent == "filters":
 		if len(dump.Filters) >= MaxFilters {
 			return errTooMany
 		}
-		var x xmlFilter
-		if err = d.DecodeElement(&x, &t); err == nil {
-			dump.Filters = append(dump.Filters, x.filter())
-		}
+		kind = 2
 	case name == "item" && parent == "providers":
-		var x xmlProvider
-		if err = d.DecodeElement(&x, &t); err == nil {
-			dump.Providers = append(dump.Providers, Provider{Key: x.Key, Name: x.Display.Name,
-				Description: x.Display.Description, ServiceName: x.ServiceName, Flags: x.Flags.Items})
-		}
+		kind = 3
 	case name == "item" && parent == "subLayers":
-		var x xmlSubLayer
-		if err = d.DecodeElement(&x, &t); err == nil {
-			dump.SubLayers = append(dump.SubLayers, SubLayer{Key: x.Key, Name: x.Display.Name,
-				ProviderKey: x.ProviderKey, Weight: uint16(parseUint(x.Weight, 16)), Flags: x.Flags.Items})
-		}
+		kind = 4
 	case name == "item" && parent == "callouts":
-		var x xmlCallout
-		if err = d.DecodeElement(&x, &t); err == nil {
-			dump.Callouts = append(dump.Callouts, Callout{Key: x.Key, Name: x.Display.Name,
-				ProviderKey: x.ProviderKey, Layer: x.Layer, ID: uint32(parseUint(x.ID, 32)), Flags: x.Flags.Items})
-		}
+		kind = 5
 	case name == "layer" && parent == "item":
-		var x xmlLayer
-		if err = d.DecodeElement(&x, &t); err == nil {
-			dump.Layers = append(dump.Layers, Layer{Key: x.Key, Name: x.Display.Name,
-				DefaultSubLayer: x.DefaultSubLayer, ID: uint16(parseUint(x.ID, 16)), Flags: x.Flags.Items})
-		}
+		kind = 6
 	default:
 		return nil
 	}
+	n, err := readTree(d, t)
 	if err != nil {
 		return fmt.Errorf("reading <%s> at byte %d: %w", name, d.InputOffset(), err)
+	}
+	switch kind {
+	case 1:
+		if ts, err := time.Parse(time.RFC3339Nano, n.text); err == nil {
+			dump.Time = ts
+		}
+	case 2:
+		dump.Filters = append(dump.Filters, filterOf(n))
+	case 3:
+		dump.Providers = append(dump.Providers, Provider{Key: n.get("providerKey"), Name: n.get("displayData", "name"),
+			Description: n.get("displayData", "description"), ServiceName: n.get("serviceName"), Flags: n.items("flags")})
+	case 4:
+		dump.SubLayers = append(dump.SubLayers, SubLayer{Key: n.get("subLayerKey"), Name: n.get("displayData", "name"),
+			ProviderKey: n.get("providerKey"), Weight: uint16(parseUint(n.get("weight"), 16)), Flags: n.items("flags")})
+	case 5:
+		dump.Callouts = append(dump.Callouts, Callout{Key: n.get("calloutKey"), Name: n.get("displayData", "name"),
+			ProviderKey: n.get("providerKey"), Layer: n.get("applicableLayer"), ID: uint32(parseUint(n.get("calloutId"), 32)), Flags: n.items("flags")})
+	case 6:
+		dump.Layers = append(dump.Layers, Layer{Key: n.get("layerKey"), Name: n.get("displayData", "name"),
+			DefaultSubLayer: n.get("defaultSubLayerKey"), ID: uint16(parseUint(n.get("layerId"), 16)), Flags: n.items("flags")})
 	}
 	return errConsumed
 }
@@ -217,132 +214,29 @@ func parseUint(s string, bits int) uint64 {
 	return v
 }
 
-type xmlDisplay struct {
-	Name        string `xml:"name"`
-	Description string `xml:"description"`
-}
-
-type xmlItems struct {
-	Items []string `xml:"item"`
-}
-
-type xmlProvider struct {
-	Key         string     `xml:"providerKey"`
-	Display     xmlDisplay `xml:"displayData"`
-	Flags       xmlItems   `xml:"flags"`
-	ServiceName string     `xml:"serviceName"`
-}
-
-type xmlSubLayer struct {
-	Key         string     `xml:"subLayerKey"`
-	Display     xmlDisplay `xml:"displayData"`
-	Flags       xmlItems   `xml:"flags"`
-	ProviderKey string     `xml:"providerKey"`
-	Weight      string     `xml:"weight"`
-}
-
-type xmlLayer struct {
-	Key             string     `xml:"layerKey"`
-	Display         xmlDisplay `xml:"displayData"`
-	Flags           xmlItems   `xml:"flags"`
-	DefaultSubLayer string     `xml:"defaultSubLayerKey"`
-	ID              string     `xml:"layerId"`
-}
-
-type xmlCallout struct {
-	Key         string     `xml:"calloutKey"`
-	Display     xmlDisplay `xml:"displayData"`
-	Flags       xmlItems   `xml:"flags"`
-	ProviderKey string     `xml:"providerKey"`
-	Layer       string     `xml:"applicableLayer"`
-	ID          string     `xml:"calloutId"`
-}
-
-// xmlValue is an FWP_VALUE0 or FWP_CONDITION_VALUE0: a <type> and one
-// element holding the value, whose shape depends on the type.
-type xmlValue struct {
-	Type  string    `xml:"type"`
-	Nodes []xmlNode `xml:",any"`
-}
-
-type xmlNode struct {
-	XMLName xml.Name
-	Text    string    `xml:",chardata"`
-	Nodes   []xmlNode `xml:",any"`
-}
-
-type xmlFilter struct {
-	Key         string     `xml:"filterKey"`
-	Display     xmlDisplay `xml:"displayData"`
-	Flags       xmlItems   `xml:"flags"`
-	ProviderKey string     `xml:"providerKey"`
-	LayerKey    string     `xml:"layerKey"`
-	SubLayerKey string     `xml:"subLayerKey"`
-	Weight      xmlValue   `xml:"weight"`
-	Conditions  []struct {
-		Field string   `xml:"fieldKey"`
-		Match string   `xml:"matchType"`
-		Value xmlValue `xml:"conditionValue"`
-	} `xml:"filterCondition>item"`
-	Action struct {
-		Type       string `xml:"type"`
-		FilterType string `xml:"filterType"`
-		CalloutKey string `xml:"calloutKey"`
-	} `xml:"action"`
-	ID              string   `xml:"filterId"`
-	EffectiveWeight xmlValue `xml:"effectiveWeight"`
-}
-
-func (x *xmlFilter) filter() Filter {
+func filterOf(n *node) Filter {
 	f := Filter{
-		ID: parseUint(x.ID, 64), Key: x.Key, Name: x.Display.Name, Description: x.Display.Description,
-		Flags: x.Flags.Items, ProviderKey: x.ProviderKey, LayerKey: x.LayerKey, SubLayerKey: x.SubLayerKey,
-		Action: x.Action.Type, Weight: x.Weight.text(),
-		EffectiveWeight: parseUint(x.EffectiveWeight.text(), 64),
+		ID: parseUint(n.get("filterId"), 64), Key: n.get("filterKey"),
+		Name: n.get("displayData", "name"), Description: n.get("displayData", "description"),
+		Flags: n.items("flags"), ProviderKey: n.get("providerKey"), LayerKey: n.get("layerKey"),
+		SubLayerKey: n.get("subLayerKey"), Action: n.get("action", "type"),
+		Weight: n.child("weight").value(), EffectiveWeight: parseUint(n.child("effectiveWeight").value(), 64),
 	}
 	if strings.Contains(f.Action, "CALLOUT") {
-		f.CalloutKey = x.Action.CalloutKey
+		f.CalloutKey = n.get("action", "calloutKey")
 		if f.CalloutKey == "" {
-			f.CalloutKey = x.Action.FilterType
+			f.CalloutKey = n.get("action", "filterType")
 		}
 	}
-	for _, c := range x.Conditions {
-		f.Conditions = append(f.Conditions, Condition{Field: c.Field, Match: c.Match, Type: c.Value.Type, Value: c.Value.text()})
+	for _, c := range n.child("filterCondition").kids {
+		if c.name != "item" {
+			continue
+		}
+		v := c.child("conditionValue")
+		f.Conditions = append(f.Conditions, Condition{Field: c.get("fieldKey"), Match: c.get("matchType"),
+			Type: v.get("type"), Value: v.value()})
 	}
 	return f
-}
-
-// text renders the value: a range as "low-high", a byte blob by its
-// string form when netsh gave one, anything else as its leaf texts.
-func (v xmlValue) text() string {
-	var parts []string
-	for _, n := range v.Nodes {
-		if n.XMLName.Local == "type" {
-			continue
-		}
-		parts = append(parts, n.text())
-	}
-	return strings.Join(parts, " ")
-}
-
-func (n xmlNode) text() string {
-	if len(n.Nodes) == 0 {
-		return strings.TrimSpace(n.Text)
-	}
-	var parts []string
-	for _, k := range n.Nodes {
-		switch k.XMLName.Local {
-		case "type":
-			continue
-		case "asString":
-			return k.text()
-		}
-		parts = append(parts, k.text())
-	}
-	if n.XMLName.Local == "rangeValue" {
-		return strings.Join(parts, "-")
-	}
-	return strings.Join(parts, " ")
 }
 
 // Detect reports whether head, the first bytes of an input already
