@@ -142,6 +142,7 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.BoolVar(&recursive, "r", false, "read directories recursively")
 	fs.BoolVar(&quiet, "q", false, "do not print the problems found in the inputs (they are still counted)")
 	fs.BoolVar(&verbose, "v", false, "print, for each input, its detected format and how many events and problems it gave")
+	stateFiles := registerStateFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -152,6 +153,10 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("%w: no input: give one or more files, directories (with -r) or - for standard input", errUsage)
 	}
 	if err := checkInputs(fs.Args(), recursive); err != nil {
+		return err
+	}
+	states, err := loadStateDumps(ctx, *stateFiles, fs.Args())
+	if err != nil {
 		return err
 	}
 	keepSet := false
@@ -185,6 +190,9 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	emit := func(e *event.Event) error {
+		if states != nil {
+			states.Resolve(e)
+		}
 		if !view.match(e) {
 			return nil
 		}
@@ -217,6 +225,9 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			}
 			fmt.Fprintf(stderr, "%s: %s, %d events%s, %d problems\n", f.Path, format, f.Events, unwanted, f.Problems)
 		}
+	}
+	if verbose && states != nil {
+		fmt.Fprintln(stderr, stateReport(states))
 	}
 	if err := p.Close(); err != nil {
 		return err
