@@ -116,6 +116,9 @@ func reasonOf(e *Event) string {
 	if e.RuleID != "" || e.RuleName != "" {
 		return ReasonRule
 	}
+	if ThirdPartyProvider(e.FilterProvider) {
+		return ReasonProvider
+	}
 	switch e.NetEventType {
 	case NetEventIPsecKernelDrop, NetEventIPsecDoSPDrop:
 		return ReasonIPsec

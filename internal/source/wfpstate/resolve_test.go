@@ -71,3 +71,18 @@ func BenchmarkResolve(b *testing.B) {
 		r.Resolve(&e)
 	}
 }
+
+func TestResolveThirdPartyBlock(t *testing.T) {
+	var r Resolver
+	r.Add("", readFile(t, "testdata/small_state.xml"))
+	e := event.Event{Code: 5157, FilterOrigin: "Unknown", FilterID: 70001, HasFilterID: true, LayerID: 48, HasLayerID: true,
+		Time: time.Date(2026, 1, 8, 12, 0, 0, 0, time.UTC)}
+	event.Classify(&e)
+	if e.Reason != event.ReasonUnresolved {
+		t.Fatalf("before: reason %q", e.Reason)
+	}
+	if got := r.Resolve(&e); got != Resolved || e.Reason != event.ReasonProvider || e.FilterProvider != "Beispiel VPN" ||
+		e.FilterName != "VPN blockiert IPv4" || e.Verdict != event.VerdictBlock {
+		t.Errorf("%v: reason %q provider %q filter %q verdict %q", got, e.Reason, e.FilterProvider, e.FilterName, e.Verdict)
+	}
+}
