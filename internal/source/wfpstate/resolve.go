@@ -126,7 +126,7 @@ func (r *Resolver) Resolve(e *event.Event) Outcome {
 				e.LayerName = n
 			}
 		}
-		if e.RuleName == "" && f.ProviderKey == "FWPM_PROVIDER_MPSSVC_WF" {
+		if e.RuleName == "" && isRuleFilter(f) {
 			e.RuleName = f.Name
 		}
 		event.Classify(e)
@@ -146,4 +146,20 @@ func absDur(d time.Duration) time.Duration {
 		return -d
 	}
 	return d
+}
+
+// isRuleFilter reports whether f is the filter of a Windows Firewall rule,
+// whose display name is the rule's: a filter of FWPM_PROVIDER_MPSSVC_WF
+// that is not one of the firewall's boot-time filters (those stand for
+// the firewall before its service started, not for a rule).
+func isRuleFilter(f *Filter) bool {
+	if f.ProviderKey != "FWPM_PROVIDER_MPSSVC_WF" {
+		return false
+	}
+	for _, fl := range f.Flags {
+		if fl == "FWPM_FILTER_FLAG_BOOTTIME" {
+			return false
+		}
+	}
+	return true
 }
