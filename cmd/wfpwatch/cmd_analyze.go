@@ -163,6 +163,7 @@ type analyzeOptions struct {
 	until     string
 	progress  bool
 	outputs   outputURLs
+	states    stateFlag
 
 	from, to time.Time // parsed --since, --until
 }
@@ -201,6 +202,7 @@ func newAnalyzeCmd(stdout, stderr io.Writer) *cobra.Command {
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "print no notes: not the problems found in the inputs (still counted), not why nothing was shown, no progress bar")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "print, for each input, its detected format and how many events and problems it gave")
 	registerOutputs(fs, &o.outputs)
+	registerStateFlag(fs, &o.states)
 	fs.BoolVar(&o.progress, "progress", true, "show a progress bar on a terminal for large inputs (--progress=false: never)")
 	setHint(fs, "limit", "want a number of rows, 0 for all")
 	completeViewFlags(c)
@@ -271,6 +273,10 @@ func (o *analyzeOptions) run(c *cobra.Command, args []string, stdout, stderr io.
 	if err := checkInputs(args, o.recursive); err != nil {
 		return err
 	}
+	states, err := loadStateDumps(c.Context(), o.states, args)
+	if err != nil {
+		return err
+	}
 	view := &o.view
 	p, sink, err := buildPipeline(o.pflags, o.dbFlags, false, !c.Flags().Changed("db-keep"))
 	if err != nil {
@@ -326,6 +332,9 @@ func (o *analyzeOptions) run(c *cobra.Command, args []string, stdout, stderr io.
 	var origins event.OriginTally // -v: Filter Origin values nothing matched
 	emit := func(e *event.Event) error {
 		h.read++
+		if states != nil {
+			states.Resolve(e) // filter, provider and layer names from the dumps (--state)
+		}
 		if o.verbose {
 			origins.Add(e)
 		}
@@ -391,6 +400,9 @@ func (o *analyzeOptions) run(c *cobra.Command, args []string, stdout, stderr io.
 	}
 	if o.verbose {
 		origins.WriteTo(stderr)
+		if states != nil {
+			fmt.Fprintln(stderr, stateReport(states))
+		}
 	}
 	if err := p.Close(); err != nil {
 		return err

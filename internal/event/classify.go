@@ -127,6 +127,9 @@ func reasonOf(e *Event) string {
 			return r
 		}
 	}
+	if ThirdPartyProvider(e.FilterProvider) {
+		return ReasonProvider
+	}
 	switch e.NetEventType {
 	case NetEventIPsecKernelDrop, NetEventIPsecDoSPDrop:
 		return ReasonIPsec

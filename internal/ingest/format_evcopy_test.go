@@ -145,7 +145,7 @@ func TestUnknownFormat(t *testing.T) {
 		{`{1: "foo"}`, `'{1: "foo"}'`, "JSON, but not Winlogbeat/NXLog Security events"},
 		{"{\"foo\": 1}\n{\"bar\": 2}\n", `'{"foo": 1}'`, "JSON, but not Winlogbeat/NXLog Security events"},
 		{`[{"Id": 5157}]`, `'[{"Id": 5157}]'`, "a JSON array"},
-		{"<wfpstate><filters>", "'<wfpstate><filters>'", "netsh wfp show state"},
+		{"<firewallState><x>", "'<firewallState><x>'", "netsh wfp show state"},
 		{"<?xml version='1.0'?><html>", "'<?xml version=\\'1.0\\'?><ht…'", "first element is <html>"},
 		{"#Version: 1.0\n#Fields: a b\n", "'#Version: 1.0'", "W3C-style log"},
 		{"# Notes\n", "'# Notes'", "text that is none"},

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"github.com/wfpwatch/wfpwatch/internal/ingest"
+	"github.com/wfpwatch/wfpwatch/internal/source/wfpstate"
+)
+
+// stateFlag is analyze's repeatable --state FILE: "netsh wfp show state"
+// or "show filters" dumps whose filter ids resolve the events.
+type stateFlag []string
+
+func (s *stateFlag) String() string     { return strings.Join(*s, ",") }
+func (s *stateFlag) Set(v string) error { *s = append(*s, v); return nil }
+
+// Type names the value in --help.
+func (s *stateFlag) Type() string { return "FILE" }
+
+// registerStateFlag adds --state to fs, collecting its values in s.
+func registerStateFlag(fs *pflag.FlagSet, s *stateFlag) {
+	fs.Var(s, "state", "resolve filter ids with this `FILE` from \"netsh wfp show state\" or \"netsh wfp show filters\" of the same host and boot (repeatable; a state dump given as an input is used too)")
+}
+
+// loadStateDumps reads the --state files and every input that is itself a
+// state dump into a resolver; it returns nil when there are none.
+func loadStateDumps(ctx context.Context, files stateFlag, inputs []string) (*wfpstate.Resolver, error) {
+	var r wfpstate.Resolver
+	for _, p := range files {
+		d, err := readStateFile(ctx, p)
+		if err != nil {
+			return nil, fmt.Errorf("--state %s: %w (give the XML written by \"netsh wfp show state\" or \"netsh wfp show filters\")", p, err)
+		}
+		r.Add("", d)
+	}
+	for _, p := range inputs {
+		if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() || !isStateDump(p) {
+			continue
+		}
+		d, err := readStateFile(ctx, p)
+		if err != nil {
+			continue // the walk reports it
+		}
+		r.Add("", d)
+	}
+	if r.Len() == 0 {
+		return nil, nil
+	}
+	return &r, nil
+}
+
+func isStateDump(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, ingest.HeadSize)
+	n, _ := io.ReadFull(f, head)
+	return wfpstate.Detect(ingest.TextHead(head[:n]))
+}
+
+func readStateFile(ctx context.Context, path string) (*wfpstate.Dump, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	br := bufio.NewReader(f)
+	if b, _ := br.Peek(2); len(b) == 2 && (b[0] == 0xFF && b[1] == 0xFE || b[0] == 0xFE && b[1] == 0xFF) {
+		return nil, fmt.Errorf("UTF-16 dump: convert it to UTF-8 first, or give it as an input")
+	}
+	return wfpstate.Read(ctx, br)
+}
+
+// stateReport is analyze -v's line about offline resolution.
+func stateReport(r *wfpstate.Resolver) string {
+	return fmt.Sprintf("state dumps: %d event(s) resolved, %d stale (the dump's layer or time disagrees: filter ids hold for one boot), %d unknown to the dumps",
+		r.Resolved, r.Stale, r.Unknown)
+}

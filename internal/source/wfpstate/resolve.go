@@ -1,0 +1,165 @@
+package wfpstate
+
+import (
+	"strings"
+	"time"
+
+	"github.com/wfpwatch/wfpwatch/internal/event"
+)
+
+// Outcome is what Resolver.Resolve did with one event.
+type Outcome int
+
+const (
+	// NoID: the event names no filter id; nothing to do.
+	NoID Outcome = iota
+	// Resolved: the filter was found, at the event's layer, in a dump
+	// plausible for the event; names were filled in.
+	Resolved
+	// Stale: a dump knows the id but its layer or time disagrees with the
+	// event (filter ids are per boot and reused); nothing was filled in.
+	Stale
+	// Unknown: no dump knows the id.
+	Unknown
+)
+
+// MaxSkew is how far from a dump's time an event may be for the dump's
+// filter ids to be trusted. Run-time ids hold only within one boot and one
+// policy; without boot times in the inputs, a day around the dump is the
+// bound (a dump with no time is trusted at any time).
+const MaxSkew = 24 * time.Hour
+
+// Resolver fills filter, provider, layer and rule names into events from
+// state dumps, the offline counterpart of wfp.Resolver. It only reads its
+// dumps after Add; it is not safe for concurrent Add and Resolve.
+type Resolver struct {
+	idx []*index
+	// Counts of Resolve outcomes, for analyze -v.
+	Resolved, Stale, Unknown uint64
+}
+
+type index struct {
+	host      string // "" matches events of any host
+	at        time.Time
+	filters   map[uint64]*Filter
+	layerID   map[string]uint16 // layer key -> run-time id
+	layerName map[uint16]string
+	providers map[string]string // provider key -> display name
+}
+
+// Add indexes a dump for events of host ("" for any host). The dump must
+// not change afterwards.
+func (r *Resolver) Add(host string, d *Dump) {
+	x := &index{host: host, at: d.Time, filters: make(map[uint64]*Filter, len(d.Filters)),
+		layerID: map[string]uint16{}, layerName: map[uint16]string{}, providers: map[string]string{}}
+	for i := range d.Filters {
+		x.filters[d.Filters[i].ID] = &d.Filters[i]
+	}
+	for _, l := range d.Layers {
+		x.layerID[l.Key] = l.ID
+		x.layerName[l.ID] = l.Name
+	}
+	for _, p := range d.Providers {
+		x.providers[p.Key] = p.Name
+	}
+	r.idx = append(r.idx, x)
+}
+
+// Len returns how many dumps were added.
+func (r *Resolver) Len() int { return len(r.idx) }
+
+// ProviderName returns the display name of provider key in x, or the key.
+func (x *index) providerName(key string) string {
+	if n := x.providers[key]; n != "" {
+		return n
+	}
+	return key
+}
+
+// layerMatches reports whether the filter's layer is the event's layer:
+// by the dump's layer table when it has one, else by the stable FWPS name
+// (an event at a _DISCARD layer matches its filter's layer).
+func (x *index) layerMatches(f *Filter, e *event.Event) bool {
+	if !e.HasLayerID {
+		return true
+	}
+	if id, ok := x.layerID[f.LayerKey]; ok {
+		return id == e.LayerID
+	}
+	l, ok := event.Layers[e.LayerID]
+	if !ok {
+		return true // nothing to compare with; the id alone decides
+	}
+	return strings.TrimPrefix(f.LayerKey, "FWPM_LAYER_") == strings.TrimSuffix(l.Name, "_DISCARD")
+}
+
+// Resolve fills FilterName, FilterProvider, LayerName and, for Windows
+// Firewall rule filters, RuleName, then classifies the event again. It
+// never overwrites names the event already carries.
+func (r *Resolver) Resolve(e *event.Event) Outcome {
+	if !e.HasFilterID || e.FilterID == 0 || len(r.idx) == 0 {
+		return NoID
+	}
+	out := Unknown
+	for _, x := range r.idx {
+		if x.host != "" && !strings.EqualFold(x.host, e.Host) {
+			continue
+		}
+		f, ok := x.filters[e.FilterID]
+		if !ok {
+			continue
+		}
+		if !x.layerMatches(f, e) || !x.at.IsZero() && !e.Time.IsZero() && absDur(e.Time.Sub(x.at)) > MaxSkew {
+			out = Stale
+			continue
+		}
+		if e.FilterName == "" {
+			e.FilterName = f.Name
+		}
+		if e.FilterProvider == "" && f.ProviderKey != "" {
+			e.FilterProvider = x.providerName(f.ProviderKey)
+		}
+		if e.LayerName == "" && e.HasLayerID {
+			if l, ok := event.Layers[e.LayerID]; ok {
+				e.LayerName = l.Name
+			} else if n := x.layerName[e.LayerID]; n != "" {
+				e.LayerName = n
+			}
+		}
+		if e.RuleName == "" && isRuleFilter(f) {
+			e.RuleName = f.Name
+		}
+		event.Classify(e)
+		r.Resolved++
+		return Resolved
+	}
+	if out == Stale {
+		r.Stale++
+	} else {
+		r.Unknown++
+	}
+	return out
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+// isRuleFilter reports whether f is the filter of a Windows Firewall rule,
+// whose display name is the rule's: a filter of FWPM_PROVIDER_MPSSVC_WF
+// that is not one of the firewall's boot-time filters (those stand for
+// the firewall before its service started, not for a rule).
+func isRuleFilter(f *Filter) bool {
+	if f.ProviderKey != "FWPM_PROVIDER_MPSSVC_WF" {
+		return false
+	}
+	for _, fl := range f.Flags {
+		if fl == "FWPM_FILTER_FLAG_BOOTTIME" {
+			return false
+		}
+	}
+	return true
+}

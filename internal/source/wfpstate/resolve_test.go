@@ -1,0 +1,89 @@
+package wfpstate
+
+import (
+	"testing"
+	"time"
+
+	"github.com/wfpwatch/wfpwatch/internal/event"
+	"github.com/wfpwatch/wfpwatch/internal/samples"
+)
+
+func TestResolveRealDump(t *testing.T) {
+	var r Resolver
+	d := readFile(t, samples.Path(t, realDump))
+	r.Add("", d)
+	at := d.Time.Add(-time.Hour)
+	for _, c := range []struct {
+		name     string
+		e        event.Event
+		want     Outcome
+		filter   string
+		provider string
+	}{
+		// Filter 66226 "Boot Time Filter" (FWPM_PROVIDER_MPSSVC_WF) sits at
+		// ALE_AUTH_RECV_ACCEPT_V4, layer id 44 in this dump.
+		{"right layer", event.Event{Time: at, FilterID: 66226, HasFilterID: true, LayerID: 44, HasLayerID: true},
+			Resolved, "Boot Time Filter", "Microsoft Corporation"},
+		{"wrong layer", event.Event{Time: at, FilterID: 66226, HasFilterID: true, LayerID: 48, HasLayerID: true},
+			Stale, "", ""},
+		{"too long before the dump", event.Event{Time: d.Time.Add(-3 * MaxSkew), FilterID: 66226, HasFilterID: true, LayerID: 44, HasLayerID: true},
+			Stale, "", ""},
+		{"unknown id", event.Event{Time: at, FilterID: 1, HasFilterID: true, LayerID: 44, HasLayerID: true},
+			Unknown, "", ""},
+		{"no id", event.Event{Time: at}, NoID, "", ""},
+	} {
+		e := c.e
+		if got := r.Resolve(&e); got != c.want || e.FilterName != c.filter || e.FilterProvider != c.provider {
+			t.Errorf("%s: %v %q %q, want %v %q %q", c.name, got, e.FilterName, e.FilterProvider, c.want, c.filter, c.provider)
+		}
+		// A boot-time filter is not a rule: its name must not become one.
+		if c.want == Resolved && (e.LayerName != "ALE_AUTH_RECV_ACCEPT_V4" || e.RuleName != "") {
+			t.Errorf("%s: layer %q rule %q", c.name, e.LayerName, e.RuleName)
+		}
+	}
+	if r.Resolved != 1 || r.Stale != 2 || r.Unknown != 1 {
+		t.Errorf("counts %d/%d/%d, want 1/2/1", r.Resolved, r.Stale, r.Unknown)
+	}
+}
+
+func TestResolveHostAndFilterXML(t *testing.T) {
+	var r Resolver
+	r.Add("pc1", readFile(t, "testdata/small_filters.xml")) // no layer table, no time
+	e := event.Event{Host: "PC1", FilterID: 66000, HasFilterID: true, LayerID: 44, HasLayerID: true, Time: time.Now()}
+	if got := r.Resolve(&e); got != Resolved || e.FilterProvider != "FWPM_PROVIDER_MPSSVC_WF" {
+		t.Errorf("same host: %v %+v", got, e)
+	}
+	e = event.Event{Host: "pc2", FilterID: 66000, HasFilterID: true}
+	if got := r.Resolve(&e); got != Unknown {
+		t.Errorf("other host: %v", got)
+	}
+	e = event.Event{Host: "pc1", FilterID: 66000, HasFilterID: true, LayerID: 48, HasLayerID: true}
+	if got := r.Resolve(&e); got != Stale {
+		t.Errorf("wrong layer by name: %v", got)
+	}
+}
+
+func BenchmarkResolve(b *testing.B) {
+	var r Resolver
+	r.Add("", readFile(b, "testdata/small_state.xml"))
+	ev := event.Event{FilterID: 70001, HasFilterID: true, LayerID: 48, HasLayerID: true}
+	for b.Loop() {
+		e := ev
+		r.Resolve(&e)
+	}
+}
+
+func TestResolveThirdPartyBlock(t *testing.T) {
+	var r Resolver
+	r.Add("", readFile(t, "testdata/small_state.xml"))
+	e := event.Event{Code: 5157, FilterOrigin: "Unknown", FilterID: 70001, HasFilterID: true, LayerID: 48, HasLayerID: true,
+		Time: time.Date(2026, 1, 8, 12, 0, 0, 0, time.UTC)}
+	event.Classify(&e)
+	if e.Reason != event.ReasonUnresolved {
+		t.Fatalf("before: reason %q", e.Reason)
+	}
+	if got := r.Resolve(&e); got != Resolved || e.Reason != event.ReasonProvider || e.FilterProvider != "Beispiel VPN" ||
+		e.FilterName != "VPN blockiert IPv4" || e.Verdict != event.VerdictBlock {
+		t.Errorf("%v: reason %q provider %q filter %q verdict %q", got, e.Reason, e.FilterProvider, e.FilterName, e.Verdict)
+	}
+}

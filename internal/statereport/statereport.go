@@ -1,0 +1,328 @@
+// Package statereport writes what a WFP state dump says in words an
+// administrator can read: who has filters in the engine, which sublayers
+// decide first, which blocks come from outside the Windows Firewall, and
+// which third-party drivers inspect traffic through callouts.
+package statereport
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/wfpwatch/wfpwatch/internal/event"
+	"github.com/wfpwatch/wfpwatch/internal/source/wfpstate"
+)
+
+// maxListed is how many filter names a line lists before "…".
+const maxListed = 3
+
+// Summary writes the overview of d to w.
+func Summary(w io.Writer, d *wfpstate.Dump) error {
+	t := newTables(d)
+	b := &strings.Builder{}
+	if !d.Time.IsZero() {
+		fmt.Fprintf(b, "WFP state of %s: ", d.Time.UTC().Format("2006-01-02 15:04:05Z"))
+	} else {
+		b.WriteString("WFP state: ")
+	}
+	fmt.Fprintf(b, "%d filters, %d providers, %d sublayers, %d layers, %d callouts\n",
+		len(d.Filters), len(d.Providers), len(d.SubLayers), len(d.Layers), len(d.Callouts))
+
+	// Providers with block/permit/callout counts.
+	type counts struct{ block, permit, callout int }
+	per := map[string]*counts{}
+	for _, f := range d.Filters {
+		k := t.providerLabel(f.ProviderKey)
+		c := per[k]
+		if c == nil {
+			c = &counts{}
+			per[k] = c
+		}
+		switch {
+		case f.Action == "FWP_ACTION_BLOCK":
+			c.block++
+		case f.Action == "FWP_ACTION_PERMIT":
+			c.permit++
+		default:
+			c.callout++
+		}
+	}
+	names := make([]string, 0, len(per))
+	for k := range per {
+		names = append(names, k)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		a, b := per[names[i]], per[names[j]]
+		if x, y := a.block+a.permit+a.callout, b.block+b.permit+b.callout; x != y {
+			return x > y
+		}
+		return names[i] < names[j]
+	})
+	b.WriteString("\nProviders (filters: block / permit / callout):\n")
+	for _, n := range names {
+		c := per[n]
+		fmt.Fprintf(b, "  %-60s %5d / %5d / %5d\n", n, c.block, c.permit, c.callout)
+	}
+
+	// Sublayers by weight: the highest weight is evaluated first.
+	subs := append([]wfpstate.SubLayer(nil), d.SubLayers...)
+	sort.SliceStable(subs, func(i, j int) bool { return subs[i].Weight > subs[j].Weight })
+	b.WriteString("\nSublayers by weight (evaluated highest first; a block in one overrides a permit in another unless that permit is a hard permit):\n")
+	for _, s := range subs {
+		fmt.Fprintf(b, "  %5d  %s", s.Weight, orKey(s.Name, s.Key))
+		if s.ProviderKey != "" {
+			fmt.Fprintf(b, "  [%s]", t.providerLabel(s.ProviderKey))
+		}
+		b.WriteByte('\n')
+	}
+
+	// Block filters outside the Windows Firewall, grouped by provider.
+	b.WriteString("\nBlock filters outside the Windows Firewall:\n")
+	type group struct {
+		provider string
+		layers   map[string]bool
+		names    []string
+	}
+	var groups []*group
+	byProv := map[string]*group{}
+	for _, f := range d.Filters {
+		p := t.providerName(f.ProviderKey)
+		if f.Action != "FWP_ACTION_BLOCK" || !event.ThirdPartyProvider(p) {
+			continue
+		}
+		g := byProv[p]
+		if g == nil {
+			g = &group{provider: p, layers: map[string]bool{}}
+			byProv[p] = g
+			groups = append(groups, g)
+		}
+		g.layers[shortLayer(f.LayerKey)] = true
+		g.names = append(g.names, f.Name)
+	}
+	if len(groups) == 0 {
+		b.WriteString("  none\n")
+	}
+	for _, g := range groups {
+		fmt.Fprintf(b, "  %s: %d block filter(s) at %s: %s\n", g.provider, len(g.names), setList(g.layers), quoteList(g.names))
+	}
+
+	// Callouts of third-party drivers.
+	b.WriteString("\nCallouts of third-party drivers:\n")
+	// A callout is third-party when its provider is, or when a filter of a
+	// third-party provider calls it (drivers often register callouts
+	// without a provider key).
+	usedBy := map[string]string{}
+	for _, f := range d.Filters {
+		if p := t.providerName(f.ProviderKey); f.CalloutKey != "" && event.ThirdPartyProvider(p) {
+			usedBy[f.CalloutKey] = p
+		}
+	}
+	n := 0
+	for _, c := range d.Callouts {
+		p := t.providerName(c.ProviderKey)
+		if !event.ThirdPartyProvider(p) {
+			if p = usedBy[c.Key]; p == "" {
+				continue
+			}
+		}
+		n++
+		fmt.Fprintf(b, "  %s: %q at %s (callout id %d)\n", p, c.Name, shortLayer(c.Layer), c.ID)
+	}
+	if n == 0 {
+		b.WriteString("  none\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Filter writes one filter, with its conditions in words, or an error
+// naming the id when d has no such filter.
+func Filter(w io.Writer, d *wfpstate.Dump, id uint64) error {
+	t := newTables(d)
+	for _, f := range d.Filters {
+		if f.ID != id {
+			continue
+		}
+		b := &strings.Builder{}
+		fmt.Fprintf(b, "Filter %d: %s\n", f.ID, orKey(f.Name, f.Key))
+		if f.Description != "" {
+			fmt.Fprintf(b, "  description: %s\n", f.Description)
+		}
+		fmt.Fprintf(b, "  key:         %s\n", f.Key)
+		fmt.Fprintf(b, "  provider:    %s\n", t.providerLabel(f.ProviderKey))
+		layer := shortLayer(f.LayerKey)
+		if l, ok := t.layers[f.LayerKey]; ok {
+			layer += fmt.Sprintf(" (layer id %d)", l.ID)
+		}
+		fmt.Fprintf(b, "  layer:       %s\n", layer)
+		sub := f.SubLayerKey
+		if s, ok := t.subs[f.SubLayerKey]; ok {
+			sub = fmt.Sprintf("%s (weight %d)", orKey(s.Name, s.Key), s.Weight)
+		}
+		fmt.Fprintf(b, "  sublayer:    %s\n", sub)
+		action := strings.ToLower(strings.TrimPrefix(f.Action, "FWP_ACTION_"))
+		if f.CalloutKey != "" {
+			action += " via callout " + t.calloutLabel(f.CalloutKey)
+		}
+		fmt.Fprintf(b, "  action:      %s\n", action)
+		fmt.Fprintf(b, "  weight:      %s (effective %d)\n", orKey(f.Weight, "automatic"), f.EffectiveWeight)
+		if len(f.Flags) > 0 {
+			fmt.Fprintf(b, "  flags:       %s\n", strings.Join(trimAll(f.Flags, "FWPM_FILTER_FLAG_"), ", "))
+		}
+		if len(f.Conditions) == 0 {
+			b.WriteString("  matches:     all traffic at this layer\n")
+		} else {
+			b.WriteString("  matches when:\n")
+			for _, c := range f.Conditions {
+				fmt.Fprintf(b, "    %s\n", Words(c))
+			}
+		}
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
+	return fmt.Errorf("no filter with id %d in this dump (filter ids change at every boot: take the dump in the boot the events come from)", id)
+}
+
+// Words renders one condition as a sentence fragment:
+// "remote port is in 1-1024", "application is \device\…\app.exe".
+func Words(c wfpstate.Condition) string {
+	field := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(c.Field, "FWPM_CONDITION_"), "_", " "))
+	switch field {
+	case "ale app id":
+		field = "application"
+	case "ale user id":
+		field = "user"
+	case "ip protocol":
+		field = "protocol"
+	}
+	match := map[string]string{
+		"FWP_MATCH_EQUAL": "is", "FWP_MATCH_NOT_EQUAL": "is not", "FWP_MATCH_RANGE": "is in",
+		"FWP_MATCH_FLAGS_ALL_SET": "has all of flags", "FWP_MATCH_FLAGS_ANY_SET": "has any of flags",
+		"FWP_MATCH_FLAGS_NONE_SET": "has none of flags", "FWP_MATCH_GREATER": "is greater than",
+		"FWP_MATCH_LESS": "is less than", "FWP_MATCH_GREATER_OR_EQUAL": "is at least",
+		"FWP_MATCH_LESS_OR_EQUAL": "is at most", "FWP_MATCH_PREFIX": "starts with",
+		"FWP_MATCH_NOT_PREFIX": "does not start with", "FWP_MATCH_EQUAL_CASE_INSENSITIVE": "is (any case)",
+	}[c.Match]
+	if match == "" {
+		match = strings.ToLower(strings.TrimPrefix(c.Match, "FWP_MATCH_"))
+	}
+	v := c.Value
+	if field == "protocol" {
+		switch v {
+		case "6":
+			v = "TCP"
+		case "17":
+			v = "UDP"
+		case "1":
+			v = "ICMP"
+		case "58":
+			v = "ICMPv6"
+		}
+	}
+	if c.Type == "FWP_SECURITY_DESCRIPTOR_TYPE" {
+		v = "allowed by " + v
+		match = "is"
+	}
+	return fmt.Sprintf("%s %s %s", field, match, v)
+}
+
+type tables struct {
+	providers map[string]wfpstate.Provider
+	subs      map[string]wfpstate.SubLayer
+	layers    map[string]wfpstate.Layer
+	callouts  map[string]wfpstate.Callout
+}
+
+func newTables(d *wfpstate.Dump) *tables {
+	t := &tables{providers: map[string]wfpstate.Provider{}, subs: map[string]wfpstate.SubLayer{},
+		layers: map[string]wfpstate.Layer{}, callouts: map[string]wfpstate.Callout{}}
+	for _, p := range d.Providers {
+		t.providers[p.Key] = p
+	}
+	for _, s := range d.SubLayers {
+		t.subs[s.Key] = s
+	}
+	for _, l := range d.Layers {
+		t.layers[l.Key] = l
+	}
+	for _, c := range d.Callouts {
+		t.callouts[c.Key] = c
+	}
+	return t
+}
+
+// providerName is the provider's display name, its key when it has none,
+// or "" for filters without a provider.
+func (t *tables) providerName(key string) string {
+	if p, ok := t.providers[key]; ok && p.Name != "" {
+		return p.Name
+	}
+	return key
+}
+
+// providerLabel tells providers apart even when several share a display
+// name ("Microsoft Corporation"): the name with the key or service.
+func (t *tables) providerLabel(key string) string {
+	if key == "" {
+		return "(no provider)"
+	}
+	p, ok := t.providers[key]
+	if !ok || p.Name == "" {
+		return key
+	}
+	detail := p.ServiceName
+	if strings.HasPrefix(key, "FWPM_PROVIDER_") {
+		detail = strings.TrimPrefix(key, "FWPM_PROVIDER_")
+	}
+	if detail == "" {
+		detail = key
+	}
+	return p.Name + " (" + detail + ")"
+}
+
+func (t *tables) calloutLabel(key string) string {
+	if c, ok := t.callouts[key]; ok && c.Name != "" {
+		return fmt.Sprintf("%q (%s)", c.Name, t.providerLabel(c.ProviderKey))
+	}
+	return key
+}
+
+func shortLayer(k string) string { return strings.TrimPrefix(k, "FWPM_LAYER_") }
+
+func orKey(name, key string) string {
+	if name != "" {
+		return name
+	}
+	return key
+}
+
+func trimAll(ss []string, prefix string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strings.TrimPrefix(s, prefix)
+	}
+	return out
+}
+
+func setList(m map[string]bool) string {
+	l := make([]string, 0, len(m))
+	for k := range m {
+		l = append(l, k)
+	}
+	sort.Strings(l)
+	return strings.Join(l, ", ")
+}
+
+func quoteList(names []string) string {
+	var q []string
+	for i, n := range names {
+		if i == maxListed {
+			q = append(q, "… and "+strconv.Itoa(len(names)-maxListed)+" more")
+			break
+		}
+		q = append(q, strconv.Quote(n))
+	}
+	return strings.Join(q, ", ")
+}
