@@ -361,7 +361,7 @@ func (o *analyzeOptions) run(c *cobra.Command, args []string, stdout, stderr io.
 	// on; without --permits the view drops them, so the .evtx reader need
 	// not decode them at all (but for evidence while the orienter waits).
 	want := func(code int) bool { return view.permits || !event.IsPermitID(code) || orienter.Waiting() }
-	st, err := ingest.WalkWith(ctx, args, ingest.WalkOptions{Recursive: o.recursive, Want: want, Progress: bar.update}, orienter.Process, warn)
+	st, err := ingest.WalkWith(ctx, args, ingest.WalkOptions{Recursive: o.recursive, Want: want, Progress: bar.update, Client: orienter.Client}, orienter.Process, warn)
 	if err == nil {
 		err = orienter.Close()
 	}

@@ -33,7 +33,9 @@ func (o Order) String() string {
 type Evidence uint8
 
 // The kinds of evidence, strongest first (the numeric order is the
-// strength order; EvidenceDefault is no evidence at all).
+// strength order, but for EvidenceLogon, added after EvidenceDefault so
+// that stored values keep their meaning: it ranks between EvidencePort and
+// EvidenceOS; EvidenceDefault is no evidence at all).
 const (
 	EvidenceNone Evidence = iota
 	// EvidenceLayer: a packet drop (5150–5153) follows the packet on every
@@ -62,6 +64,11 @@ const (
 	// EvidenceDefault: nothing was known; the packet order (Windows 10 and
 	// later) was assumed.
 	EvidenceDefault
+	// EvidenceLogon: a logon or share access of the same host a few
+	// seconds away (4624/4625/5140/5145) names one end, by IpAddress and
+	// IpPort, as the client: that end is remote. It ranks after
+	// EvidencePort and before EvidenceOS.
+	EvidenceLogon
 )
 
 var evidenceNames = [...]string{
@@ -74,6 +81,7 @@ var evidenceNames = [...]string{
 	EvidenceICMP:        "icmp",
 	EvidenceServicePort: "service-port",
 	EvidenceDefault:     "default",
+	EvidenceLogon:       "logon",
 }
 
 func (v Evidence) String() string {

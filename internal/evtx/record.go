@@ -354,6 +354,19 @@ func (r *Record) WFP(rec *evtlog.Record) (bool, error) { return r.WFPIf(rec, nil
 // costs only the reading of its id and provider. want is called only for
 // Filtering Platform events, so it may count what it rejects.
 func (r *Record) WFPIf(rec *evtlog.Record, want func(id int) bool) (bool, error) {
+	return r.wfpIf(rec, want, false)
+}
+
+// WFPOrLogonIf is WFPIf that also fills rec with a logon or share access
+// record (4624/4625/5140/5145, evtlog.IsLogonID) and returns true for it,
+// so that its client (evtlog.Client) can serve as evidence; the caller
+// tells the two apart by rec.EventID. Only those ids are decoded (from
+// rendered XML: they are few); other records still cost only their id.
+func (r *Record) WFPOrLogonIf(rec *evtlog.Record, want func(id int) bool) (bool, error) {
+	return r.wfpIf(rec, want, true)
+}
+
+func (r *Record) wfpIf(rec *evtlog.Record, want func(id int) bool, logon bool) (bool, error) {
 	t, vals, err := r.doc()
 	if err != nil {
 		return false, err
@@ -363,15 +376,18 @@ func (r *Record) WFPIf(rec *evtlog.Record, want func(id int) bool) (bool, error)
 		return false, nil // no System/EventID: not an audit event
 	}
 	if !w.ok || !w.provider.set {
-		return r.wfpSlow(t, vals, rec, want)
+		return r.wfpSlow(t, vals, rec, want, logon)
 	}
 	id, ok := w.eventID.uint(vals)
+	if ok && logon && evtlog.IsLogonID(int(id)) {
+		return r.wfpSlow(t, vals, rec, nil, true)
+	}
 	if !ok || id != 5031 && (id < 5150 || id > 5159) || !event.IsWFPAuditID(int(id)) {
 		return false, nil
 	}
 	prov, ok := w.provider.str(vals, &r.c.strs)
 	if !ok {
-		return r.wfpSlow(t, vals, rec, want)
+		return r.wfpSlow(t, vals, rec, want, logon)
 	}
 	if !strings.EqualFold(prov, evtlog.ProviderName) {
 		return false, nil
@@ -393,13 +409,13 @@ func (r *Record) WFPIf(rec *evtlog.Record, want func(id int) bool) (bool, error)
 		rec.Time = tm
 	}
 	if rec.Computer, ok = w.computer.str(vals, &r.c.strs); !ok {
-		return r.wfpSlow(t, vals, rec, want)
+		return r.wfpSlow(t, vals, rec, want, logon)
 	}
 	if v, ok := w.keywords.uint(vals); ok {
 		rec.Keywords = v
 	}
 	if !appendData(rec, w, vals, &r.c.strs) {
-		return r.wfpSlow(t, vals, rec, want)
+		return r.wfpSlow(t, vals, rec, want, logon)
 	}
 	if w.nested >= 0 && w.nested < len(vals) {
 		v := vals[w.nested]
@@ -412,10 +428,10 @@ func (r *Record) WFPIf(rec *evtlog.Record, want func(id int) bool) (bool, error)
 				return false, fmt.Errorf("record %d: EventData: %w", r.ID, err)
 			}
 			if !t2.wfp.ok || t2.wfp.nested >= 0 || !appendData(rec, &t2.wfp, vals2, &c.strs) {
-				return r.wfpSlow(t, vals, rec, want)
+				return r.wfpSlow(t, vals, rec, want, logon)
 			}
 		case !v.isNull():
-			return r.wfpSlow(t, vals, rec, want)
+			return r.wfpSlow(t, vals, rec, want, logon)
 		}
 	}
 	return true, nil
@@ -437,7 +453,7 @@ func appendData(rec *evtlog.Record, w *wfpInfo, vals []value, in *interner) bool
 // wfpSlow renders the record as XML and parses it back with the
 // foundation's decoder: the path for the rare records whose layout the fast
 // path does not read.
-func (r *Record) wfpSlow(t *template, vals []value, rec *evtlog.Record, want func(id int) bool) (bool, error) {
+func (r *Record) wfpSlow(t *template, vals []value, rec *evtlog.Record, want func(id int) bool, logon bool) (bool, error) {
 	r.c.outStart = 0
 	x, err := r.c.appendXML(nil, t, vals, 0)
 	if err != nil {
@@ -446,6 +462,9 @@ func (r *Record) wfpSlow(t *template, vals []value, rec *evtlog.Record, want fun
 	rec.Reset()
 	if err := evtlog.ParseEventXML(x, rec); err != nil {
 		return false, fmt.Errorf("record %d: parse rendered XML: %w", r.ID, err)
+	}
+	if logon && evtlog.IsLogonID(rec.EventID) && strings.EqualFold(rec.Provider, evtlog.ProviderName) {
+		return true, nil
 	}
 	if !event.IsWFPAuditID(rec.EventID) || !strings.EqualFold(rec.Provider, evtlog.ProviderName) {
 		rec.Reset()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
 	"github.com/wfpwatch/wfpwatch/internal/evtx"
+	"github.com/wfpwatch/wfpwatch/internal/orient"
 	"github.com/wfpwatch/wfpwatch/internal/source/evtlog"
 )
 
@@ -53,6 +54,7 @@ func readEvtx(ctx context.Context, in Input, emit Emit, warn Warn) error {
 		errs     []*Problem
 		unwanted int // events In.Want rejected
 		other    int // records that are not WFP events
+		clients  []chunkClient
 	}
 	skipped := 0
 	err = evtx.Each(ctx, f, evtx.Options{}, func(c *evtx.Chunk) chunkEvents {
@@ -69,13 +71,26 @@ func readEvtx(ctx context.Context, in Input, emit Emit, warn Warn) error {
 		}
 		var rec evtlog.Record
 		c.Records(func(r *evtx.Record) bool {
-			ok, err := r.WFPIf(&rec, want)
+			var ok bool
+			var err error
+			if in.Client != nil {
+				ok, err = r.WFPOrLogonIf(&rec, want)
+			} else {
+				ok, err = r.WFPIf(&rec, want)
+			}
 			if err != nil {
 				c.Fail(r, err)
 				return true
 			}
 			if !ok {
 				out.other++ // counts the unwanted too: taken off below
+				return true
+			}
+			if evtlog.IsLogonID(rec.EventID) {
+				out.other++
+				if cl, ok := evtlog.Client(&rec); ok {
+					out.clients = append(out.clients, chunkClient{at: len(out.evs), c: cl})
+				}
 				return true
 			}
 			out.evs = append(out.evs, event.Event{})
@@ -112,8 +127,19 @@ func readEvtx(ctx context.Context, in Input, emit Emit, warn Warn) error {
 			in.Progress(c.Offset + evtx.ChunkSize)
 		}
 		defer putEvents(out.evs)
+		next := 0 // clients are handed on in their place among the events
 		for i := range out.evs {
+			for ; next < len(out.clients) && out.clients[next].at <= i; next++ {
+				if err := in.Client(out.clients[next].c); err != nil {
+					return err
+				}
+			}
 			if err := emit(&out.evs[i]); err != nil {
+				return err
+			}
+		}
+		for ; next < len(out.clients); next++ {
+			if err := in.Client(out.clients[next].c); err != nil {
 				return err
 			}
 		}
@@ -123,6 +149,13 @@ func readEvtx(ctx context.Context, in Input, emit Emit, warn Warn) error {
 		warn(&Problem{Path: in.Name, Err: fmt.Errorf("%d records could not be read and were skipped", skipped)})
 	}
 	return err
+}
+
+// chunkClient is a logon's client and the number of the chunk's events
+// read before it.
+type chunkClient struct {
+	at int
+	c  orient.Client
 }
 
 // eventsPool recycles the per-chunk event slices of readEvtx: a chunk holds

@@ -38,6 +38,11 @@ func readJSONLines(ctx context.Context, in Input, emit Emit, warn Warn) error {
 			if in.Other != nil {
 				in.Other(1)
 			}
+			if in.Client != nil {
+				if c, ok := evtlog.Client(rec); ok {
+					return in.Client(c)
+				}
+			}
 			return nil
 		}
 		if err != nil {

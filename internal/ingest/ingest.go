@@ -18,6 +18,7 @@ import (
 	"sync"
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
+	"github.com/wfpwatch/wfpwatch/internal/orient"
 )
 
 // HeadSize is how many bytes of an input Detect functions see.
@@ -53,6 +54,11 @@ type Input struct {
 	// calls emit, so that an input without WFP events can say what it
 	// held.
 	Other func(n int)
+	// Client, when not nil, receives the client a logon or share access
+	// record (4624/4625/5140/5145) names, from the goroutine that calls
+	// emit, as evidence of which end of an inbound event is remote
+	// (orient.Orienter.Client). Such records are still counted as Other.
+	Client func(c orient.Client) error
 	// Progress, when not nil, is how a reader that reads File with ReadAt
 	// reports that it has read the file up to byte offset pos (readers of
 	// R are counted as they read).

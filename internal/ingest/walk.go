@@ -17,6 +17,7 @@ import (
 	"sort"
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
+	"github.com/wfpwatch/wfpwatch/internal/orient"
 )
 
 // FileStats says what Walk did with one input file or archive member.
@@ -101,11 +102,13 @@ type WalkOptions struct {
 	// compressed file) and its size (-1 when unknown); a last call has
 	// pos == size. Standard input is not reported.
 	Progress func(path string, pos, size int64)
+	// Client, when not nil, is passed to every input as Input.Client.
+	Client func(c orient.Client) error
 }
 
 // WalkWith is Walk with options.
 func WalkWith(ctx context.Context, paths []string, opts WalkOptions, emit Emit, warn Warn) (Stats, error) {
-	w := walker{ctx: ctx, emit: emit, warn: warn, want: opts.Want, progress: opts.Progress, spool: newSpooler()}
+	w := walker{ctx: ctx, emit: emit, warn: warn, want: opts.Want, progress: opts.Progress, client: opts.Client, spool: newSpooler()}
 	for _, p := range paths {
 		if err := w.path(p, opts.Recursive); err != nil {
 			return w.st, err
@@ -121,6 +124,7 @@ type walker struct {
 	want func(code int) bool
 	// progress is WalkOptions.Progress.
 	progress func(path string, pos, size int64)
+	client   func(c orient.Client) error // WalkOptions.Client
 	st       Stats
 	cur      *FileStats // the input being read, for counting
 	// spool is the temporary-file budget of this walk, shared by every
@@ -320,6 +324,7 @@ func (w *walker) input(in Input, layers []string, depth int) error {
 		in.Unwanted = func(n int) { cur.Unwanted += uint64(n); w.st.Unwanted += uint64(n) }
 	}
 	in.Other = func(n int) { cur.Other += uint64(n); w.st.Other += uint64(n) }
+	in.Client = w.client
 	f, err := ReadInput(w.ctx, in, w.countEmit(in.Name), w.problem)
 	cur.Format = f.Name
 	w.cur = nil

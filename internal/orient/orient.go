@@ -39,6 +39,7 @@ type Host struct {
 	counts  [3]uint64              // inbound records oriented, per order applied
 	by      [numEvidence]uint64    // inbound records oriented, per evidence that decided
 	byHost  uint64                 // of those, decided by the host's order
+	logons  *logons                // recent logon clients and inbound events (logon.go); nil until a first Client
 }
 
 // portKey packs a process id, protocol and port into a key of Host.ports.
@@ -131,7 +132,7 @@ func (h *Host) SetOS(o event.Order) { h.os = o }
 // decision returns the host's order and the evidence that decided it: the
 // strongest kind of evidence on which its inbound records did not tie.
 func (h *Host) decision() (event.Order, event.Evidence) {
-	for k := event.EvidenceMulticast; k < event.EvidenceDefault; k++ {
+	for _, k := range strength {
 		p, l := h.votes[k][event.OrderPacket], h.votes[k][event.OrderLocalFirst]
 		if k == event.EvidenceOS && h.os != event.OrderNone {
 			return h.os, k
@@ -150,7 +151,7 @@ func (h *Host) decision() (event.Order, event.Evidence) {
 // enough to apply it without waiting for the rest of the input.
 func (h *Host) firm() bool {
 	o, by := h.decision()
-	return o != event.OrderNone && by <= event.EvidenceOS
+	return o != event.OrderNone && (by <= event.EvidenceOS || by == event.EvidenceLogon)
 }
 
 // Orienter applies each host's order to its inbound events, in a stream.
@@ -238,6 +239,12 @@ func (o *Orienter) Process(e *event.Event) error {
 			if ord != event.OrderNone {
 				h.votes[k][ord]++
 			}
+		}
+		if v[event.EvidenceLogon] == event.OrderNone {
+			if h.logons == nil {
+				h.logons = new(logons)
+			}
+			h.logons.remember(e)
 		}
 		addrVoted = v[event.EvidenceAddress] != event.OrderNone
 	} else {
@@ -440,7 +447,7 @@ func (o *Orienter) Reports() []Report {
 		}
 		r := Report{Host: h.name, Inbound: n, LocalFst: h.counts[event.OrderLocalFirst], ByHost: h.byHost, Addrs: len(h.ownFew) + len(h.own)}
 		r.Order, r.By = h.decision()
-		for k := event.EvidenceMulticast; k < event.EvidenceDefault; k++ {
+		for _, k := range strength {
 			p, l := h.votes[k][event.OrderPacket], h.votes[k][event.OrderLocalFirst]
 			if p+l > 0 {
 				r.Votes = append(r.Votes, Vote{By: k, Packet: p, LocalFirst: l})

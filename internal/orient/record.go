@@ -22,7 +22,19 @@ import (
 )
 
 // numEvidence sizes per-kind tables (indexed by event.Evidence).
-const numEvidence = int(event.EvidenceDefault) + 1
+const numEvidence = int(event.EvidenceLogon) + 1
+
+// strength lists the kinds of evidence strongest first (EvidenceLogon's
+// number comes after EvidenceDefault, its strength does not).
+var strength = [...]event.Evidence{
+	event.EvidenceMulticast,
+	event.EvidenceAddress,
+	event.EvidencePort,
+	event.EvidenceLogon,
+	event.EvidenceOS,
+	event.EvidenceICMP,
+	event.EvidenceServicePort,
+}
 
 // votes holds, per kind of evidence, the order one record shows
 // (OrderNone when that kind says nothing).
@@ -42,7 +54,7 @@ func Record(e *event.Event, h *Host) (event.Order, event.Evidence) {
 
 // strongest returns the order the strongest kind of evidence in v shows.
 func (v *votes) strongest() (event.Order, event.Evidence) {
-	for k := event.EvidenceMulticast; k < event.EvidenceDefault; k++ {
+	for _, k := range strength {
 		if v[k] != event.OrderNone {
 			return v[k], k
 		}
@@ -83,6 +95,9 @@ func recordVotes(e *event.Event, h *Host, v *votes) {
 	}
 	if h.os != event.OrderNone {
 		v[event.EvidenceOS] = h.os
+	}
+	if h.logons != nil {
+		v[event.EvidenceLogon] = h.logons.match(e, src, dst, sp, dp, hs && hd)
 	}
 }
 
