@@ -9,8 +9,11 @@ import (
 
 // LogonWindow is how far apart in time a logon or share access
 // (4624/4625/5140/5145) and an inbound event may be for the client the
-// first names to say which end of the second is remote.
-const LogonWindow = 5 * time.Second
+// first names to say which end of the second is remote. An RDP logon comes
+// seconds after the connection was accepted (12.5 s in the EVTX-ATTACK
+// sample, after the TLS and CredSSP handshakes); the client's address and
+// port must match exactly, so 30 s stays specific.
+const LogonWindow = 30 * time.Second
 
 // ringSize is how many recent clients, and recent inbound events not yet
 // matched, a host remembers.
