@@ -59,9 +59,21 @@ func (e *TypeError) Error() string {
 // error, a read error, or an error saying the input is not an export of a
 // known shape when its first lines are all unreadable.
 func Read(ctx context.Context, r io.Reader, fn func(rec *evtlog.Record, line uint64) error, warn func(*LineError)) (Stats, error) {
+	return ReadWith(ctx, r, ReadOptions{}, fn, warn)
+}
+
+// ReadOptions are the options of ReadWith.
+type ReadOptions struct {
+	// Logon hands logon and share-access records (4624/4625/5140/5145)
+	// to fn too (see Decoder.Logon); fn tells them by their EventID.
+	Logon bool
+}
+
+// ReadWith is Read with options.
+func ReadWith(ctx context.Context, r io.Reader, opts ReadOptions, fn func(rec *evtlog.Record, line uint64) error, warn func(*LineError)) (Stats, error) {
 	st := Stats{Shapes: map[Shape]uint64{}}
 	br := bufio.NewReaderSize(r, 1<<20)
-	var d Decoder
+	d := Decoder{Logon: opts.Logon}
 	var rec evtlog.Record
 	var long []byte
 	var lineNo uint64

@@ -96,6 +96,11 @@ type entry struct {
 // Decoder parses JSON lines. It keeps scratch space between lines; one
 // Decoder serves one goroutine. The zero value is ready to use.
 type Decoder struct {
+	// Logon, when set, makes Record read logon and share-access records
+	// (4624/4625/5140/5145) too instead of skipping them: the client they
+	// name is evidence for package orient. They are never events.
+	Logon bool
+
 	entries []entry
 	sc      scanner
 	// assumedUTC is set when the last Record's time is an NXLog
@@ -156,7 +161,7 @@ func (d *Decoder) Record(line []byte, rec *evtlog.Record) (Shape, error) {
 	if !ok {
 		return shape, fmt.Errorf("%v event id is not a number", shape)
 	}
-	if !event.IsWFPAuditID(id) {
+	if !event.IsWFPAuditID(id) && !(d.Logon && evtlog.IsLogonID(id)) {
 		return shape, ErrSkipped
 	}
 	rec.Reset()
