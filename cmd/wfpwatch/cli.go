@@ -12,6 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/wfpwatch/wfpwatch/internal/output"
 )
 
 // setup makes c (a root: the whole tree, or one command run on its own by
@@ -369,4 +371,18 @@ func (s sinceValue) Set(v string) error {
 	}
 	*s.d = now.Sub(t)
 	return nil
+}
+
+// refuseNonRegular returns a usage error when path exists and is not a
+// regular file (a FIFO, socket or device), saying what to do instead
+// (what). Opening a FIFO waits for a writer, where neither Ctrl+C nor
+// anything else can reach the command, and a command that reads by offset
+// or follows a growing file cannot use one. A path that does not exist is
+// left to the command.
+func refuseNonRegular(path, what string) error {
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().IsRegular() || st.IsDir() {
+		return nil
+	}
+	return usagef("%s is not a regular file (a FIFO, socket or device): %s", output.TermSafe(path), what)
 }

@@ -79,6 +79,9 @@ func evtxDump(ctx context.Context, path, format string, carve bool, workers int,
 	default:
 		return usagef("--format %q: want xml or json", format)
 	}
+	if err := refuseNonRegular(path, "evtx dump reads an .evtx by offset: copy it to a file first, or use 'wfpwatch analyze', which spools a stream"); err != nil {
+		return err
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return err

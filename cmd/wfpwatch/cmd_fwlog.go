@@ -257,6 +257,9 @@ func runFwlogTail(ctx context.Context, o *fwlogTailOptions, args []string, stdou
 		}
 		path = p
 	}
+	if err := refuseNonRegular(path, "fwlog tail follows the log file the firewall writes: name that file"); err != nil {
+		return err
+	}
 	w, err := output.New(*format, stdout, output.Options{FlushEach: true})
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)

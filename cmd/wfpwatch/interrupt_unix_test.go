@@ -144,3 +144,31 @@ func TestFIFOInDirectory(t *testing.T) {
 		t.Fatalf("stderr:\n%s", stderr)
 	}
 }
+
+// TestFIFONamedToReadByOffset: evtx dump and fwlog tail, which cannot read
+// a stream, refuse a FIFO at once with what to do, instead of hanging in
+// open where Ctrl+C cannot reach them.
+func TestFIFONamedToReadByOffset(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "log.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skip("mkfifo:", err)
+	}
+	for _, args := range [][]string{{"evtx", "dump", fifo}, {"fwlog", "tail", fifo}} {
+		cmd, stderr := startWfpwatch(t, nil, args...)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+				t.Errorf("%v: exit %v, want 2", args, err)
+			}
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+			t.Fatalf("%v hangs on a FIFO", args)
+		}
+		if !strings.Contains(stderr.String(), "is not a regular file (a FIFO, socket or device)") {
+			t.Errorf("%v: stderr:\n%s", args, stderr)
+		}
+	}
+}
