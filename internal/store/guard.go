@@ -72,6 +72,18 @@ func writable(path string) bool {
 
 // cacheSize is SQLite's cache_size for a reader or a writer (negative:
 // KiB).
+// tempStore is where SQLite keeps its temporary tables and sort runs: in
+// memory for readers (queries sort small results), in a file for a writer,
+// whose index maintenance over a long import otherwise held tens of MB of
+// resident memory outside the Go heap (a 1.2-million-line firewall log:
+// 224 MB peak RSS with MEMORY, 183 MB with FILE, at the same speed).
+func tempStore(readOnly bool) string {
+	if readOnly {
+		return "MEMORY"
+	}
+	return "FILE"
+}
+
 func cacheSize(readOnly bool) string {
 	if readOnly {
 		return "-32000"

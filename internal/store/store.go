@@ -188,7 +188,7 @@ func Open(path string, opt Options) (*DB, error) {
 	// page size cannot change once a file is in WAL mode. Both persist in
 	// the file.
 	dsn := path + "?_busy_timeout=10000&_synchronous=" + sync +
-		"&_txlock=immediate&_pragma=cache_size(" + cacheSize(opt.ReadOnly) + ")&_pragma=temp_store(MEMORY)"
+		"&_txlock=immediate&_pragma=cache_size(" + cacheSize(opt.ReadOnly) + ")&_pragma=temp_store(" + tempStore(opt.ReadOnly) + ")"
 	if opt.ReadOnly {
 		dsn += "&_query_only=1"
 	}
