@@ -364,20 +364,7 @@ func (db *DB) Top(ctx context.Context, f Filter, dim int, n int) (TopResult, err
 			return res, err
 		}
 	}
-	for v, c := range counts {
-		res.Rows = append(res.Rows, TopRow{v, c})
-		res.Total += c
-	}
-	sort.Slice(res.Rows, func(i, j int) bool {
-		a, b := res.Rows[i], res.Rows[j]
-		if a.Count != b.Count {
-			return a.Count > b.Count
-		}
-		return a.Value < b.Value
-	})
-	if n > 0 && len(res.Rows) > n {
-		res.Rows = res.Rows[:n]
-	}
+	res.rank(counts, n)
 	return res, nil
 }
 
@@ -568,4 +555,23 @@ func (db *DB) Count(ctx context.Context, f Filter) (int64, error) {
 		return 0, fmt.Errorf("count events: %w", err)
 	}
 	return n, nil
+}
+
+// rank fills res.Rows and res.Total from counts: most first, ties by value,
+// at most n rows (0: all). It is the one ranking of every --top answer.
+func (res *TopResult) rank(counts map[string]int64, n int) {
+	for v, c := range counts {
+		res.Rows = append(res.Rows, TopRow{v, c})
+		res.Total += c
+	}
+	sort.Slice(res.Rows, func(i, j int) bool {
+		a, b := res.Rows[i], res.Rows[j]
+		if a.Count != b.Count {
+			return a.Count > b.Count
+		}
+		return a.Value < b.Value
+	})
+	if n > 0 && len(res.Rows) > n {
+		res.Rows = res.Rows[:n]
+	}
 }

@@ -411,20 +411,7 @@ func (db *DB) TopHosts(ctx context.Context, f Filter, n int) (TopResult, error) 
 		}
 		counts[h] += c
 	}
-	for v, c := range counts {
-		res.Rows = append(res.Rows, TopRow{v, c})
-		res.Total += c
-	}
-	sort.Slice(res.Rows, func(i, j int) bool {
-		a, b := res.Rows[i], res.Rows[j]
-		if a.Count != b.Count {
-			return a.Count > b.Count
-		}
-		return a.Value < b.Value
-	})
-	if n > 0 && len(res.Rows) > n {
-		res.Rows = res.Rows[:n]
-	}
+	res.rank(counts, n)
 	return res, nil
 }
 
