@@ -16,8 +16,8 @@ import (
 )
 
 // An OTLP/HTTP receiver on loopback that fails for a while in the middle:
-// every event arrives, with the ECS fields as attributes. (This is not the
-// OpenTelemetry Collector: see docs/forwarding.md.)
+// every event arrives, with the ECS fields as attributes. The real
+// OpenTelemetry Collector is TestOTelCollector.
 func TestOTLP(t *testing.T) {
 	var mu sync.Mutex
 	seen := map[string]bool{}

@@ -144,3 +144,46 @@ func TestTableLive(t *testing.T) {
 		}
 	}
 }
+
+func TestShortenNames(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		n    int
+		how  int
+		want string
+	}{
+		{"svchost.exe", 8, shrinkMid, "svchost"},
+		{"svchost.exe (Dnscache)", 12, shrinkMid, "svchost (Dn…"},
+		{"WindowsAzureGuestAgent.exe", 8, shrinkMid, "Windows…"},
+		{"agent.exe", 9, shrinkMid, "agent.exe"},
+		{`C:\Program Files\app\agent.exe`, 12, shrinkMid, `C:\Pr…nt.exe`},
+		{"DC01.pandora.local", 6, shrinkHost, "DC01"},
+		{"WORKSTATION5.theshire.local", 8, shrinkHost, "WORKSTA…"},
+		{"temporal", 6, shrinkHost, "tempo…"},
+	} {
+		if got := shorten(tt.in, tt.n, tt.how); got != tt.want {
+			t.Errorf("shorten(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		}
+	}
+}
+
+// At 80 columns, dates of one year leave the year to the caption and a
+// remote IPv4 address is never cut.
+func TestTableShortDatesAndWholeIPv4(t *testing.T) {
+	var buf bytes.Buffer
+	w := NewTable(&buf, Options{Width: 80, Location: time.UTC})
+	for i, ip := range []string{"192.203.230.10", "10.1.2.3"} {
+		e := sample()
+		e.Time = e.Time.AddDate(0, 0, i*40)
+		e.Host = []string{"DC01.corp.example", "WS7.corp.example"}[i]
+		e.RemoteIP = netip.MustParseAddr(ip)
+		w.Write(e)
+	}
+	w.Close()
+	out := buf.String()
+	for _, want := range []string{"2026, times in UTC", "03-02 09:15:10", "192.203.230.10:443", "DC01", "REASON"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in\n%s", want, out)
+		}
+	}
+}

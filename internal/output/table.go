@@ -38,6 +38,7 @@ const (
 	shrinkAddr        // an endpoint: the address loses its middle, the port stays whole
 	shrinkMid         // a process name or path: loses its middle (keeps ".exe")
 	shrinkEnd         // free text (rule names, reasons): loses its end
+	shrinkHost        // a computer name: its first DNS label, then its end
 )
 
 type colSpec struct {
@@ -52,7 +53,7 @@ var colSpecs = [numCols]colSpec{
 	colFirst:   {"FIRST", 8, shrinkNone, false},
 	colLast:    {"LAST", 8, shrinkNone, false},
 	colCount:   {"COUNT", 5, shrinkNone, true},
-	colHost:    {"HOST", 15, shrinkEnd, false},
+	colHost:    {"HOST", 15, shrinkHost, false},
 	colVerdict: {"VERDICT", 7, shrinkNone, false},
 	colKind:    {"KIND", 10, shrinkEnd, false},
 	colDir:     {"DIR", 3, shrinkNone, false},
@@ -67,9 +68,14 @@ var colSpecs = [numCols]colSpec{
 
 // fitSteps is the order in which a table too wide for the terminal is made
 // narrower: shrink a column down to a width (at most its measured one), or
-// hide it. After each step the line is measured again. Ports are never cut:
-// addresses lose their middle first (long IPv6 addresses), then the process
-// name, then rule names; columns that say least are hidden on the way.
+// hide it. After each step the line is measured again. Ports are never cut,
+// and a remote IPv4 address never loses a digit (fit keeps the remote
+// column as wide as its widest IPv4 endpoint): long IPv6 addresses lose
+// their middle first, then the process name and the filter text shorten;
+// columns that say least are hidden on the way. At 80 columns what stays
+// is when, how many, the verdict, direction, the local port, the remote
+// end, the process and the reason; the filter or rule name (which the
+// reason sums up) goes before them, and is in JSON and --wide.
 var fitSteps = []struct {
 	col   int
 	width int // -1 hides the column
@@ -77,21 +83,24 @@ var fitSteps = []struct {
 	{colKind, -1},
 	{colLocal, 21}, {colRemote, 21}, // long IPv6 addresses lose their middle; IPv4 stays whole
 	{colProcess, 16},
-	{colRule, 24}, {colReason, 12},
+	{colRule, 24}, {colReason, 14},
 	{colPID, -1},
 	{colRule, 16},
 	{colHost, 12},
 	{colProcess, 12},
-	{colRule, 12}, {colReason, 10},
+	{colRule, 12}, {colReason, 12},
 	{colLocal, 7}, // the local address is mostly the host's own: its port is what matters
 	{colLast, -1},
-	{colReason, -1},
-	{colRemote, 16},
-	{colProcess, 10}, {colRule, 10},
 	{colProto, -1},
-	{colRemote, 12},
+	{colRule, -1},
 	{colHost, 8},
-	{colRule, 6}, {colProcess, 6},
+	{colRemote, 16},
+	{colProcess, 10},
+	{colReason, 10},
+	{colProcess, 8}, {colReason, 8},
+	{colHost, 6},
+	{colReason, -1},
+	{colProcess, 6},
 }
 
 // maxBuffered is how many rows the table reads before it fixes its
@@ -116,7 +125,10 @@ type tableWriter struct {
 	show    [numCols]bool
 	widths  [numCols]int // 0: unlimited
 	dates   bool         // times carry their date
-	line    []byte
+	// shortDates leaves the year out of the dates (it is in the caption).
+	shortDates bool
+	v4Remote   int // the widest remote IPv4 endpoint measured, which fit never cuts
+	line       []byte
 }
 
 // NewTable returns a Writer of a human-readable table.
@@ -294,6 +306,12 @@ func (t *tableWriter) layout() error {
 	timeWidth := 8
 	if t.dates {
 		timeWidth = 19
+		// In a terminal too narrow for the whole table, rows of one year
+		// leave the year to the caption: "07-19 09:02:18".
+		if t.width > 0 && !t.wide && lo.In(t.loc).Year() == hi.In(t.loc).Year() && t.fullWidth(timeWidth, flows) > t.width {
+			t.shortDates = true
+			timeWidth = 14
+		}
 	}
 
 	// Measure: the widest value of each column, or its preferred width
@@ -308,7 +326,11 @@ func (t *tableWriter) layout() error {
 			w = max(w, spec.pref)
 		default:
 			for i := range t.buf {
-				w = max(w, utf8.RuneCountInString(t.buf[i].cells[c]))
+				n := utf8.RuneCountInString(t.buf[i].cells[c])
+				w = max(w, n)
+				if c == colRemote && t.buf[i].cells[c][0] != '[' {
+					t.v4Remote = max(t.v4Remote, n)
+				}
 			}
 		}
 		t.widths[c] = w
@@ -335,6 +357,32 @@ func (t *tableWriter) lastCol() int {
 		}
 	}
 	return 0
+}
+
+// fullWidth is the width of a line of every column the layout shows,
+// measured, with times timeWidth wide: whether the table fits before any
+// fitting step.
+func (t *tableWriter) fullWidth(timeWidth int, flows bool) int {
+	n, cols := 0, 0
+	for c := range t.widths {
+		if !t.show[c] {
+			continue
+		}
+		w := utf8.RuneCountInString(colSpecs[c].header)
+		switch {
+		case c == colTime || c == colFirst || c == colLast:
+			w = max(w, timeWidth)
+		case t.each:
+			w = max(w, colSpecs[c].pref)
+		default:
+			for i := range t.buf {
+				w = max(w, utf8.RuneCountInString(t.buf[i].cells[c]))
+			}
+		}
+		n += w
+		cols++
+	}
+	return n + cols - 1
 }
 
 // lineWidth is the width of a line with the current columns.
@@ -379,6 +427,8 @@ func (t *tableWriter) fit() {
 		case !t.show[s.col]:
 		case s.width < 0:
 			t.show[s.col] = false
+		case s.col == colRemote:
+			t.widths[s.col] = min(t.widths[s.col], max(s.width, t.v4Remote))
 		default:
 			t.widths[s.col] = min(t.widths[s.col], s.width)
 		}
@@ -405,6 +455,10 @@ func (t *tableWriter) caption(first time.Time) error {
 		b.WriteString(first.In(t.loc).Format("2006-01-02"))
 		b.WriteString(", ")
 	}
+	if t.shortDates && !first.IsZero() {
+		b.WriteString(first.In(t.loc).Format("2006"))
+		b.WriteString(", ")
+	}
 	b.WriteString("times in ")
 	ref := first
 	if ref.IsZero() {
@@ -427,7 +481,10 @@ func (t *tableWriter) caption(first time.Time) error {
 
 func (t *tableWriter) writeRow(r *tableRow) error {
 	f := "15:04:05"
-	if t.dates {
+	switch {
+	case t.shortDates:
+		f = "01-02 15:04:05"
+	case t.dates:
 		f = "2006-01-02 15:04:05"
 	}
 	at := func(tm time.Time) string {
@@ -507,7 +564,12 @@ func shorten(s string, n, how int) string {
 	case shrinkAddr:
 		return shortenEndpoint(s, n)
 	case shrinkMid:
-		return cutMiddle(s, n, (n-1)/2)
+		return shortenProcess(s, n)
+	case shrinkHost:
+		if i := strings.IndexByte(s, '.'); i > 0 {
+			s = s[:i] // "DC01.corp.example" → "DC01"
+		}
+		return cut(s, n)
 	case shrinkEnd:
 		return cut(s, n)
 	}
@@ -550,6 +612,23 @@ func shortenEndpoint(s string, n int) string {
 	// The end of an address tells hosts of one network apart: keep more
 	// of it.
 	return cutMiddle(host, keep, (keep-1)/3) + port
+}
+
+// shortenProcess shortens a process name ("svchost.exe (Dnscache)") or
+// path to n runes: a name first loses its ".exe", which says nothing, then
+// its end; a path (with --wide only, which never cuts) its middle.
+func shortenProcess(s string, n int) string {
+	if strings.ContainsAny(s, `\/`) {
+		return cutMiddle(s, n, (n-1)/2)
+	}
+	name, rest := s, ""
+	if i := strings.Index(s, " ("); i > 0 {
+		name, rest = s[:i], s[i:]
+	}
+	if len(name) > 4 && strings.EqualFold(name[len(name)-4:], ".exe") {
+		name = name[:len(name)-4]
+	}
+	return cut(name+rest, n)
 }
 
 // cutMiddle shortens s to n runes, keeping head runes of its start and the
