@@ -81,7 +81,12 @@ type watchOptions struct {
 }
 
 func newWatchCmd(stdout, stderr io.Writer) *cobra.Command {
-	o := &watchOptions{}
+	return newWatchCmdWith(&watchOptions{}, stdout, stderr)
+}
+
+// newWatchCmdWith builds the watch command around o, whose fields its flags
+// set (the service parses its configuration into a watchOptions this way).
+func newWatchCmdWith(o *watchOptions, stdout, stderr io.Writer) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "watch [flags]",
 		Short: "blocks live from the Security log and WFP net events (Windows)",
