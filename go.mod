@@ -3,6 +3,7 @@ module github.com/wfpwatch/wfpwatch
 go 1.26.0
 
 require (
+	github.com/BurntSushi/toml v1.6.0
 	github.com/chromedp/chromedp v0.23.1
 	github.com/creack/pty v1.1.24
 	github.com/go-ole/go-ole v1.3.0

@@ -78,6 +78,7 @@ type watchOptions struct {
 	pflags    *pipeline.Flags
 	dbFlags   *store.Flags
 	noDB      bool
+	config    string // --config: a configuration file (applyConfig)
 }
 
 func newWatchCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -95,9 +96,15 @@ func newWatchCmdWith(o *watchOptions, stdout, stderr io.Writer) *cobra.Command {
   wfpwatch watch --since 10m --packets
   wfpwatch watch --app chrome --direction outbound --format json`,
 		Args: noArgs,
-		RunE: func(c *cobra.Command, args []string) error { return o.run(c.Context(), stdout, stderr) },
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := applyConfig(c.Flags(), o.config); err != nil {
+				return err
+			}
+			return o.run(c.Context(), stdout, stderr)
+		},
 	}
 	fs := c.Flags()
+	fs.StringVar(&o.config, "config", "", "read the settings of [watch] in the configuration `FILE` (docs/config.md); flags given here win over the file")
 	o.view.register(fs)
 	registerOutputs(fs, &o.outputs)
 	fs.Var(sinceValue{&o.since}, "since", "start with the events since `TIME` (10m, 2h, 7d back from now, RFC 3339 or YYYY-MM-DD) instead of only new ones")

@@ -205,6 +205,37 @@ func Open(urls []string, opt Options) (*Forwarder, error) {
 	return f, nil
 }
 
+// Check says whether raw is an output URL that Open would take (scheme and
+// query parameters), without opening its queue or connecting: for
+// 'wfpwatch config check'. The sender's own parameters (host, port, TLS
+// files) are checked when it is opened.
+func Check(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("--output %q: %w", raw, err)
+	}
+	switch u.Scheme {
+	case "file", "syslog+tcp", "syslog+tls", "syslog+udp", "kafka", "otlp+http", "otlp+https":
+	default:
+		return fmt.Errorf("--output %q: unknown output scheme %q: want file://, syslog+tcp://, syslog+tls://, syslog+udp://, kafka:// or otlp+http(s)://", raw, u.Scheme)
+	}
+	qv := u.Query()
+	if s := qv.Get("queue-size"); s != "" {
+		if n, err := strconv.ParseInt(s, 10, 64); err != nil || n < 4096 {
+			return fmt.Errorf("--output %q: queue-size=%q: want a number of bytes ≥ 4096", raw, s)
+		}
+	}
+	if _, err := queue.ParseFullPolicy(qv.Get("queue-full")); err != nil {
+		return fmt.Errorf("--output %q: %w", raw, err)
+	}
+	if s := qv.Get("batch"); s != "" {
+		if n, err := strconv.Atoi(s); err != nil || n < 1 {
+			return fmt.Errorf("--output %q: batch=%q: want a positive number", raw, s)
+		}
+	}
+	return nil
+}
+
 func openOutput(raw string, opt Options) (*output, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
