@@ -35,13 +35,13 @@ func registerOutputs(fs *pflag.FlagSet, o *outputURLs) {
 // source's bookmark moves on only after that). The returned stop waits up
 // to drain for delivery, then says what is left queued for the next run.
 // With no URLs it does nothing.
-func startForward(urls outputURLs, p *pipeline.Pipeline, stderr io.Writer, drain time.Duration) (stop func(), err error) {
+func startForward(urls outputURLs, p *pipeline.Pipeline, stderr io.Writer, drain time.Duration) (stop func(), fw *forward.Forwarder, err error) {
 	if len(urls) == 0 {
-		return func() {}, nil
+		return func() {}, nil, nil
 	}
-	fw, err := forward.Open(urls, forward.Options{Warn: func(m string) { fmt.Fprintf(stderr, "wfpwatch: warning: %s\n", m) }})
+	fw, err = forward.Open(urls, forward.Options{Warn: func(m string) { fmt.Fprintf(stderr, "wfpwatch: warning: %s\n", m) }})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p.Events(fw)
 	return func() {
@@ -53,7 +53,7 @@ func startForward(urls outputURLs, p *pipeline.Pipeline, stderr io.Writer, drain
 		for _, c := range fw.Counters() {
 			fmt.Fprintf(stderr, "wfpwatch: %s: %d sent, %d retries, %d dropped, %d queued\n", c.URL, c.Sent, c.Retried, c.Dropped, c.Queued)
 		}
-	}, nil
+	}, fw, nil
 }
 
 // How long analyze and watch wait at exit for the outputs to take what is
