@@ -268,7 +268,7 @@ func (o *watchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		// when its window ends (wfp.flow.update in JSON).
 		p.Flows(output.NewFlowWriter(w, true))
 	}
-	stopForward, fw, err := startForward(o.outputs, p, stderr, watchDrain)
+	stopForward, fw, err := startForward(context.Background(), o.outputs, p, stderr, watchDrain) // watch's ctx ends at Ctrl+C: drain anyway
 	if err != nil {
 		return err
 	}
