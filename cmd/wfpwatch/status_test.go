@@ -102,7 +102,7 @@ func TestStatusGolden(t *testing.T) {
 	} {
 		dir := t.TempDir()
 		for _, s := range tc.snaps {
-			writeSnapshot(t, filepath.Join(dir, s.Command+"-"+itoa(s.PID)+".json"), s)
+			writeSnapshot(t, filepath.Join(dir, s.Command+"-"+strconv.Itoa(s.PID)+".json"), s)
 		}
 		var out, errb bytes.Buffer
 		err := runStatus(&statusOptions{format: "table", dir: dir, maxAge: 10 * time.Minute}, &out, &errb, now)
@@ -139,4 +139,3 @@ func writeSnapshot(t *testing.T, path string, s health.Snapshot) {
 	}
 }
 
-func itoa(n int) string { return strconv.Itoa(n) }
