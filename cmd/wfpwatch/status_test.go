@@ -138,4 +138,3 @@ func writeSnapshot(t *testing.T, path string, s health.Snapshot) {
 		t.Fatal(err)
 	}
 }
-
