@@ -44,6 +44,7 @@ const serveExamples = `  wfpwatch serve                                   # http
 
 type serveOptions struct {
 	listen, dbPath, token, tokenFile, cert, key *string
+	statusDir                                   *string
 	hosts                                       listFlag
 }
 
@@ -64,6 +65,7 @@ func newServeCmd(stdout, stderr io.Writer) *cobra.Command {
 	o.tokenFile = fs.String("token-file", "", "read the token from `FILE` (its first line), so it is not on the command line")
 	o.cert = fs.String("cert", "", "TLS certificate `FILE` (PEM); with --key, serve HTTPS")
 	o.key = fs.String("key", "", "TLS private key `FILE` (PEM)")
+	o.statusDir = fs.String("status-dir", "", "read the health of the running watch or service from `DIR` (default: the status folder of the state directory; - for none)")
 	fs.Var(&o.hosts, "allow-host", "also accept this `NAME` in the Host header (repeatable), e.g. the server's DNS name")
 	return c
 }
@@ -117,7 +119,7 @@ func runServe(ctx context.Context, o *serveOptions, stderr io.Writer) error {
 	}
 	defer db.Close()
 	logger := log.New(stderr, "", log.LstdFlags)
-	srv, err := web.New(web.Options{DB: db, Token: token, Hosts: append(hosts, o.hosts...), AnyIP: anyIP, TLS: tlsConf != nil, Log: logger})
+	srv, err := web.New(web.Options{DB: db, Token: token, Hosts: append(hosts, o.hosts...), AnyIP: anyIP, TLS: tlsConf != nil, Log: logger, StatusDir: *o.statusDir})
 	if err != nil {
 		return err
 	}

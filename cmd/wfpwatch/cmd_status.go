@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -76,8 +74,8 @@ func runStatus(o *statusOptions, stdout, stderr io.Writer, now time.Time) error 
 	if rerr != nil && !o.quiet {
 		fmt.Fprintf(stderr, "wfpwatch status: warning: %v\n", rerr)
 	}
-	shown, problems := pickSnapshots(snaps, now, o.maxAge)
-	pruneSnapshots(snaps, now)
+	shown, problems := health.Assess(snaps, now, o.maxAge)
+	health.Prune(snaps, now)
 	if o.quiet {
 		stdout = io.Discard
 	}
@@ -114,98 +112,11 @@ func runStatus(o *statusOptions, stdout, stderr io.Writer, now time.Time) error 
 	return nil
 }
 
-// pickSnapshots returns the snapshots to show — every process still
-// running or not responding, or, when none runs, the newest stopped one —
-// and what is unhealthy.
-func pickSnapshots(snaps []health.Snapshot, now time.Time, maxAge time.Duration) (shown []health.Snapshot, problems []string) {
-	for _, s := range snaps {
-		if s.Stopped == nil {
-			shown = append(shown, s)
-		}
-	}
-	if len(shown) == 0 {
-		if len(snaps) > 0 {
-			shown = snaps[:1] // newest first
-			problems = append(problems, fmt.Sprintf("no wfpwatch is capturing: the last run (%s, pid %d) stopped at %s", snaps[0].Command, snaps[0].PID, snaps[0].Stopped.Local().Format(time.DateTime)))
-		} else {
-			problems = append(problems, "no wfpwatch is capturing on this host (start the service: wfpwatch service start, or run wfpwatch watch)")
-		}
-		return shown, problems
-	}
-	for _, s := range shown {
-		who := fmt.Sprintf("%s (pid %d)", s.Command, s.PID)
-		if s.Stale(now) {
-			problems = append(problems, fmt.Sprintf("%s is not responding: its last health report is %s old and it did not stop cleanly (crashed or hung?)", who, ago(now, s.Updated)))
-			continue
-		}
-		for _, src := range s.Sources {
-			if !src.Up {
-				msg := fmt.Sprintf("%s: source %s is down", who, sourceName(src))
-				if src.LastError != "" {
-					msg += ": " + src.LastError
-				}
-				problems = append(problems, msg)
-			}
-		}
-		if a := s.Audit; a != nil && a.Managed && !a.On {
-			problems = append(problems, fmt.Sprintf("%s: the audit policy is not as needed: %s", who, strings.Join(a.Drift, "; ")))
-		}
-		for _, out := range s.Outputs {
-			if age := time.Duration(out.OldestAge); age > maxAge {
-				problems = append(problems, fmt.Sprintf("%s: output %s has undelivered events %s old (last error: %s)", who, out.URL, dur(age), dashIfNone(out.LastError)))
-			}
-		}
-	}
-	return shown, problems
-}
+func sourceName(s health.Source) string { return s.Label() }
 
-// pruneSnapshots removes the files of processes that ended (cleanly or
-// not) more than a day ago; the newest stays, so status can always say
-// how the last run ended.
-func pruneSnapshots(snaps []health.Snapshot, now time.Time) {
-	for i, s := range snaps {
-		if i == 0 || (s.Stopped == nil && !s.Stale(now)) || now.Sub(s.Updated) < 24*time.Hour {
-			continue
-		}
-		_ = os.Remove(s.Path)
-	}
-}
+func ago(now, t time.Time) string { return health.Since(now, t) }
 
-func sourceName(s health.Source) string {
-	if s.Channel != "" {
-		return s.Name + " (" + s.Channel + ")"
-	}
-	return s.Name
-}
-
-func dashIfNone(s string) string {
-	if s == "" {
-		return "none"
-	}
-	return s
-}
-
-// ago says how long before now t was, in whole seconds or larger units.
-func ago(now, t time.Time) string {
-	if t.IsZero() {
-		return "never"
-	}
-	return dur(now.Sub(t))
-}
-
-// dur says d in its largest units: 40s, 12m, 3h, 2d.
-func dur(d time.Duration) string {
-	d = max(d, 0)
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Round(time.Second)/time.Second))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d.Round(time.Minute)/time.Minute))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh", int(d.Round(time.Hour)/time.Hour))
-	}
-	return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
-}
+func dur(d time.Duration) string { return health.Short(d) }
 
 func count(n uint64) string { return thousands(n) }
 
