@@ -283,7 +283,7 @@ func (o *analyzeOptions) run(c *cobra.Command, args []string, stdout, stderr io.
 		return err
 	}
 	defer sink.Close()
-	stopForward, err := startForward(o.outputs, p, stderr, analyzeDrain)
+	stopForward, _, err := startForward(c.Context(), o.outputs, p, stderr, analyzeDrain)
 	if err != nil {
 		return err
 	}

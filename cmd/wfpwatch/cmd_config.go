@@ -83,15 +83,26 @@ func checkConfig(path string) (*config.Config, *watchOptions, error) {
 	if err != nil {
 		return nil, nil, configError(err)
 	}
+	o, err := checkParsedConfig(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, o, nil
+}
+
+// checkParsedConfig checks the settings of a parsed configuration (see
+// checkConfig).
+func checkParsedConfig(cfg *config.Config) (*watchOptions, error) {
+	path := cfg.Path
 	args, lines := cfg.WatchArgs()
 	o, err := checkServiceArgs(path, args, lines, io.Discard)
 	if err != nil {
-		return nil, nil, configError(err)
+		return nil, configError(err)
 	}
 	for i, a := range args {
 		if name, value, _ := strings.Cut(strings.TrimLeft(a, "-"), "="); name == "output" {
 			if err := forward.Check(value); err != nil {
-				return nil, nil, configError(fmt.Errorf("%s:%d: %s", output.TermSafe(path), lines[i], output.TermSafe(err.Error())))
+				return nil, configError(fmt.Errorf("%s:%d: %s", output.TermSafe(path), lines[i], output.TermSafe(err.Error())))
 			}
 		}
 	}
@@ -102,11 +113,11 @@ func checkConfig(path string) (*config.Config, *watchOptions, error) {
 			s := newServeCmd(io.Discard, io.Discard)
 			setup(s, io.Discard, io.Discard)
 			if err := s.ParseFlags([]string{a}); err != nil {
-				return nil, nil, configError(fmt.Errorf("%s:%d: [dashboard] %s", output.TermSafe(path), dlines[i], usageMessage(flagError(s, err))))
+				return nil, configError(fmt.Errorf("%s:%d: [dashboard] %s", output.TermSafe(path), dlines[i], usageMessage(flagError(s, err))))
 			}
 			switch name, value, _ := strings.Cut(strings.TrimLeft(a, "-"), "="); name {
 			case "db":
-				return nil, nil, configError(fmt.Errorf("%s:%d: [dashboard] db: the dashboard shows the database of [watch] (set db there)", output.TermSafe(path), dlines[i]))
+				return nil, configError(fmt.Errorf("%s:%d: [dashboard] db: the dashboard shows the database of [watch] (set db there)", output.TermSafe(path), dlines[i]))
 			case "listen":
 				listen, listenLine = value, dlines[i]
 			case "token", "token-file":
@@ -114,10 +125,10 @@ func checkConfig(path string) (*config.Config, *watchOptions, error) {
 			}
 		}
 		if _, _, err := web.CheckListen(listen, token); err != nil {
-			return nil, nil, configError(fmt.Errorf("%s:%d: [dashboard] %s", output.TermSafe(path), listenLine, output.TermSafe(err.Error())))
+			return nil, configError(fmt.Errorf("%s:%d: [dashboard] %s", output.TermSafe(path), listenLine, output.TermSafe(err.Error())))
 		}
 	}
-	return cfg, o, nil
+	return o, nil
 }
 
 // configError marks a configuration problem as a failure (exit 1) that

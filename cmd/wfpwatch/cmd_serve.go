@@ -44,6 +44,8 @@ const serveExamples = `  wfpwatch serve                                   # http
 
 type serveOptions struct {
 	listen, dbPath, token, tokenFile, cert, key *string
+	statusDir                                   *string
+	live, packets, permits, noAudit             *bool
 	hosts                                       listFlag
 }
 
@@ -64,6 +66,11 @@ func newServeCmd(stdout, stderr io.Writer) *cobra.Command {
 	o.tokenFile = fs.String("token-file", "", "read the token from `FILE` (its first line), so it is not on the command line")
 	o.cert = fs.String("cert", "", "TLS certificate `FILE` (PEM); with --key, serve HTTPS")
 	o.key = fs.String("key", "", "TLS private key `FILE` (PEM)")
+	o.live = fs.Bool("live", false, "also capture live, as 'wfpwatch watch' does, into the database served (Windows; needs an elevated prompt)")
+	o.packets = fs.Bool("packets", false, "with --live: also capture packet drops")
+	o.permits = fs.Bool("permits", false, "with --live: also capture permitted traffic")
+	o.noAudit = fs.Bool("no-audit", false, "with --live: leave the audit policy alone (managed elsewhere)")
+	o.statusDir = fs.String("status-dir", "", "read the health of the running watch or service from `DIR` (default: the status folder of the state directory; - for none)")
 	fs.Var(&o.hosts, "allow-host", "also accept this `NAME` in the Host header (repeatable), e.g. the server's DNS name")
 	return c
 }
@@ -72,6 +79,12 @@ func newServeCmd(stdout, stderr io.Writer) *cobra.Command {
 var serveReady func(url string)
 
 func runServe(ctx context.Context, o *serveOptions, stderr io.Writer) error {
+	if *o.live {
+		return serveLive(ctx, o, stderr)
+	}
+	if *o.packets || *o.permits || *o.noAudit {
+		return usagef("--packets, --permits and --no-audit go with --live")
+	}
 	token := *o.token
 	if *o.tokenFile != "" {
 		if token != "" {
@@ -117,7 +130,7 @@ func runServe(ctx context.Context, o *serveOptions, stderr io.Writer) error {
 	}
 	defer db.Close()
 	logger := log.New(stderr, "", log.LstdFlags)
-	srv, err := web.New(web.Options{DB: db, Token: token, Hosts: append(hosts, o.hosts...), AnyIP: anyIP, TLS: tlsConf != nil, Log: logger})
+	srv, err := web.New(web.Options{DB: db, Token: token, Hosts: append(hosts, o.hosts...), AnyIP: anyIP, TLS: tlsConf != nil, Log: logger, StatusDir: *o.statusDir})
 	if err != nil {
 		return err
 	}
@@ -164,4 +177,39 @@ func runServe(ctx context.Context, o *serveOptions, stderr io.Writer) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
+}
+
+// serveLive is 'serve --live': watch's pipeline records into the database
+// (--db, or the default one) and the dashboard serves it, in one process;
+// on exit the host is put back first, as watch does.
+func serveLive(ctx context.Context, o *serveOptions, stderr io.Writer) error {
+	w := &watchOptions{}
+	args := []string{"--format=json"}
+	if *o.dbPath != "" {
+		args = append(args, "--db="+*o.dbPath)
+	}
+	for flag, on := range map[string]bool{"--packets": *o.packets, "--permits": *o.permits, "--no-audit": *o.noAudit} {
+		if on {
+			args = append(args, flag)
+		}
+	}
+	c := newWatchCmdWith(w, io.Discard, stderr)
+	setup(c, io.Discard, stderr)
+	if err := c.ParseFlags(args); err != nil {
+		return err
+	}
+	w.command = "serve --live"
+	var serveArgs []string
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"listen", o.listen}, {"token", o.token}, {"token-file", o.tokenFile}, {"cert", o.cert}, {"key", o.key}, {"status-dir", o.statusDir}} {
+		if *f.v != "" {
+			serveArgs = append(serveArgs, "--"+f.name+"="+*f.v)
+		}
+	}
+	for _, h := range o.hosts {
+		serveArgs = append(serveArgs, "--allow-host="+h)
+	}
+	return runWatchAndServe(ctx, w, true, serveArgs, io.Discard, stderr)
 }

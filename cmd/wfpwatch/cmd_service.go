@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wfpwatch/wfpwatch/internal/audit"
+	"github.com/wfpwatch/wfpwatch/internal/config"
 	"github.com/wfpwatch/wfpwatch/internal/output"
 	"github.com/wfpwatch/wfpwatch/internal/service"
 	"github.com/wfpwatch/wfpwatch/internal/statedir"
@@ -43,12 +44,14 @@ Subcommands:
   status          state, pid, start type, account, binary path,
                   configuration, recovery actions
 
-The configuration file holds watch's flags, one a line (# starts a
-comment):
+The configuration file (TOML, docs/config.md; 'wfpwatch config example'
+prints one with every key) holds watch's settings in [watch], the dashboard
+in [dashboard] and the service's log file in [log]:
 
-  --packets
-  --output file://C:\logs\wfp-blocks.json
-  --db-keep 720h
+  [watch]
+  packets = true
+  output = ['file://C:\logs\wfp-blocks.json']
+  db-keep = "720h"
 
 The service writes its messages to the Application event log (source
 wfpwatch) and to service.log in the state directory. Needs an elevated
@@ -63,7 +66,7 @@ type serviceOptions struct {
 }
 
 // defaultServiceConfig is where install looks for the configuration file.
-func defaultServiceConfig() string { return statedir.Path("wfpwatch.conf") }
+func defaultServiceConfig() string { return config.DefaultPath() }
 
 // serviceLogPath is the service's rotating log file.
 func serviceLogPath() string { return statedir.Path("service.log") }
@@ -74,7 +77,8 @@ func newServiceCmd(stdout, stderr io.Writer) *cobra.Command {
 		Use:   "service install|uninstall|start|stop|restart|status",
 		Short: "install and control wfpwatch as a Windows service",
 		Long:  serviceHelp,
-		Example: `  wfpwatch service install --config C:\ProgramData\wfpwatch\wfpwatch.conf
+		Example: `  wfpwatch config example > C:\ProgramData\wfpwatch\wfpwatch.toml
+  wfpwatch service install --config C:\ProgramData\wfpwatch\wfpwatch.toml
   wfpwatch service start
   wfpwatch service status
   wfpwatch service uninstall`,
@@ -123,12 +127,12 @@ func serviceNeedsWindows(err error) error {
 
 // checkServiceConfig reads and checks the configuration file path.
 func checkServiceConfig(path string) (*watchOptions, []string, error) {
-	args, lines, err := readServiceConfig(path)
+	cfg, o, err := loadServiceConfig(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	o, err := checkServiceArgs(path, args, lines, io.Discard)
-	return o, args, err
+	args, _ := cfg.WatchArgs()
+	return o, args, nil
 }
 
 func serviceInstall(o *serviceOptions, w io.Writer) error {
@@ -151,7 +155,7 @@ func serviceInstall(o *serviceOptions, w io.Writer) error {
 		return fmt.Errorf("--config: %w", err)
 	}
 	if _, err := os.Stat(cfg); errors.Is(err, fs.ErrNotExist) {
-		return usagef("--config %s: no such file; write watch's flags in it, one a line (see 'wfpwatch service --help'), then install", output.TermSafe(cfg))
+		return usagef("--config %s: no such file; write it first ('wfpwatch config example > %s' gives one with every key; docs/config.md), then install", output.TermSafe(cfg), output.TermSafe(cfg))
 	}
 	if _, _, err := checkServiceConfig(cfg); err != nil {
 		return fmt.Errorf("the configuration is not valid, nothing was installed:\n%w", err)
@@ -299,8 +303,21 @@ func serviceRun(ctx context.Context, config string, stdout, stderr io.Writer) er
 		return fmt.Errorf("svc.IsWindowsService: %w", err)
 	}
 	logPath := serviceLogPath()
-	var file io.Writer
 	rf := &service.RotatingFile{Path: logPath, MaxSize: service.DefaultLogSize, Keep: service.DefaultLogKeep}
+	// [log] of the configuration, when it can be read; a configuration
+	// with errors is reported below, through the default log.
+	if c, _, err := loadServiceConfig(config); err == nil {
+		if c.Log.File != "" {
+			logPath, rf.Path = c.Log.File, c.Log.File
+		}
+		if c.Log.MaxSize > 0 {
+			rf.MaxSize = c.Log.MaxSize
+		}
+		if c.Log.Keep > 0 {
+			rf.Keep = c.Log.Keep
+		}
+	}
+	var file io.Writer
 	defer rf.Close()
 	if err := statedir.EnsureFor(logPath); err == nil {
 		file = rf
@@ -308,21 +325,23 @@ func serviceRun(ctx context.Context, config string, stdout, stderr io.Writer) er
 		fmt.Fprintf(stderr, "wfpwatch: warning: no service log file: %v\n", err)
 	}
 	prepare := func(logw io.Writer, log *service.Logger) (func(context.Context) error, error) {
-		args, lines, err := readServiceConfig(config)
+		cfg, o, err := loadServiceConfig(config)
 		if err != nil {
 			return nil, err
 		}
-		o, err := checkServiceArgs(config, args, lines, logw)
-		if err != nil {
-			return nil, err
-		}
+		args, _ := cfg.WatchArgs()
 		log.Logf(service.Info, "starting with the configuration %s: watch %s", config, strings.Join(args, " "))
+		var serveArgs []string
+		if cfg.Dashboard != nil {
+			serveArgs, _ = cfg.DashboardArgs()
+			log.Logf(service.Info, "dashboard: serve %s", strings.Join(serveArgs, " "))
+		}
 		return func(ctx context.Context) error {
 			out := io.Discard
 			if !isService {
 				out = stdout
 			}
-			return o.run(ctx, out, logw)
+			return runWatchAndServe(ctx, o, cfg.Dashboard != nil, serveArgs, out, logw)
 		}, nil
 	}
 	if !isService {

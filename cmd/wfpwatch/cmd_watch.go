@@ -79,6 +79,9 @@ type watchOptions struct {
 	dbFlags   *store.Flags
 	noDB      bool
 	config    string // --config: a configuration file (applyConfig)
+	// command names the health snapshot: "watch" (""), "service" or
+	// "serve --live".
+	command string
 }
 
 func newWatchCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -196,6 +199,15 @@ func (o *watchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	var m *audit.Manager
 	var host hostRestorer // the host is put back first, then outputs drain
 	defer host.restore()
+	hl := newWatchHealth(o.command) // for 'wfpwatch status', the dashboard and /metrics
+	defer hl.stop()
+	var evtHealth, netHealth *sourceHealth
+	if useEvt {
+		evtHealth = hl.source("evtlog", "Security")
+	}
+	if useNet {
+		netHealth = hl.source("netevent", "")
+	}
 	if !o.noAudit {
 		var err error
 		if m, err = auditManager(o.state, "watch"); err != nil {
@@ -209,6 +221,7 @@ func (o *watchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 			return err
 		}
 		say("%s", c.Summary("it will be put back when watch exits"))
+		hl.audit(true, c, o.enforce)
 		host.add(func() {
 			r, err := m.End()
 			switch {
@@ -227,7 +240,7 @@ func (o *watchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 			done := make(chan struct{})
 			var wg sync.WaitGroup
 			wg.Add(1)
-			go func() { defer wg.Done(); recheckLoop(ctx, done, m, want, o.enforce, o.recheck, say) }()
+			go func() { defer wg.Done(); recheckLoop(ctx, done, m, want, o.enforce, o.recheck, say, hl.drift) }()
 			host.add(func() { close(done); wg.Wait() }) // no --enforce after the restore
 		}
 		go func() { <-ctx.Done(); host.restore() }() // Ctrl+C, console close: at once
@@ -255,11 +268,20 @@ func (o *watchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		// when its window ends (wfp.flow.update in JSON).
 		p.Flows(output.NewFlowWriter(w, true))
 	}
-	stopForward, err := startForward(o.outputs, p, stderr, watchDrain)
+	stopForward, fw, err := startForward(context.Background(), o.outputs, p, stderr, watchDrain) // watch's ctx ends at Ctrl+C: drain anyway
 	if err != nil {
 		return err
 	}
 	defer stopForward()
+	hl.pipeline(p)
+	hl.outputs(fw)
+	if path, _ := dbFlags.Path(!*noDB); path != "" {
+		hl.db(path, sink)
+	}
+	if o.noAudit {
+		hl.audit(false, nil, false)
+	}
+	hl.start(say)
 	live := newLiveMerge(o.view, p, o.window, say)
 	defer live.stopResolver()
 	if useNet {
@@ -287,6 +309,7 @@ func (o *watchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 				}
 			}
 			e.Sources = event.SourceEvtlog
+			evtHealth.event()
 			if err := orienter.Process(&e); err != nil {
 				return err
 			}
@@ -329,6 +352,8 @@ func (o *watchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			netHealth.up.Store(true)
+			defer netHealth.up.Store(false)
 			netErr = netStream(netCtx, netevent.Config{
 				Permits: o.view.permits,
 				Since:   o.since,
@@ -336,11 +361,13 @@ func (o *watchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 				Log:     func(f string, a ...any) { say(f, a...) },
 				Options: engineOptionState(o.state, "watch"),
 			}, func(e *event.Event) {
+				netHealth.event()
 				if err := live.add(e); err != nil {
 					netCancel()
 				}
 			})
 			if netErr != nil && netCtx.Err() == nil {
+				netHealth.problem(netErr)
 				say("WFP net events cannot be watched: %v", watchNeedsWindows(netErr))
 			}
 		}()
@@ -348,15 +375,20 @@ func (o *watchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	var st evtlog.Stats
 	var evtErr error
 	if useEvt {
+		evtHealth.up.Store(true)
 		st, evtErr = evtSubscribe(ctx, evtlog.Options{
 			Query:        evtlog.QueryFor(o.view.packets, o.view.permits),
 			BookmarkPath: o.bookmark,
 			Since:        o.since,
 			Render:       render,
 			BatchSize:    o.batchSize,
-			OnGap:        func(g evtlog.Gap) { say("warning: %s", g) },
-			OnProblem:    func(err error) { say("warning: %v", err) },
+			OnGap:        func(g evtlog.Gap) { evtHealth.gaps.Add(1); say("warning: %s", g) },
+			OnProblem:    func(err error) { evtHealth.problem(err); say("warning: %v", err) },
 		}, handler)
+		evtHealth.up.Store(false)
+		if evtErr != nil {
+			evtHealth.problem(evtErr)
+		}
 		if evtErr != nil && useNet && ctx.Err() == nil {
 			// The other source goes on: say why this one stopped.
 			say("the Security log cannot be watched: %v", watchNeedsWindows(evtErr))
@@ -375,6 +407,7 @@ func (o *watchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	netCancel()
 	wg.Wait() // the net-event source puts the engine options back as it stops
 	host.restore()
+	hl.stop()
 	adoptBookmark(o.bookmark, say)
 	close(flushDone)
 	err = live.finish()
@@ -425,7 +458,7 @@ func watchNeedsWindows(err error) error {
 
 // recheckLoop checks the audit policy every interval until ctx ends or
 // done closes, warning once per change of state.
-func recheckLoop(ctx context.Context, done <-chan struct{}, m *audit.Manager, want audit.Want, enforce bool, every time.Duration, say func(string, ...any)) {
+func recheckLoop(ctx context.Context, done <-chan struct{}, m *audit.Manager, want audit.Want, enforce bool, every time.Duration, say func(string, ...any), found func([]string)) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	last := ""
@@ -445,6 +478,7 @@ func recheckLoop(ctx context.Context, done <-chan struct{}, m *audit.Manager, wa
 		if err != nil {
 			lines = append(lines, "audit policy check: "+err.Error())
 		}
+		found(lines)
 		now := strings.Join(lines, "\n")
 		if now != last || enforce && len(drift) > 0 {
 			for _, l := range lines {

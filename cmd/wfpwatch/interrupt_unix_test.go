@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -123,6 +124,24 @@ func TestInterrupt(t *testing.T) {
 		cmd, stderr := startWfpwatch(t, endless(t, line, "\n"), "analyze", "-")
 		interrupt(t, cmd, stderr, os.Interrupt)
 	})
+}
+
+// Ctrl+C while analyze waits for an output that is down ends at once with
+// status 130; the events stay queued on disk for the next run.
+func TestInterruptWhileDraining(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // the child's queues
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nobody listens: every send fails and is retried
+	cmd, stderr := startWfpwatch(t, nil, "analyze", "--packets", "--output", "syslog+tcp://"+addr, fixture)
+	time.Sleep(time.Second) // reading the fixture takes a few milliseconds: it is draining now
+	interrupt(t, cmd, stderr, os.Interrupt)
+	if !strings.Contains(stderr.String(), "what is queued stays in") {
+		t.Errorf("no word of the queue:\n%s", stderr)
+	}
 }
 
 // TestFIFOInDirectory: analyze -r on a directory holding a FIFO skips it

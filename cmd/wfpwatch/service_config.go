@@ -8,57 +8,30 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/wfpwatch/wfpwatch/internal/config"
 	"github.com/wfpwatch/wfpwatch/internal/output"
 	"github.com/wfpwatch/wfpwatch/internal/statedir"
 )
 
-// loadServiceConfig reads the service's configuration file: watch's flags,
-// one per line ("--packets", "--output file://C:\logs\blocks.json",
-// "--db-keep=720h"); blank lines and lines starting with # are skipped. It
-// returns the flags as command-line arguments. A line that is not a flag
-// is an error that names the file and the line. The file is read with the
-// state-file checks (an elevated service trusts it: not a link, a trusted
-// owner).
-//
-// This is the interim format; the configuration file of internal/config
-// replaces it.
-func loadServiceConfig(path string) ([]string, error) {
-	args, _, err := readServiceConfig(path)
-	return args, err
-}
-
-// readServiceConfig is loadServiceConfig that also returns the line of
-// each argument.
-func readServiceConfig(path string) ([]string, []int, error) {
+// loadServiceConfig reads the service's configuration file (TOML, see
+// internal/config and docs/config.md) with the state-file checks wherever
+// it is (an elevated service trusts it: not a link, a trusted owner, at
+// most 1 MiB), and checks every setting as checkConfig does.
+func loadServiceConfig(path string) (*config.Config, *watchOptions, error) {
 	b, err := statedir.ReadFile(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read the configuration: %w", err)
 	}
-	return parseServiceConfig(path, string(b))
-}
-
-// parseServiceConfig parses the text of a configuration file (see
-// loadServiceConfig) and returns the arguments and, for each, its line.
-func parseServiceConfig(path, text string) (args []string, lines []int, err error) {
-	text = strings.TrimPrefix(text, "\ufeff") // Notepad's UTF-8 BOM
-	for i, l := range strings.Split(text, "\n") {
-		l = strings.TrimSpace(strings.TrimSuffix(l, "\r"))
-		if l == "" || strings.HasPrefix(l, "#") {
-			continue
-		}
-		if !strings.HasPrefix(l, "--") || len(l) == 2 {
-			return nil, nil, fmt.Errorf("%s:%d: %q is not a flag: write one watch flag a line, such as --packets or --output file://C:\\logs\\blocks.json", output.TermSafe(path), i+1, output.TermSafe(l))
-		}
-		flag, value, hasValue := strings.Cut(l, " ")
-		if !hasValue {
-			flag, value, hasValue = strings.Cut(l, "\t")
-		}
-		args, lines = append(args, flag), append(lines, i+1)
-		if hasValue {
-			args, lines = append(args, strings.TrimSpace(value)), append(lines, i+1)
-		}
+	cfg, err := config.Parse(path, b)
+	if err != nil {
+		return nil, nil, configError(err)
 	}
-	return args, lines, nil
+	o, err := checkParsedConfig(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	o.command = "service"
+	return cfg, o, nil
 }
 
 // checkServiceArgs parses args as watch's flags into a new watchOptions

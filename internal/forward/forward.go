@@ -39,6 +39,7 @@ import (
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
 	"github.com/wfpwatch/wfpwatch/internal/forward/queue"
+	"github.com/wfpwatch/wfpwatch/internal/statedir"
 )
 
 // Record is one queued event: what an output needs to send it.
@@ -116,16 +117,47 @@ type Options struct {
 	StateDir string
 	// Warn receives warnings (queue full, delivery failing); nil discards.
 	Warn func(msg string)
+
+	adopt bool // the default directory: adopt queues of the old one
 }
 
 // DefaultStateDir is where queues go when Options.StateDir is empty: the
-// user's cache directory (%LocalAppData%\wfpwatch\queue on Windows).
-func DefaultStateDir() string {
+// queue folder of the locked state directory (%ProgramData%\wfpwatch\queue
+// on Windows). An elevated watch or the service replays what it finds
+// there, so it must be a place no standard user can write to.
+func DefaultStateDir() string { return statedir.Path("queue") }
+
+// oldStateDir is where queues went before they moved to the state
+// directory: the user's cache directory (%LocalAppData%\wfpwatch\queue on
+// Windows; the same place as DefaultStateDir elsewhere).
+func oldStateDir() string {
 	d, err := os.UserCacheDir()
 	if err != nil {
-		d = os.TempDir()
+		return ""
 	}
 	return filepath.Join(d, "wfpwatch", "queue")
+}
+
+// adoptOldQueue moves the queue of one output (its folder name) from the
+// old location into dir when dir has none, so that what an earlier
+// version left undelivered is sent; it says what it did.
+func adoptOldQueue(dir, name string, warn func(string)) {
+	old := oldStateDir()
+	if old == "" || filepath.Clean(old) == filepath.Clean(dir) {
+		return
+	}
+	from, to := filepath.Join(old, name), filepath.Join(dir, name)
+	if fi, err := os.Lstat(from); err != nil || !fi.IsDir() {
+		return
+	}
+	if _, err := os.Lstat(to); err == nil {
+		return
+	}
+	if err := os.Rename(from, to); err != nil {
+		warn(fmt.Sprintf("a queue of an earlier wfpwatch is in %s and could not be moved to %s (%v): move it by hand to send what it holds", from, to, err))
+		return
+	}
+	warn(fmt.Sprintf("moved the queue of an earlier wfpwatch from %s to %s; what it held is sent now", from, to))
 }
 
 // Sender delivers a batch of records to one receiver. Send returns nil
@@ -178,11 +210,20 @@ type Forwarder struct {
 // queue-size (bytes, default 256 MiB), queue-full (block or drop, default
 // block), batch (records per send, default 512). See docs/forwarding.md.
 func Open(urls []string, opt Options) (*Forwarder, error) {
-	if opt.StateDir == "" {
-		opt.StateDir = DefaultStateDir()
-	}
 	if opt.Warn == nil {
 		opt.Warn = func(string) {}
+	}
+	if opt.StateDir == "" {
+		opt.StateDir = DefaultStateDir()
+		opt.adopt = true
+		// The state directory is created locked down (or checked), and
+		// the queue folder in it inherits its permissions.
+		if err := statedir.EnsureFor(opt.StateDir); err != nil {
+			return nil, fmt.Errorf("output queues: %w", err)
+		}
+		if err := os.MkdirAll(opt.StateDir, 0o700); err != nil {
+			return nil, fmt.Errorf("output queues: %w", err)
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	f := &Forwarder{ctx: ctx, cancel: cancel}
@@ -264,7 +305,11 @@ func openOutput(raw string, opt Options) (*output, error) {
 		return nil, fmt.Errorf("--output %q: %w", raw, err)
 	}
 	h := sha256.Sum256([]byte(raw))
-	dir := filepath.Join(opt.StateDir, u.Scheme+"-"+hex.EncodeToString(h[:6]))
+	name := u.Scheme + "-" + hex.EncodeToString(h[:6])
+	if opt.adopt {
+		adoptOldQueue(opt.StateDir, name, opt.Warn)
+	}
+	dir := filepath.Join(opt.StateDir, name)
 	q, err := queue.Open(dir, qo)
 	if err != nil {
 		s.Close()

@@ -432,5 +432,6 @@ func (s *Server) apiHealth(w http.ResponseWriter, r *http.Request) {
 		SizeBytes int64          `json:"size_bytes"`
 		LastID    int64          `json:"last_id"`
 		Sources   []sourceHealth `json:"sources"`
-	}{s.opt.DB.Path(), size, maxID, s.metrics.health()})
+		Capture   capture        `json:"capture"`
+	}{s.opt.DB.Path(), size, maxID, s.metrics.health(), readCapture(s.opt.StatusDir, s.opt.Now())})
 }

@@ -98,6 +98,9 @@ func newTestServer(t testing.TB, db *store.DB, opt Options) *Server {
 	if opt.LivePoll == 0 {
 		opt.LivePoll = 50 * time.Millisecond
 	}
+	if opt.StatusDir == "" {
+		opt.StatusDir = "-" // never the machine's own status directory
+	}
 	s, err := New(opt)
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
+	"github.com/wfpwatch/wfpwatch/internal/health"
 )
 
 // The pages are rendered on the server with html/template (which escapes
@@ -28,7 +29,10 @@ var pageFuncs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04:05Z")
 	},
-	"base": event.BaseName,
+	"base":    event.BaseName,
+	"since":   health.Since,
+	"seconds": func(d health.Duration) string { return health.Short(time.Duration(d)) },
+	"stale":   func(s health.Snapshot, now time.Time) bool { return s.Stale(now) },
 	"dict": func(kv ...any) map[string]any {
 		m := map[string]any{}
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -126,9 +130,11 @@ func filterQuery(q url.Values) string {
 }
 
 type overviewData struct {
-	Tops   []topAnswer
-	Health []sourceHealth
-	Since  string
+	Tops    []topAnswer
+	Health  []sourceHealth
+	Capture capture
+	Now     time.Time
+	Since   string
 }
 
 // pageOverview is GET /: the chart over the range (since, default 24h)
@@ -140,7 +146,8 @@ func (s *Server) pageOverview(w http.ResponseWriter, r *http.Request) {
 	if q.Get("since") == "" && q.Get("until") == "" {
 		q.Set("since", "24h")
 	}
-	d := overviewData{Health: s.metrics.health(), Since: q.Get("since")}
+	now := s.opt.Now()
+	d := overviewData{Health: s.metrics.health(), Capture: readCapture(s.opt.StatusDir, now), Now: now, Since: q.Get("since")}
 	for _, by := range topDims {
 		if by == "host" {
 			// Counting by host reads the events of the range (the

@@ -55,6 +55,9 @@ type Options struct {
 	LivePoll time.Duration
 	// Log receives errors that are not the client's fault (nil: discarded).
 	Log *log.Logger
+	// StatusDir holds the health snapshots of the capturing processes
+	// (internal/health): "" is the default status directory, "-" none.
+	StatusDir string
 }
 
 // Server serves the dashboard. Create it with New.
@@ -89,6 +92,7 @@ func New(opt Options) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = newMetrics(opt.DB, opt.Log)
+	s.metrics.reg.MustRegister(newCaptureCollector(opt.StatusDir, opt.Now))
 	s.routes()
 	return s, nil
 }
