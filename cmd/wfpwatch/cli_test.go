@@ -95,7 +95,7 @@ func TestBadValues(t *testing.T) {
 		{[]string{"analyze"}, `no input: give one or more files`},
 		{[]string{"analyse", fixture}, `unknown command "analyse" (did you mean "analyze"?)`},
 		{[]string{"query", "--since", "last week"}, `--since: "last week": want a duration`},
-		{[]string{"query", "--top", "colour"}, `--top "colour": want app, port, remote or rule`},
+		{[]string{"query", "--top", "colour"}, `--top "colour": want app, port, remote, rule or host`},
 		{[]string{"query", "--format", "xml"}, `--format "xml": want table, json or csv`},
 		{[]string{"query", "extra"}, `unexpected argument "extra"`},
 		{[]string{"watch", "--window", "5"}, `--window "5": want a duration such as 5m`},

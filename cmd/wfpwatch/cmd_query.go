@@ -62,10 +62,15 @@ func (l *listFlag) Set(v string) error {
 	return nil
 }
 
+// dimHost is --top host: counted by TopHosts, not from the rollups'
+// dimensions.
+const dimHost = -1
+
 // queryOptions are the flags of query.
 type queryOptions struct {
 	dbPath, since, until, top, format             *string
 	apps, ports, remotes, dirs, verdicts, reasons listFlag
+	hosts                                         listFlag
 	limit                                         *int
 	wide, utc                                     *bool
 }
@@ -85,12 +90,13 @@ func newQueryCmd(stdout, stderr io.Writer) *cobra.Command {
 	o.since = fs.String("since", "", "events at or after `TIME` (10m, 2h, 7d, RFC 3339 or YYYY-MM-DD)")
 	o.until = fs.String("until", "", "events before `TIME`")
 	fs.Var(&o.apps, "app", "process whose name or path contains `text`, or a glob: chrome, 'svc*.exe', '*\\system32\\*' (repeatable)")
+	fs.Var(&o.hosts, "host", "computer `NAME` (WS7 matches WS7.corp.example) or a glob such as 'dc*' (repeatable): the events of these hosts of a collector's history")
 	fs.Var(&o.ports, "port", "local or remote `PORT` (repeatable)")
 	fs.Var(&o.remotes, "remote", "remote `IP` or CIDR prefix (repeatable)")
 	fs.Var(&o.dirs, "direction", "inbound or outbound")
 	fs.Var(&o.verdicts, "verdict", "block, drop or permit (repeatable; default: all stored)")
 	fs.Var(&o.reasons, "reason", "reason glob: rule, discard, ipsec, unresolved, 'default:*'… (repeatable)")
-	o.top = fs.String("top", "", "count by `DIM`: app, port, remote or rule")
+	o.top = fs.String("top", "", "count by `DIM`: app, port, remote, rule or host")
 	o.limit = fs.Int("limit", 0, "show at most `N` rows: the newest N events (default 1000; 0 in json/csv means all), or the top N (default 10)")
 	o.format = fs.String("format", "table", "output `format`: table, json or csv")
 	o.wide = fs.Bool("wide", false, "table: cut nothing and show process paths instead of names (JSON and CSV always have the path)")
@@ -99,7 +105,7 @@ func newQueryCmd(stdout, stderr io.Writer) *cobra.Command {
 	completeWords(c, "format", "table", "json", "csv")
 	completeWords(c, "direction", "inbound", "outbound")
 	completeWords(c, "verdict", "block", "drop", "permit")
-	completeWords(c, "top", "app", "port", "remote", "rule")
+	completeWords(c, "top", "app", "port", "remote", "rule", "host")
 	completeWords(c, "reason", "rule", "discard", "ipsec", "unresolved", "default:*")
 	return c
 }
@@ -122,6 +128,7 @@ func runQuery(ctx context.Context, fs *pflag.FlagSet, o *queryOptions) error {
 		return fmt.Errorf("%w: --since %s is not before --until %s", errUsage, *since, *until)
 	}
 	f.Apps = apps
+	f.Hosts = o.hosts
 	for _, p := range ports {
 		n, ok := event.ParseUint(p, 65535)
 		if !ok {
@@ -163,8 +170,11 @@ func runQuery(ctx context.Context, fs *pflag.FlagSet, o *queryOptions) error {
 	dim := 0
 	if *top != "" {
 		var ok bool
-		if dim, ok = store.Dims[strings.ToLower(*top)]; !ok {
-			return fmt.Errorf("%w: --top %q: want app, port, remote or rule", errUsage, *top)
+		if dim, ok = store.Dims[strings.ToLower(*top)]; !ok && !strings.EqualFold(*top, "host") {
+			return fmt.Errorf("%w: --top %q: want app, port, remote, rule or host", errUsage, *top)
+		}
+		if !ok {
+			dim = dimHost
 		}
 	}
 
@@ -191,7 +201,12 @@ func runQuery(ctx context.Context, fs *pflag.FlagSet, o *queryOptions) error {
 		if !limitSet {
 			n = 10
 		}
-		res, err := db.Top(ctx, f, dim, n)
+		var res store.TopResult
+		if dim == dimHost {
+			res, err = db.TopHosts(ctx, f, n)
+		} else {
+			res, err = db.Top(ctx, f, dim, n)
+		}
 		if err != nil {
 			return err
 		}

@@ -37,11 +37,14 @@ type statusOptions struct {
 	dir    string
 	maxAge time.Duration
 	quiet  bool
+	// auditNow adds the audit policy read from the system (off in tests:
+	// the golden output must not depend on the machine).
+	auditNow bool
 }
 
 func init() {
 	register(&command{name: "status", summary: "health of the running watch or service: sources, audit policy, outputs", new: func(stdout, stderr io.Writer) *cobra.Command {
-		o := &statusOptions{}
+		o := &statusOptions{auditNow: true}
 		c := &cobra.Command{
 			Use:     "status [flags]",
 			Short:   "health of the running watch or service: sources, audit policy, outputs",
@@ -99,7 +102,9 @@ func runStatus(o *statusOptions, stdout, stderr io.Writer, now time.Time) error 
 		}
 	} else {
 		writeStatus(stdout, shown, now)
-		writeAuditNow(stdout)
+		if o.auditNow {
+			writeAuditNow(stdout)
+		}
 	}
 	if len(problems) > 0 {
 		if !o.quiet {
@@ -227,7 +232,7 @@ func writeAuditNow(w io.Writer) {
 			drops = s.Current.Has(audit.Failure)
 		}
 	}
-	fmt.Fprintf(w, "\naudit policy now: blocks audited %s, packet drops audited %s ('wfpwatch audit status' for details)\n", yesNo(blocks), yesNo(drops))
+	fmt.Fprintf(w, "\naudit policy now: blocks audited %s, packet drops %s (wfpwatch audit status)\n", yesNo(blocks), yesNo(drops))
 }
 
 func bytesText(n int64) string {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/signal"
 	"strings"
 	"sync"
@@ -82,6 +83,7 @@ type watchOptions struct {
 	// command names the health snapshot: "watch" (""), "service" or
 	// "serve --live".
 	command string
+	channel string // --channel: the event log channel (Security, ForwardedEvents)
 }
 
 func newWatchCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -117,6 +119,7 @@ func newWatchCmdWith(o *watchOptions, stdout, stderr io.Writer) *cobra.Command {
 	fs.DurationVar(&o.recheck, "recheck", time.Minute, "how often to check that the audit policy is still on (0: never)")
 	fs.StringVar(&o.bookmark, "bookmark", "", "`file` that keeps the position in the log across runs (resume after the last event shown)")
 	fs.StringVar(&o.state, "state", audit.DefaultStatePath(), "the audit-policy snapshot `file`")
+	fs.StringVar(&o.channel, "channel", "Security", "the event log `channel` to read: Security, or ForwardedEvents on a Windows Event Collector that gathers the Security events of many hosts (docs/fleet.md)")
 	fs.StringVar(&o.render, "render", "values", "how events are rendered: values (fast) or xml (keeps fields unknown to this version)")
 	fs.IntVar(&o.batchSize, "batch", 64, "events read from the log at a time")
 	fs.StringVar(&o.sources, "source", "evtlog,netevent", "live `sources`: evtlog (the Security log: process, direction), netevent (WFP net events: filter and layer, IPsec and capability drops), or both; the same block seen by both is shown once")
@@ -202,8 +205,12 @@ func (o *watchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	hl := newWatchHealth(o.command) // for 'wfpwatch status', the dashboard and /metrics
 	defer hl.stop()
 	var evtHealth, netHealth *sourceHealth
+	forwarded := !strings.EqualFold(o.channel, "Security")
+	if forwarded && useNet {
+		say("note: WFP net events are this machine's own; the events of %s come from other hosts", o.channel)
+	}
 	if useEvt {
-		evtHealth = hl.source("evtlog", "Security")
+		evtHealth = hl.source("evtlog", o.channel)
 	}
 	if useNet {
 		netHealth = hl.source("netevent", "")
@@ -294,6 +301,11 @@ func (o *watchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	// is local (docs/orientation.md); with them the orienter holds nothing.
 	orienter := orient.New(live.add, 0)
 	facts, _ := orient.LocalFacts() // the build is always known on Windows
+	if forwarded {
+		// Many hosts' events: this machine's facts are for its own only.
+		facts.Host, _ = os.Hostname()
+		live.local = facts.IsHost
+	}
 	orienter.Live(facts)
 	handler := func(recs []evtlog.Record) error {
 		for i := range recs {
@@ -377,6 +389,7 @@ func (o *watchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	if useEvt {
 		evtHealth.up.Store(true)
 		st, evtErr = evtSubscribe(ctx, evtlog.Options{
+			Channel:      o.channel,
 			Query:        evtlog.QueryFor(o.view.packets, o.view.permits),
 			BookmarkPath: o.bookmark,
 			Since:        o.since,

@@ -33,6 +33,13 @@ type liveMerge struct {
 	res       *wfp.Resolver
 	closeRes  func()
 	resolveOK bool
+
+	// local, when set, says whether an event's host is this machine
+	// (watch --channel ForwardedEvents): only this machine's events are
+	// resolved and enriched here; others keep what their record says.
+	local func(host string) bool
+	// remote are the other hosts already told about (once each).
+	remote map[string]bool
 }
 
 // newLiveMerge returns a merge point that sends what the view selects
@@ -65,7 +72,17 @@ func (m *liveMerge) stopResolver() {
 // correlator; add returns the first output error, after which the caller
 // should stop.
 func (m *liveMerge) add(e *event.Event) error {
-	if e.Sources == event.SourceEvtlog {
+	if e.Sources == event.SourceEvtlog && m.local != nil && !m.local(e.Host) {
+		m.mu.Lock()
+		if !m.remote[e.Host] && len(m.remote) < 10000 {
+			if m.remote == nil {
+				m.remote = map[string]bool{}
+			}
+			m.remote[e.Host] = true
+			m.say("host %s: events forwarded from another computer: its filter ids, device paths, services and user SIDs mean something only there and are not looked up here", e.Host)
+		}
+		m.mu.Unlock()
+	} else if e.Sources == event.SourceEvtlog {
 		if m.res != nil {
 			m.res.Resolve(e)
 			event.Classify(e) // a resolved rule can make the reason more specific

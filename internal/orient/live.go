@@ -2,6 +2,7 @@ package orient
 
 import (
 	"net/netip"
+	"strings"
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
 )
@@ -12,6 +13,28 @@ type Facts struct {
 	Addrs []netip.Addr // the adapters' addresses
 	Build uint32       // the Windows build number; 0 when unknown
 	Order event.Order  // OrderForBuild(Build); OrderNone when unknown
+	// Host, when set, limits the facts to the events of this computer
+	// (its first DNS label is compared, case-insensitively): a Windows
+	// Event Collector's ForwardedEvents channel holds the events of many
+	// hosts, each oriented from its own evidence. Empty: every event is
+	// this machine's (the local Security log).
+	Host string
+}
+
+// IsHost reports whether the computer name name is f.Host (or f.Host is
+// empty): "WS7.corp.example" is "ws7".
+func (f *Facts) IsHost(name string) bool {
+	if f.Host == "" {
+		return true
+	}
+	return strings.EqualFold(firstLabel(name), firstLabel(f.Host))
+}
+
+func firstLabel(s string) string {
+	if i := strings.IndexByte(s, '.'); i > 0 {
+		return s[:i]
+	}
+	return s
 }
 
 // OrderForBuild returns the order a Windows build writes inbound ALE
@@ -41,6 +64,13 @@ func (o *Orienter) Live(f Facts) {
 // seed gives h the live facts, if any.
 func (o *Orienter) seed(h *Host) {
 	if o.live == nil {
+		return
+	}
+	if !o.live.IsHost(h.name) {
+		// Another computer's events (a collector's ForwardedEvents):
+		// oriented from their own evidence as it comes, never held, so
+		// that a live view never waits.
+		h.forced = true
 		return
 	}
 	for _, a := range o.live.Addrs {

@@ -51,3 +51,28 @@ func TestLive(t *testing.T) {
 		t.Errorf("address: %s", describe(e))
 	}
 }
+
+// With Facts.Host (a collector's ForwardedEvents), the machine's own
+// facts orient only its own events; another host's event is decided from
+// its own evidence as it comes (here only the port rank), never held.
+func TestLiveOtherHosts(t *testing.T) {
+	var out []event.Event
+	o := orient.New(func(e *event.Event) error { out = append(out, *e); return nil }, 0)
+	o.Live(orient.Facts{Addrs: []netip.Addr{netip.MustParseAddr("10.0.0.5")}, Build: 9600, Order: event.OrderLocalFirst, Host: "COLLECTOR"})
+	own := rec(t, 0, "PC 5157 in 4 6 10.0.0.7:50002 10.0.0.5:50001")
+	own.Host = "collector.corp.example"
+	if err := o.Process(&own); err != nil {
+		t.Fatal(err)
+	}
+	other := rec(t, 1, "PC 5157 in 4 6 10.0.0.7:50002 10.0.0.5:50001")
+	other.Host = "WS9.corp.example"
+	if err := o.Process(&other); err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 2 || out[0].Orient.By != event.EvidenceAddress || o.Waiting() {
+		t.Fatalf("%d out, waiting %v", len(out), o.Waiting())
+	}
+	if by := out[1].Orient.By; by == event.EvidenceAddress || by == event.EvidenceOS {
+		t.Errorf("another host's event was oriented with this machine's facts: %s", describe(&out[1]))
+	}
+}

@@ -35,6 +35,9 @@ type Filter struct {
 	// Reasons are case-insensitive globs on the reason ("rule",
 	// "default:*", "discard").
 	Reasons []string
+	// Hosts match the computer name case-insensitively: a glob the whole
+	// name, a plain name the whole name or its first DNS label.
+	Hosts []string
 }
 
 // tsOf is the stored time of t: Unix nanoseconds, 0 for an unknown time.
@@ -48,7 +51,7 @@ func tsOf(t time.Time) int64 {
 // usesEventColumns reports whether f needs the events table (filters that
 // the rollups do not carry).
 func (f *Filter) usesEventColumns() bool {
-	return len(f.Apps) > 0 || len(f.Ports) > 0 || len(f.Remotes) > 0
+	return len(f.Apps) > 0 || len(f.Ports) > 0 || len(f.Remotes) > 0 || len(f.Hosts) > 0
 }
 
 // globToLike turns a '*'/'?' glob into a LIKE pattern with '\' escapes.
@@ -93,6 +96,18 @@ func (f *Filter) where(ctx context.Context, tx *sql.Tx, tsLo, tsHi int64) (strin
 		}
 		conds = append(conds, "app IN ("+placeholders(len(ids))+")")
 		args = append(args, ids...)
+	}
+	if len(f.Hosts) > 0 {
+		ids, err := f.hostIDs(ctx, tx)
+		if err != nil {
+			return "", nil, false, err
+		}
+		if len(ids) == 0 {
+			return "", nil, false, nil // nothing can match
+		}
+		c, a := hostCond(ids)
+		conds = append(conds, c)
+		args = append(args, a...)
 	}
 	if len(f.Ports) > 0 {
 		ph := placeholders(len(f.Ports))

@@ -94,6 +94,15 @@ func (o *Options) defaults() {
 	if o.MaxRetries <= 0 {
 		o.MaxRetries = 10
 	}
+	if f := o.OnGap; f != nil {
+		ch := o.Channel
+		o.OnGap = func(g Gap) {
+			if g.Channel == "" {
+				g.Channel = ch
+			}
+			f(g)
+		}
+	}
 }
 
 // Handler receives each batch of records in log order. The records and
@@ -161,10 +170,16 @@ type Gap struct {
 	Known   bool
 	// Reason says what happened, for the user.
 	Reason string
+	// Channel is the log the gap is in ("" : Security).
+	Channel string
 }
 
 func (g Gap) String() string {
-	s := "gap in the Security log: " + g.Reason
+	ch := g.Channel
+	if ch == "" {
+		ch = "Security"
+	}
+	s := "gap in the " + ch + " log: " + g.Reason
 	if g.Known {
 		s += fmt.Sprintf("; record ids %d–%d are gone (%d records of any kind, some may have been Filtering Platform events)", g.After+1, g.Next-1, g.Missing)
 	} else if g.After != 0 {

@@ -1,0 +1,80 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"strings"
+
+	"modernc.org/sqlite"
+
+	"github.com/wfpwatch/wfpwatch/internal/pipeline"
+)
+
+// extraHostFunc is the SQL function that returns the host's dictionary id
+// kept in an event's extra blob (records identified by their fingerprint
+// have no host column; see recordIdentity), 0 when it has none.
+const extraHostFunc = "wfpwatch_extra_host"
+
+func init() {
+	if err := sqlite.RegisterDeterministicScalarFunction(extraHostFunc, 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		b, _ := args[0].([]byte)
+		return extraHost(b), nil
+	}); err != nil {
+		panic(fmt.Sprintf("register %s: %v", extraHostFunc, err))
+	}
+}
+
+// hostMatch reports whether the stored host name s matches the pattern g
+// (lower case): a glob matches the whole name; a plain name matches the
+// whole name or its first DNS label ("ws7" is "WS7.corp.example").
+func hostMatch(g, s string) bool {
+	s = strings.ToLower(s)
+	if strings.ContainsAny(g, "*?") {
+		return pipeline.GlobMatch(g, s)
+	}
+	if s == g {
+		return true
+	}
+	first, _, _ := strings.Cut(s, ".")
+	return first == g
+}
+
+// hostIDs returns the dictionary ids of the strings that match one of the
+// host patterns (the dictionary holds every string once; only host ids
+// appear in the host column).
+func (f *Filter) hostIDs(ctx context.Context, tx *sql.Tx) ([]any, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT id, s FROM dict")
+	if err != nil {
+		return nil, fmt.Errorf("read dictionary: %w", err)
+	}
+	defer rows.Close()
+	pats := make([]string, len(f.Hosts))
+	for i, h := range f.Hosts {
+		pats[i] = strings.ToLower(h)
+	}
+	var ids []any
+	for rows.Next() {
+		var id int64
+		var s string
+		if err := rows.Scan(&id, &s); err != nil {
+			return nil, err
+		}
+		for _, p := range pats {
+			if hostMatch(p, s) {
+				ids = append(ids, id)
+				break
+			}
+		}
+	}
+	return ids, rows.Err()
+}
+
+// hostCond is the condition on the host of f.Hosts' dictionary ids: the
+// host column, or for events without one the host in their extra blob.
+func hostCond(ids []any) (string, []any) {
+	ph := placeholders(len(ids))
+	args := append(append([]any{}, ids...), ids...)
+	return "(host IN (" + ph + ") OR (coalesce(host, 0) = 0 AND " + extraHostFunc + "(extra) IN (" + ph + ")))", args
+}
