@@ -207,8 +207,8 @@ log { source(s); destination(d); };
 }
 
 // deliver sends n events through a forwarder to url, stopping the
-// receiver for a while in the middle, and checks every event arrived.
-func deliver(t *testing.T, r *receiver, url string, n int) {
+// receiver for pause in the middle, and checks every event arrived.
+func deliver(t *testing.T, r *receiver, url string, n int, pause time.Duration) {
 	r.start()
 	defer r.stop()
 	var warns []string
@@ -220,7 +220,7 @@ func deliver(t *testing.T, r *receiver, url string, n int) {
 		if i == n/2 {
 			r.stop()
 			go func() {
-				time.Sleep(2 * time.Second)
+				time.Sleep(pause)
 				r.start()
 			}()
 		}
@@ -251,26 +251,26 @@ func eventCount(t *testing.T) int {
 
 func TestRsyslogTCP(t *testing.T) {
 	r := rsyslog(t, nil)
-	deliver(t, r, fmt.Sprintf("syslog+tcp://127.0.0.1:%d?facility=local3&app-name=wfpw", r.port), eventCount(t))
+	deliver(t, r, fmt.Sprintf("syslog+tcp://127.0.0.1:%d?facility=local3&app-name=wfpw", r.port), eventCount(t), 10*time.Second)
 }
 
 func TestRsyslogTLS(t *testing.T) {
 	dir := t.TempDir()
 	tf := makeCA(t, dir)
 	r := rsyslog(t, &tf)
-	deliver(t, r, fmt.Sprintf("syslog+tls://127.0.0.1:%d?ca=%s", r.port, tf.ca), eventCount(t))
+	deliver(t, r, fmt.Sprintf("syslog+tls://127.0.0.1:%d?ca=%s", r.port, tf.ca), eventCount(t), 10*time.Second)
 }
 
 func TestSyslogNGTCP(t *testing.T) {
 	r := syslogNG(t, nil)
-	deliver(t, r, fmt.Sprintf("syslog+tcp://127.0.0.1:%d", r.port), eventCount(t))
+	deliver(t, r, fmt.Sprintf("syslog+tcp://127.0.0.1:%d", r.port), eventCount(t), 2*time.Second)
 }
 
 func TestSyslogNGTLS(t *testing.T) {
 	dir := t.TempDir()
 	tf := makeCA(t, dir)
 	r := syslogNG(t, &tf)
-	deliver(t, r, fmt.Sprintf("syslog+tls://127.0.0.1:%d?ca=%s", r.port, tf.ca), eventCount(t))
+	deliver(t, r, fmt.Sprintf("syslog+tls://127.0.0.1:%d?ca=%s", r.port, tf.ca), eventCount(t), 2*time.Second)
 }
 
 func TestSyslogHeader(t *testing.T) {
