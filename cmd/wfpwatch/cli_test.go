@@ -87,7 +87,7 @@ func TestBadValues(t *testing.T) {
 		{[]string{"analyze", fixture, "--port", "http"}, `--port "http": want a port number 0-65535`},
 		{[]string{"analyze", fixture, "--port", "70000"}, `--port 70000: not a port`},
 		{[]string{"analyze", fixture, "--remote", "nowhere"}, `--remote "nowhere": want an IP address or a CIDR range`},
-		{[]string{"analyze", fixture, "--top", "colour"}, `--top "colour": want app, port, remote or rule`},
+		{[]string{"analyze", fixture, "--top", "colour"}, `--top "colour": want app, port, remote, rule or host`},
 		{[]string{"analyze", fixture, "--limit", "-1"}, `--limit -1: want 0 or more`},
 		{[]string{"analyze", fixture, "--max-flows", "many"}, `--max-flows "many": want a whole number`},
 		{[]string{"analyze", fixture, "--frmat", "json"}, `unknown flag --frmat (did you mean --format?)`},

@@ -194,7 +194,7 @@ func newAnalyzeCmd(stdout, stderr io.Writer) *cobra.Command {
 	o.pflags = addGoFlags(fs, pipeline.RegisterFlags)
 	o.dbFlags = addGoFlags(fs, store.RegisterFlags)
 	fs.BoolVar(&o.summary, "summary", false, "print counts by verdict, reason, direction, event, application and port instead of the events")
-	fs.StringVar(&o.top, "top", "", "count the events by `DIM`: app, port, remote or rule (as 'wfpwatch query --top')")
+	fs.StringVar(&o.top, "top", "", "count the events by `DIM`: app, port, remote, rule or host (as 'wfpwatch query --top')")
 	fs.IntVar(&o.limit, "limit", 10, "rows of --top, or per group of --summary (0: all)")
 	fs.StringVar(&o.since, "since", "", "only events at or after `TIME`: a duration back from now (10m, 24h, 7d), RFC 3339 or YYYY-MM-DD")
 	fs.StringVar(&o.until, "until", "", "only events before `TIME` (same forms as --since)")
@@ -206,7 +206,7 @@ func newAnalyzeCmd(stdout, stderr io.Writer) *cobra.Command {
 	fs.BoolVar(&o.progress, "progress", true, "show a progress bar on a terminal for large inputs (--progress=false: never)")
 	setHint(fs, "limit", "want a number of rows, 0 for all")
 	completeViewFlags(c)
-	completeWords(c, "top", "app", "port", "remote", "rule")
+	completeWords(c, "top", "app", "port", "remote", "rule", "host")
 	return c
 }
 
@@ -228,7 +228,7 @@ func (o *analyzeOptions) check(fs *pflag.FlagSet) error {
 			}
 			o.top = ""
 		} else if _, ok := store.Dims[strings.ToLower(o.top)]; !ok {
-			return usagef("--top %q: want app, port, remote or rule", o.top)
+			return usagef("--top %q: want app, port, remote, rule or host", o.top)
 		} else if o.summary {
 			return usagef("--top and --summary: choose one")
 		}

@@ -24,7 +24,7 @@ import (
 )
 
 func init() {
-	register(&command{name: "query", summary: "the history database: events, or --top app|port|remote|rule", new: newQueryCmd})
+	register(&command{name: "query", summary: "the history database: events, or --top app|port|remote|rule|host", new: newQueryCmd})
 }
 
 // queryOut is where query writes its answer (a variable for tests).
@@ -62,10 +62,6 @@ func (l *listFlag) Set(v string) error {
 	return nil
 }
 
-// dimHost is --top host: counted by TopHosts, not from the rollups'
-// dimensions.
-const dimHost = -1
-
 // queryOptions are the flags of query.
 type queryOptions struct {
 	dbPath, since, until, top, format             *string
@@ -79,7 +75,7 @@ func newQueryCmd(stdout, stderr io.Writer) *cobra.Command {
 	var o queryOptions
 	c := &cobra.Command{
 		Use:     "query [flags]",
-		Short:   "the history database: events, or --top app|port|remote|rule",
+		Short:   "the history database: events, or --top app|port|remote|rule|host",
 		Long:    queryDescription,
 		Example: queryExamples,
 		Args:    noArgs,
@@ -170,11 +166,8 @@ func runQuery(ctx context.Context, fs *pflag.FlagSet, o *queryOptions) error {
 	dim := 0
 	if *top != "" {
 		var ok bool
-		if dim, ok = store.Dims[strings.ToLower(*top)]; !ok && !strings.EqualFold(*top, "host") {
+		if dim, ok = store.Dims[strings.ToLower(*top)]; !ok {
 			return fmt.Errorf("%w: --top %q: want app, port, remote, rule or host", errUsage, *top)
-		}
-		if !ok {
-			dim = dimHost
 		}
 	}
 
@@ -201,12 +194,7 @@ func runQuery(ctx context.Context, fs *pflag.FlagSet, o *queryOptions) error {
 		if !limitSet {
 			n = 10
 		}
-		var res store.TopResult
-		if dim == dimHost {
-			res, err = db.TopHosts(ctx, f, n)
-		} else {
-			res, err = db.Top(ctx, f, dim, n)
-		}
+		res, err := db.Top(ctx, f, dim, n)
 		if err != nil {
 			return err
 		}

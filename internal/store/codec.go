@@ -582,10 +582,11 @@ const (
 	DimPort   = 2
 	DimRemote = 3
 	DimRule   = 4
+	DimHost   = 5 // the computer (host.name); schema 4 on
 )
 
 // Dims maps the --top names to dimensions.
-var Dims = map[string]int{"app": DimApp, "port": DimPort, "remote": DimRemote, "rule": DimRule}
+var Dims = map[string]int{"app": DimApp, "port": DimPort, "remote": DimRemote, "rule": DimRule, "host": DimHost}
 
 // dimValue returns the rollup value of e for a dimension.
 func dimValue(e *event.Event, dim int) string {
@@ -610,6 +611,10 @@ func dimValue(e *event.Event, dim int) string {
 			return d
 		}
 		return "-"
+	case DimHost:
+		if e.Host != "" {
+			return e.Host
+		}
 	}
 	return "-"
 }

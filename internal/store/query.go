@@ -354,7 +354,7 @@ type TopResult struct {
 // in milliseconds over millions of events. Other filters (app, port,
 // remote) scan the matching events.
 func (db *DB) Top(ctx context.Context, f Filter, dim int, n int) (TopResult, error) {
-	if dim < DimApp || dim > DimRule {
+	if dim < DimApp || dim > DimHost {
 		return TopResult{}, fmt.Errorf("top: unknown dimension %d", dim)
 	}
 	tx, err := db.readTx(ctx)

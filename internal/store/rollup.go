@@ -23,6 +23,11 @@ import (
 //     reason).
 //   - levelHourVD: per-hour counts of app, port and rule by verdict and
 //     direction only (the details summed over the reason).
+//   - levelMinuteVD: per-minute counts of all events by verdict and
+//     direction (dim 0, value ""), for the dashboard's minute series.
+//
+// The host dimension (DimHost, schema 4) has minute and hour totals and
+// hour details like app, port and rule.
 //
 // A top-N without verdict/direction/reason filters sums hour totals for
 // whole hours and minute totals at the edges; with verdict or direction
@@ -36,11 +41,12 @@ const (
 	levelHour       = 3600
 	levelHourDetail = 3601
 	levelHourVD     = 3602
+	levelMinuteVD   = 61
 )
 
 // levelWidth returns the bucket width of a level in seconds.
 func levelWidth(level int64) int64 {
-	if level == levelMinute {
+	if level == levelMinute || level == levelMinuteVD {
 		return 60
 	}
 	return 3600
@@ -109,7 +115,7 @@ func (t *symtab) str(s string) uint32 {
 type evDims struct {
 	sec       int64
 	reason    uint32
-	val       [DimRule]uint32 // by dimension - 1
+	val       [DimHost]uint32 // by dimension - 1
 	verdict   uint8
 	direction uint8
 }
@@ -168,6 +174,11 @@ func (t *symtab) dims(e *event.Event) evDims {
 	default:
 		x.val[DimRule-1] = t.dash
 	}
+	if e.Host != "" {
+		x.val[DimHost-1] = t.str(e.Host)
+	} else {
+		x.val[DimHost-1] = t.dash
+	}
 	return x
 }
 
@@ -205,12 +216,14 @@ func (a *rollupAcc) add(e *event.Event) {
 }
 
 // addDims adds n to the rollup counts of an event in m: minute totals,
-// hour totals and hour details (eleven map updates). The counts by verdict
+// hour totals and hour details of each dimension, and the minute count by
+// verdict and direction (fifteen map updates). The hour counts by verdict
 // and direction are derived from the details when they are written.
 func addDims(m map[rollKey]int64, x *evDims, n int64) {
 	minute := floorDiv(x.sec, 60) * 60
 	hour := floorDiv(x.sec, 3600) * 3600
-	for dim := uint8(DimApp); dim <= DimRule; dim++ {
+	m[rollKey{bucket: minute, level: levelMinuteVD, verdict: x.verdict, direction: x.direction}] += n
+	for dim := uint8(DimApp); dim <= DimHost; dim++ {
 		val := x.val[dim-1]
 		m[rollKey{bucket: hour, value: val, level: levelHour, dim: dim}] += n
 		if dim == DimRemote {

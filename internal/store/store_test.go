@@ -208,6 +208,7 @@ func TestTopMatchesScan(t *testing.T) {
 	for i := range evs {
 		// Spread over ~5 hours, out of order, with sub-second times.
 		genEvent(r, &evs[i], base.Add(time.Duration(r.Int64N(int64(5*time.Hour)))))
+		evs[i].Host = []string{"WS-01", "WS-02.corp.example", "DC01", ""}[i%4]
 	}
 	writeAll(t, db, evs)
 	ranges := [][2]time.Time{
@@ -226,7 +227,7 @@ func TestTopMatchesScan(t *testing.T) {
 		for _, extra := range []Filter{{}, {Verdicts: []int64{drop}, Directions: []int64{out}, Reasons: []string{"d*"}}, {Directions: []int64{out}}} {
 			f := extra
 			f.Since, f.Until = rg[0], rg[1]
-			for dim := DimApp; dim <= DimRule; dim++ {
+			for dim := DimApp; dim <= DimHost; dim++ {
 				res, err := db.Top(context.Background(), f, dim, 0)
 				if err != nil {
 					t.Fatal(err)
@@ -825,7 +826,7 @@ func TestRollupSymbolGenerations(t *testing.T) {
 		genEvent(r, &evs[i], base.Add(time.Duration(r.Int64N(int64(3*time.Hour)))))
 	}
 	writeAll(t, db, evs)
-	for dim := DimApp; dim <= DimRule; dim++ {
+	for dim := DimApp; dim <= DimHost; dim++ {
 		res, err := db.Top(context.Background(), Filter{Since: base.Add(10 * time.Minute)}, dim, 0)
 		if err != nil || !res.FromRollups {
 			t.Fatal(err, res.FromRollups)
@@ -918,7 +919,7 @@ func checkTopTotal(t *testing.T, db *DB, want int64) {
 	if err != nil || n != want {
 		t.Fatalf("stored %d events, want %d (%v)", n, want, err)
 	}
-	for dim := DimApp; dim <= DimRule; dim++ {
+	for dim := DimApp; dim <= DimHost; dim++ {
 		res, err := db.Top(ctx, Filter{Since: base.Add(time.Minute)}, dim, 0)
 		if err != nil || !res.FromRollups {
 			t.Fatal(err, res.FromRollups)

@@ -224,14 +224,25 @@ func (db *DB) Series(ctx context.Context, f Filter, step time.Duration) ([]Serie
 		}
 		return rows.Err()
 	}
-	const hour = int64(time.Hour)
-	useRollups := sec%3600 == 0 && !f.usesEventColumns()
+	// Whole hours come from the hour counts by verdict and direction (or
+	// the hour details, for a reason filter); whole minutes without a
+	// reason filter from the minute counts by verdict and direction; the
+	// edges, and what the rollups do not count yet, from the events.
+	const hour, minute = int64(time.Hour), int64(time.Minute)
+	gran := int64(0)
+	switch {
+	case sec%3600 == 0:
+		gran = hour
+	case sec%60 == 0 && len(f.Reasons) == 0:
+		gran = minute
+	}
+	useRollups := gran != 0 && !f.usesEventColumns()
 	if useRollups {
 		upto, err := rollupUpto(ctx, tx)
 		if err != nil {
 			return nil, err
 		}
-		sh, uh := ceilTo(lo, hour), floorTo(hi, hour)
+		sh, uh := ceilTo(lo, gran), floorTo(hi, gran)
 		if sh >= uh {
 			useRollups = false
 		} else {
@@ -250,7 +261,10 @@ func (db *DB) Series(ctx context.Context, f Filter, step time.Duration) ([]Serie
 					return nil, err
 				}
 			}
-			level := int64(levelHourVD)
+			level, dim := int64(levelHourVD), int64(DimApp)
+			if gran == minute {
+				level, dim = levelMinuteVD, 0
+			}
 			q := "SELECT bucket, verdict, direction, SUM(n) FROM rollup WHERE level = ? AND dim = ? AND verdict IN (%s) AND direction IN (%s) AND bucket >= ? AND bucket < ?"
 			vs, ds := f.Verdicts, f.Directions
 			if len(vs) == 0 {
@@ -266,7 +280,7 @@ func (db *DB) Series(ctx context.Context, f Filter, step time.Duration) ([]Serie
 			// dimension with the fewest distinct values on a host (rules
 			// and filters, ports under a scan, remotes are many more), so
 			// they make the fewest rollup rows to add up.
-			args := []any{level, DimApp}
+			args := []any{level, dim}
 			for _, v := range vs {
 				args = append(args, v)
 			}
@@ -333,86 +347,10 @@ func (db *DB) Series(ctx context.Context, f Filter, step time.Duration) ([]Serie
 }
 
 // TopHosts counts the events f selects by host name ("-" when unknown) and
-// returns the n largest (n <= 0: all), largest first. The rollups have no
-// host dimension: Security-log records are counted by the host column of
-// the time index (no row is decoded), the others are decoded.
+// returns the n largest (n <= 0: all), largest first: Top with DimHost,
+// from the rollups when the filter allows (schema 4 on).
 func (db *DB) TopHosts(ctx context.Context, f Filter, n int) (TopResult, error) {
-	tx, err := db.readTx(ctx)
-	if err != nil {
-		return TopResult{}, err
-	}
-	defer tx.Rollback()
-	lo, hi := f.bounds()
-	where, args, ok, err := f.where(ctx, tx, lo, hi)
-	var res TopResult
-	if err != nil || !ok {
-		return res, err
-	}
-	counts := map[string]int64{}
-	d := newDictReader()
-	rows, err := tx.QueryContext(ctx, "SELECT host, count(*) FROM events WHERE "+where+" AND host IS NOT NULL AND host != 0 GROUP BY host", args...)
-	if err != nil {
-		return res, fmt.Errorf("query history: %w", err)
-	}
-	type hc struct {
-		id sql.NullInt64
-		n  int64
-	}
-	var ids []hc
-	for rows.Next() {
-		var x hc
-		if err := rows.Scan(&x.id, &x.n); err != nil {
-			rows.Close()
-			return res, fmt.Errorf("query history: %w", err)
-		}
-		ids = append(ids, x)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return res, fmt.Errorf("query history: %w", err)
-	}
-	for _, x := range ids {
-		h, err := d.get(ctx, tx, x.id)
-		if err != nil {
-			return res, err
-		}
-		if h == "" {
-			h = "-"
-		}
-		counts[h] += x.n
-	}
-	// The others (no host column, or 0: a record identified by its
-	// fingerprint, see recordIdentity): the host's dictionary id from the
-	// extra blob, without decoding the rest.
-	byID := map[int64]int64{}
-	rows, err = tx.QueryContext(ctx, "SELECT extra FROM events WHERE "+where+" AND (host IS NULL OR host = 0)", args...)
-	if err != nil {
-		return res, fmt.Errorf("query history: %w", err)
-	}
-	var x []byte
-	for rows.Next() {
-		if err := rows.Scan(&x); err != nil {
-			rows.Close()
-			return res, fmt.Errorf("query history: %w", err)
-		}
-		byID[extraHost(x)]++
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return res, fmt.Errorf("query history: %w", err)
-	}
-	for id, c := range byID {
-		h, err := d.get(ctx, tx, sql.NullInt64{Int64: id, Valid: id > 0})
-		if err != nil {
-			return res, err
-		}
-		if h == "" {
-			h = "-"
-		}
-		counts[h] += c
-	}
-	res.rank(counts, n)
-	return res, nil
+	return db.Top(ctx, f, DimHost, n)
 }
 
 // CountCapped returns how many events f selects, counting at most limit

@@ -35,29 +35,34 @@ func TestWebQueries(t *testing.T) {
 		{Since: since, Until: until, Reasons: []string{"default:*", "rule"}, Directions: []int64{1}},
 		{Since: since, Until: until, Ports: []uint16{443}},
 	} {
-		want := map[[3]string]int64{}
-		for i := range evs {
-			e := &evs[i]
-			if !matchMem(&f, e) {
-				continue
+		var want map[[3]string]int64
+		// Hour steps read the hour rollups, minute steps the minute
+		// counts by verdict and direction, 5 minutes those summed.
+		for _, step := range []time.Duration{time.Minute, 5 * time.Minute, time.Hour} {
+			want = map[[3]string]int64{}
+			for i := range evs {
+				e := &evs[i]
+				if !matchMem(&f, e) {
+					continue
+				}
+				b := e.Time.Truncate(step).Format(time.RFC3339)
+				want[[3]string{b, string(e.Verdict), string(e.Direction)}]++
 			}
-			b := e.Time.Truncate(time.Hour).Format(time.RFC3339)
-			want[[3]string{b, string(e.Verdict), string(e.Direction)}]++
-		}
-		pts, err := db.Series(ctx, f, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := map[[3]string]int64{}
-		for _, p := range pts {
-			got[[3]string{p.Bucket.Format(time.RFC3339), string(p.Verdict), string(p.Direction)}] += p.N
-		}
-		if len(got) != len(want) {
-			t.Errorf("%+v: %d buckets, want %d", f, len(got), len(want))
-		}
-		for k, n := range want {
-			if got[k] != n {
-				t.Errorf("%+v: %v = %d, want %d", f, k, got[k], n)
+			pts, err := db.Series(ctx, f, step)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[[3]string]int64{}
+			for _, p := range pts {
+				got[[3]string{p.Bucket.Format(time.RFC3339), string(p.Verdict), string(p.Direction)}] += p.N
+			}
+			if len(got) != len(want) {
+				t.Errorf("%+v step %v: %d buckets, want %d", f, step, len(got), len(want))
+			}
+			for k, n := range want {
+				if got[k] != n {
+					t.Errorf("%+v step %v: %v = %d, want %d", f, step, k, got[k], n)
+				}
 			}
 		}
 		n, exact, err := db.CountCapped(ctx, f, 0)
