@@ -136,6 +136,11 @@ func checkServiceConfig(path string) (*watchOptions, []string, error) {
 }
 
 func serviceInstall(o *serviceOptions, w io.Writer) error {
+	if _, err := service.Query(); err == nil {
+		return service.ErrInstalled
+	} else if !errors.Is(err, service.ErrNotInstalled) {
+		return serviceNeedsWindows(err)
+	}
 	exe := o.exe
 	if exe == "" {
 		var err error
@@ -220,7 +225,11 @@ func serviceUninstall(o *serviceOptions, w io.Writer) error {
 	if opts.bookmark != "" {
 		files = append(files, opts.bookmark)
 	}
-	logs, _ := filepath.Glob(serviceLogPath() + "*")
+	logPath := serviceLogPath()
+	if c, _, err := loadServiceConfig(st.Config); err == nil && c.Log.File != "" {
+		logPath = c.Log.File // [log] file of the configuration
+	}
+	logs, _ := filepath.Glob(logPath + "*")
 	files = append(files, logs...)
 	for _, f := range files {
 		switch err := os.Remove(f); {

@@ -344,7 +344,7 @@ func (o *watchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	}
 	var names []string
 	if useEvt {
-		names = append(names, "the Security log")
+		names = append(names, "the "+o.channel+" log")
 	}
 	if useNet {
 		names = append(names, "WFP net events")
@@ -440,7 +440,7 @@ func (o *watchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	if useEvt && useNet {
 		merged = fmt.Sprintf(", %d seen by both sources", live.corr.Merged)
 	}
-	say("%d event(s) read from the Security log, %d matched the view%s, %d gap(s)", st.Events, shown.Load(), merged, st.Gaps)
+	say("%d event(s) read from the %s log, %d matched the view%s, %d gap(s)", st.Events, o.channel, shown.Load(), merged, st.Gaps)
 	if err != nil {
 		return err
 	}

@@ -360,8 +360,35 @@ func startTypeName(t uint32) string {
 }
 
 // IsService reports whether this process was started by the SCM as a
-// service (svc.IsWindowsService).
-func IsService() (bool, error) { return svc.IsWindowsService() }
+// service: svc.IsWindowsService (the parent is services.exe in session 0),
+// or else a parent named services.exe in any session — Wine runs every
+// process, services.exe included, in session 1.
+func IsService() (bool, error) {
+	if ok, err := svc.IsWindowsService(); ok || err != nil {
+		return ok, err
+	}
+	return parentIsServicesExe()
+}
+
+// parentIsServicesExe reports whether this process's parent is named
+// services.exe, from a process snapshot.
+func parentIsServicesExe() (bool, error) {
+	snap, err := windows.CreateToolhelp32Snapshot(windows.TH32CS_SNAPPROCESS, 0)
+	if err != nil {
+		return false, fmt.Errorf("CreateToolhelp32Snapshot: %w", err)
+	}
+	defer windows.CloseHandle(snap)
+	names := map[uint32]string{}
+	self, parent := windows.GetCurrentProcessId(), uint32(0)
+	e := windows.ProcessEntry32{Size: uint32(unsafe.Sizeof(windows.ProcessEntry32{}))}
+	for err = windows.Process32First(snap, &e); err == nil; err = windows.Process32Next(snap, &e) {
+		names[e.ProcessID] = windows.UTF16ToString(e.ExeFile[:])
+		if e.ProcessID == self {
+			parent = e.ParentProcessID
+		}
+	}
+	return parent != 0 && strings.EqualFold(names[parent], "services.exe"), nil
+}
 
 // OpenEventLog opens the Application log for the source "wfpwatch"; the
 // caller closes it. Messages are written even when the source was not

@@ -56,6 +56,7 @@ type options struct {
 	overlay     bool          // -overlay: build with the Deleteat overlay
 	overlayFile string        // the overlay JSON, when used
 	exe         bool          // -exe: run the wfpwatch.exe scenarios instead of test binaries
+	service     bool          // -service: run the wfpwatch service scenarios (implies -exe)
 	out         io.Writer
 }
 
@@ -78,6 +79,7 @@ func mainErr(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "time limit of each test binary")
 	fs.BoolVar(&o.overlay, "overlay", true, "build the test binaries with the overlay that makes os.RemoveAll (t.TempDir) work under Wine 8; -overlay=false to see the unpatched behaviour")
 	fs.BoolVar(&o.exe, "exe", false, "run the real wfpwatch.exe (GOOS=windows go build ./cmd/wfpwatch) under Wine in the audit-policy scenarios (-run selects scenarios) instead of the test binaries")
+	fs.BoolVar(&o.service, "service", false, "run wfpwatch.exe as a service of Wine's service control manager (install, start, stop, a bad configuration, a kill repaired; -run selects scenarios) instead of the test binaries")
 	fs.StringVar(&o.cacheDir, "cache", "", "cache `directory` (default $XDG_CACHE_HOME/wfpwatch-winbench)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: go run ./internal/winbench [flags] [packages]\n\n"+
@@ -100,6 +102,7 @@ func mainErr(args []string, stdout, stderr io.Writer) int {
 	if len(o.pkgs) == 0 {
 		o.pkgs = []string{"./..."}
 	}
+	o.exe = o.exe || o.service
 	if os.Getenv("CI") == "true" && os.Geteuid() == 0 {
 		o.install = true
 	}
@@ -196,6 +199,9 @@ func bench(ctx context.Context, o *options) (failed bool, err error) {
 	fmt.Fprintf(o.out, "winbench: %s, prefix %s (%s), fakes: %s\n", tools.wineVersion, base, state, fakeNames(dlls))
 
 	env := benchEnv(rp.dir, dlls)
+	if o.service {
+		return serviceBench(ctx, o, tools, env, mod, rp)
+	}
 	if o.exe {
 		return exeBench(ctx, o, tools, env, mod, rp)
 	}

@@ -47,6 +47,7 @@ typedef struct {
 	DWORD fail_subscribe_error;
 	unsigned long long delivered;
 	int loaded;
+	char channel[64]; /* the log's channel name: "Security" unless the scenario says "channel NAME" */
 } fake_log;
 
 static fake_log g_log;
@@ -153,6 +154,15 @@ static void free_log(void)
 	memset(&g_log, 0, sizeof g_log);
 }
 
+/* is_channel reports whether name is the log's channel (case-insensitive).
+ * Caller holds g_lock. */
+static int is_channel(LPCWSTR name)
+{
+	WCHAR w[64];
+	MultiByteToWideChar(CP_UTF8, 0, g_log.channel[0] ? g_log.channel : "Security", -1, w, 64);
+	return lstrcmpiW(name, w) == 0;
+}
+
 /* load_scenario (re)reads the scenario named by WFPWATCH_FAKE_WEVTAPI when
  * its path or modification time changed. Caller holds g_lock. */
 static void load_scenario(void)
@@ -165,6 +175,7 @@ static void load_scenario(void)
 		g_log.loaded = 1; /* an empty log */
 		g_log.fail_after = -1;
 		g_log.oldest = 1;
+		strcpy(g_log.channel, "Security");
 		return;
 	}
 	WIN32_FILE_ATTRIBUTE_DATA fa;
@@ -179,6 +190,7 @@ static void load_scenario(void)
 	g_log.loaded = 1;
 	g_log.fail_after = -1;
 	g_log.oldest = 1;
+	strcpy(g_log.channel, "Security");
 	FILE *f = _wfopen(path, L"rb");
 	if (!f)
 		return;
@@ -190,7 +202,9 @@ static void load_scenario(void)
 			line[--l] = 0;
 		if (!l || line[0] == '#')
 			continue;
-		if (!strncmp(line, "template ", 9)) {
+		if (!strncmp(line, "channel ", 8)) {
+			snprintf(g_log.channel, sizeof g_log.channel, "%s", line + 8);
+		} else if (!strncmp(line, "template ", 9)) {
 			free(g_log.template_xml);
 			g_log.template_xml = xstrdup(line + 9);
 		} else if (!strncmp(line, "oldest ", 7)) {
@@ -531,7 +545,7 @@ EVT_HANDLE WINAPI EvtSubscribe(EVT_HANDLE Session, HANDLE SignalEvent, LPCWSTR C
 		SetLastError(e);
 		return NULL;
 	}
-	if (!ChannelPath || lstrcmpiW(ChannelPath, L"Security") != 0) {
+	if (!ChannelPath || !is_channel(ChannelPath)) {
 		LeaveCriticalSection(&g_lock);
 		SetLastError(ERROR_EVT_CHANNEL_NOT_FOUND);
 		return NULL;
@@ -612,7 +626,10 @@ EVT_HANDLE WINAPI EvtQuery(EVT_HANDLE Session, LPCWSTR Path, LPCWSTR Query, DWOR
 	EnterCriticalSection(&g_lock);
 	load_scenario();
 	LeaveCriticalSection(&g_lock);
-	if (!(Flags & EvtQueryChannelPath) || !Path || lstrcmpiW(Path, L"Security") != 0) {
+	EnterCriticalSection(&g_lock);
+	int known = Path && is_channel(Path);
+	LeaveCriticalSection(&g_lock);
+	if (!(Flags & EvtQueryChannelPath) || !known) {
 		SetLastError(ERROR_EVT_CHANNEL_NOT_FOUND);
 		return NULL;
 	}
@@ -733,8 +750,8 @@ BOOL WINAPI EvtRender(EVT_HANDLE Context, EVT_HANDLE Fragment, DWORD Flags, DWOR
 			return FALSE;
 		}
 		char x[256];
-		snprintf(x, sizeof x, "<BookmarkList>\r\n  <Bookmark Channel='Security' RecordId='%llu' IsCurrent='true'/>\r\n</BookmarkList>",
-			 ((fake_bookmark *)Fragment)->rid);
+		snprintf(x, sizeof x, "<BookmarkList>\r\n  <Bookmark Channel='%s' RecordId='%llu' IsCurrent='true'/>\r\n</BookmarkList>",
+			 g_log.channel, ((fake_bookmark *)Fragment)->rid);
 		return render_text(x, BufferSize, Buffer, BufferUsed);
 	}
 	case EvtRenderEventXml: {
