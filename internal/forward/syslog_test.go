@@ -41,6 +41,13 @@ var idRE = regexp.MustCompile(`"id":"([0-9a-f]{32})"`)
 // how many lines carried one.
 func countIDs(t *testing.T, glob string) (distinct, lines int) {
 	t.Helper()
+	return countMatches(t, glob, idRE)
+}
+
+// countMatches returns the distinct first submatches of re in the files
+// matching glob, and how many matches there were.
+func countMatches(t *testing.T, glob string, re *regexp.Regexp) (distinct, lines int) {
+	t.Helper()
 	seen := map[string]bool{}
 	files, _ := filepath.Glob(glob)
 	for _, f := range files {
@@ -48,7 +55,7 @@ func countIDs(t *testing.T, glob string) (distinct, lines int) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, m := range idRE.FindAllSubmatch(b, -1) {
+		for _, m := range re.FindAllSubmatch(b, -1) {
 			seen[string(m[1])] = true
 			lines++
 		}

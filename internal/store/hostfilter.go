@@ -45,30 +45,18 @@ func hostMatch(g, s string) bool {
 // host patterns (the dictionary holds every string once; only host ids
 // appear in the host column).
 func (f *Filter) hostIDs(ctx context.Context, tx *sql.Tx) ([]any, error) {
-	rows, err := tx.QueryContext(ctx, "SELECT id, s FROM dict")
-	if err != nil {
-		return nil, fmt.Errorf("read dictionary: %w", err)
-	}
-	defer rows.Close()
 	pats := make([]string, len(f.Hosts))
 	for i, h := range f.Hosts {
 		pats[i] = strings.ToLower(h)
 	}
-	var ids []any
-	for rows.Next() {
-		var id int64
-		var s string
-		if err := rows.Scan(&id, &s); err != nil {
-			return nil, err
-		}
+	return dictIDs(ctx, tx, func(s string) bool {
 		for _, p := range pats {
 			if hostMatch(p, s) {
-				ids = append(ids, id)
-				break
+				return true
 			}
 		}
-	}
-	return ids, rows.Err()
+		return false
+	})
 }
 
 // hostCond is the condition on the host of f.Hosts' dictionary ids: the

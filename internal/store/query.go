@@ -195,15 +195,27 @@ func prefixRange(p netip.Prefix) (lo, hi []byte) {
 // appIDs returns the dictionary ids whose string matches one of the app
 // globs (the dictionary is small: distinct strings only).
 func (f *Filter) appIDs(ctx context.Context, tx *sql.Tx) ([]any, error) {
+	globs := make([]string, len(f.Apps))
+	for i, a := range f.Apps {
+		globs[i] = strings.ToLower(a)
+	}
+	return dictIDs(ctx, tx, func(s string) bool {
+		for _, g := range globs {
+			if appMatch(g, s) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// dictIDs returns the ids of the dictionary strings match accepts.
+func dictIDs(ctx context.Context, tx *sql.Tx, match func(string) bool) ([]any, error) {
 	rows, err := tx.QueryContext(ctx, "SELECT id, s FROM dict")
 	if err != nil {
 		return nil, fmt.Errorf("read dictionary: %w", err)
 	}
 	defer rows.Close()
-	globs := make([]string, len(f.Apps))
-	for i, a := range f.Apps {
-		globs[i] = strings.ToLower(a)
-	}
 	var ids []any
 	for rows.Next() {
 		var id int64
@@ -211,11 +223,8 @@ func (f *Filter) appIDs(ctx context.Context, tx *sql.Tx) ([]any, error) {
 		if err := rows.Scan(&id, &s); err != nil {
 			return nil, err
 		}
-		for _, g := range globs {
-			if appMatch(g, s) {
-				ids = append(ids, id)
-				break
-			}
+		if match(s) {
+			ids = append(ids, id)
 		}
 	}
 	return ids, rows.Err()

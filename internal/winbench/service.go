@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -390,7 +389,11 @@ func (se *serviceEnv) killService(s *scene) int {
 		if err != nil {
 			continue
 		}
-		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		proc, err := os.FindProcess(pid)
+		if err == nil {
+			err = proc.Kill() // SIGKILL
+		}
+		if err != nil {
 			s.errorf("kill %d: %v", pid, err)
 			continue
 		}
