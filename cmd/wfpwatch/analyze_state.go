@@ -9,6 +9,9 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
+
 	"github.com/wfpwatch/wfpwatch/internal/ingest"
 	"github.com/wfpwatch/wfpwatch/internal/source/wfpstate"
 )
@@ -21,23 +24,39 @@ func (s *stateFlag) String() string     { return strings.Join(*s, ",") }
 func (s *stateFlag) Set(v string) error { *s = append(*s, v); return nil }
 
 // Type names the value in --help.
-func (s *stateFlag) Type() string { return "FILE" }
+func (s *stateFlag) Type() string { return "[HOST=]FILE" }
+
+// splitStateArg splits a --state value into the host it is for ("" for
+// any) and the file: HOST=FILE, unless the whole value names a file or
+// what precedes "=" cannot be a computer name (it holds a path separator
+// or a drive colon).
+func splitStateArg(v string) (host, file string) {
+	h, f, ok := strings.Cut(v, "=")
+	if !ok || h == "" || strings.ContainsAny(h, `/\:`) {
+		return "", v
+	}
+	if _, err := os.Stat(v); err == nil {
+		return "", v
+	}
+	return h, f
+}
 
 // registerStateFlag adds --state to fs, collecting its values in s.
 func registerStateFlag(fs *pflag.FlagSet, s *stateFlag) {
-	fs.Var(s, "state", "resolve filter ids with this `FILE` from \"netsh wfp show state\" or \"netsh wfp show filters\" of the same host and boot (repeatable; a state dump given as an input is used too)")
+	fs.Var(s, "state", "resolve filter ids with this `FILE` from \"netsh wfp show state\" or \"netsh wfp show filters\" of the same host and boot; HOST=FILE uses it only for the events of HOST (WS7 matches WS7.corp.example); repeatable; a state dump given as an input is used too")
 }
 
 // loadStateDumps reads the --state files and every input that is itself a
 // state dump into a resolver; it returns nil when there are none.
 func loadStateDumps(ctx context.Context, files stateFlag, inputs []string) (*wfpstate.Resolver, error) {
 	var r wfpstate.Resolver
-	for _, p := range files {
+	for _, v := range files {
+		host, p := splitStateArg(v)
 		d, err := readStateFile(ctx, p)
 		if err != nil {
-			return nil, fmt.Errorf("--state %s: %w (give the XML written by \"netsh wfp show state\" or \"netsh wfp show filters\")", p, err)
+			return nil, fmt.Errorf("--state %s: %w (give the XML written by \"netsh wfp show state\" or \"netsh wfp show filters\", or HOST=FILE)", v, err)
 		}
-		r.Add("", d)
+		r.Add(host, d)
 	}
 	for _, p := range inputs {
 		if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() || !isStateDump(p) {
@@ -74,7 +93,9 @@ func readStateFile(ctx context.Context, path string) (*wfpstate.Dump, error) {
 	defer f.Close()
 	br := bufio.NewReader(f)
 	if b, _ := br.Peek(2); len(b) == 2 && (b[0] == 0xFF && b[1] == 0xFE || b[0] == 0xFE && b[1] == 0xFF) {
-		return nil, fmt.Errorf("UTF-16 dump: convert it to UTF-8 first, or give it as an input")
+		// A dump saved as UTF-16 (PowerShell's > of older versions, an
+		// editor's "Unicode"): decoded to UTF-8 as it is read.
+		return wfpstate.Read(ctx, bufio.NewReader(transform.NewReader(br, unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder())))
 	}
 	return wfpstate.Read(ctx, br)
 }

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf16"
 )
 
 const smallState = "../../internal/source/wfpstate/testdata/small_state.xml"
@@ -53,6 +54,17 @@ func TestAnalyzeStateResolves(t *testing.T) {
 			[]string{`"reason":"provider"`}, "1 event(s) resolved"},
 		{"stale", "2026-03-02T09:15:00.0000000Z", func(ev string) []string { return []string{"-v", "--format", "json", "--state", smallState, ev} },
 			[]string{`"reason":"unresolved"`}, "0 event(s) resolved, 1 stale"},
+		{"UTF-16 dump as input", "2026-01-08T16:00:00.0000000Z", func(ev string) []string {
+			return []string{"-v", "--format", "json", utf16Copy(t, smallState), ev}
+		}, []string{`"reason":"provider"`, `VPN blockiert IPv4`}, "1 event(s) resolved"},
+		// The event is WS01.corp.example's: a dump named for WS01 resolves
+		// it, one named for another host does not.
+		{"HOST=FILE of the host", "2026-01-08T16:00:00.0000000Z", func(ev string) []string {
+			return []string{"-v", "--format", "json", "--state", "ws01=" + smallState, ev}
+		}, []string{`"reason":"provider"`}, "1 event(s) resolved"},
+		{"HOST=FILE of another host", "2026-01-08T16:00:00.0000000Z", func(ev string) []string {
+			return []string{"-v", "--format", "json", "--state", "DC02=" + smallState, ev}
+		}, []string{`"reason":"unresolved"`}, "1 unknown to the dumps"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
@@ -69,4 +81,38 @@ func TestAnalyzeStateResolves(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestSplitStateArg(t *testing.T) {
+	for _, c := range []struct{ in, host, file string }{
+		{"wfpstate.xml", "", "wfpstate.xml"},
+		{"WS7=wfpstate.xml", "WS7", "wfpstate.xml"},
+		{`C:\dumps\a=b.xml`, "", `C:\dumps\a=b.xml`},
+		{"dir/a=b.xml", "", "dir/a=b.xml"},
+		{"=x.xml", "", "=x.xml"},
+	} {
+		if h, f := splitStateArg(c.in); h != c.host || f != c.file {
+			t.Errorf("splitStateArg(%q) = %q, %q", c.in, h, f)
+		}
+	}
+}
+
+// utf16Copy writes path as UTF-16LE with a byte order mark, as an editor's
+// "Unicode" or an older PowerShell's > saves it, and returns the copy.
+func utf16Copy(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := utf16.Encode([]rune(strings.TrimPrefix(string(b), "\ufeff")))
+	out := []byte{0xFF, 0xFE}
+	for _, c := range u {
+		out = append(out, byte(c), byte(c>>8))
+	}
+	p := filepath.Join(t.TempDir(), "state-utf16.xml")
+	if err := os.WriteFile(p, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -398,6 +398,9 @@ func (o *analyzeOptions) run(c *cobra.Command, args []string, stdout, stderr io.
 			fmt.Fprintf(stderr, "orientation: %s\n", output.TermSafe(r.String()))
 		}
 	}
+	if states != nil && states.HostlessHosts() > 1 && !o.quiet {
+		fmt.Fprintf(stderr, "note: a state dump without a host named the filters of %d hosts' events; filter ids are per host and boot: give each dump its host with --state HOST=FILE\n", states.HostlessHosts())
+	}
 	if o.verbose {
 		origins.WriteTo(stderr)
 		if states != nil {

@@ -136,11 +136,6 @@ func checkServiceConfig(path string) (*watchOptions, []string, error) {
 }
 
 func serviceInstall(o *serviceOptions, w io.Writer) error {
-	if _, err := service.Query(); err == nil {
-		return service.ErrInstalled
-	} else if !errors.Is(err, service.ErrNotInstalled) {
-		return serviceNeedsWindows(err)
-	}
 	exe := o.exe
 	if exe == "" {
 		var err error
@@ -166,6 +161,11 @@ func serviceInstall(o *serviceOptions, w io.Writer) error {
 		return fmt.Errorf("the configuration is not valid, nothing was installed:\n%w", err)
 	}
 	fmt.Fprintf(w, "configuration %s: valid\n", cfg)
+	if _, err := service.Query(); err == nil {
+		return service.ErrInstalled
+	} else if !errors.Is(err, service.ErrNotInstalled) {
+		return serviceNeedsWindows(err)
+	}
 	if err := service.Install(service.InstallOptions{Exe: exe, Config: cfg, Account: o.account}, w); err != nil {
 		return serviceNeedsWindows(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"time"
+
+	"github.com/wfpwatch/wfpwatch/internal/store"
 )
 
 // runWatchAndServe runs watch's pipeline with o until ctx ends or watch
@@ -32,10 +34,14 @@ func runWatchAndServe(ctx context.Context, o *watchOptions, dashboard bool, serv
 	defer cancel()
 	served := make(chan error, 1)
 	go func() {
-		// watch creates the database as it starts: wait for it.
+		// watch creates (or migrates) the database as it starts: wait
+		// until it can be opened for reading at this schema.
 		for sctx.Err() == nil {
 			if _, err := os.Stat(db); !errors.Is(err, fs.ErrNotExist) {
-				break
+				if d, err := store.Open(db, store.Options{ReadOnly: true}); err == nil {
+					d.Close()
+					break
+				}
 			}
 			time.Sleep(50 * time.Millisecond)
 		}

@@ -36,7 +36,16 @@ type Resolver struct {
 	idx []*index
 	// Counts of Resolve outcomes, for analyze -v.
 	Resolved, Stale, Unknown uint64
+	// anyHost are the hosts whose events a dump without a host resolved
+	// (at most 64 are kept: only whether there are several matters).
+	anyHost map[string]bool
 }
+
+// HostlessHosts returns how many hosts' events were resolved by a dump
+// added without a host name. More than one means a dump of one host named
+// the filters of others, whose ids mean something else there: give each
+// dump its host (analyze --state HOST=FILE).
+func (r *Resolver) HostlessHosts() int { return len(r.anyHost) }
 
 type index struct {
 	host      string // "" matches events of any host
@@ -102,7 +111,7 @@ func (r *Resolver) Resolve(e *event.Event) Outcome {
 	}
 	out := Unknown
 	for _, x := range r.idx {
-		if x.host != "" && !strings.EqualFold(x.host, e.Host) {
+		if x.host != "" && !SameHost(x.host, e.Host) {
 			continue
 		}
 		f, ok := x.filters[e.FilterID]
@@ -131,6 +140,12 @@ func (r *Resolver) Resolve(e *event.Event) Outcome {
 		}
 		event.Classify(e)
 		r.Resolved++
+		if x.host == "" && len(r.anyHost) < 64 {
+			if r.anyHost == nil {
+				r.anyHost = map[string]bool{}
+			}
+			r.anyHost[strings.ToLower(e.Host)] = true
+		}
 		return Resolved
 	}
 	if out == Stale {
@@ -139,6 +154,18 @@ func (r *Resolver) Resolve(e *event.Event) Outcome {
 		r.Unknown++
 	}
 	return out
+}
+
+// SameHost reports whether the computer names a and b are one host: equal
+// ignoring case, or one is the other's first DNS label ("WS7" and
+// "ws7.corp.example").
+func SameHost(a, b string) bool {
+	if strings.EqualFold(a, b) {
+		return true
+	}
+	la, _, _ := strings.Cut(a, ".")
+	lb, _, _ := strings.Cut(b, ".")
+	return strings.EqualFold(la, lb) && (la == a || lb == b)
 }
 
 func absDur(d time.Duration) time.Duration {

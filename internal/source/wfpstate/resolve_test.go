@@ -87,3 +87,20 @@ func TestResolveThirdPartyBlock(t *testing.T) {
 		t.Errorf("%v: reason %q provider %q filter %q verdict %q", got, e.Reason, e.FilterProvider, e.FilterName, e.Verdict)
 	}
 }
+
+func TestSameHost(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{"WS7", "ws7.corp.example", true},
+		{"ws7.corp.example", "WS7.CORP.EXAMPLE", true},
+		{"ws7.corp.example", "ws7.other.example", false},
+		{"WS7", "WS70", false},
+		{"", "", true},
+	} {
+		if got := SameHost(c.a, c.b); got != c.want {
+			t.Errorf("SameHost(%q, %q) = %v", c.a, c.b, got)
+		}
+	}
+}
