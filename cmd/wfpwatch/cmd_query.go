@@ -66,7 +66,7 @@ func (l *listFlag) Set(v string) error {
 type queryOptions struct {
 	dbPath, since, until, top, format             *string
 	apps, ports, remotes, dirs, verdicts, reasons listFlag
-	hosts                                         listFlag
+	hosts, providers                              listFlag
 	limit                                         *int
 	wide, utc                                     *bool
 }
@@ -87,6 +87,7 @@ func newQueryCmd(stdout, stderr io.Writer) *cobra.Command {
 	o.until = fs.String("until", "", "events before `TIME`")
 	fs.Var(&o.apps, "app", "process whose name or path contains `text`, or a glob: chrome, 'svc*.exe', '*\\system32\\*' (repeatable)")
 	fs.Var(&o.hosts, "host", "computer `NAME` (WS7 matches WS7.corp.example) or a glob such as 'dc*' (repeatable): the events of these hosts of a collector's history")
+	fs.Var(&o.providers, "provider", "WFP provider of the blocking filter whose name contains `text`, or a glob (repeatable): a VPN's or an endpoint protection's blocks (reason provider)")
 	fs.Var(&o.ports, "port", "local or remote `PORT` (repeatable)")
 	fs.Var(&o.remotes, "remote", "remote `IP` or CIDR prefix (repeatable)")
 	fs.Var(&o.dirs, "direction", "inbound or outbound")
@@ -125,6 +126,7 @@ func runQuery(ctx context.Context, fs *pflag.FlagSet, o *queryOptions) error {
 	}
 	f.Apps = apps
 	f.Hosts = o.hosts
+	f.Providers = o.providers
 	for _, p := range ports {
 		n, ok := event.ParseUint(p, 65535)
 		if !ok {

@@ -18,6 +18,7 @@ var CSVColumns = []string{
 	"filter_id", "filter_name", "layer_id", "layer_name",
 	"filter_origin", "rule_id", "rule_name", "interface", "host", "record_id", "source", "file",
 	"count", "first", "last", "flow_id", "flow_update", "flow_total",
+	"filter_provider",
 }
 
 type csvWriter struct {
@@ -60,6 +61,7 @@ func (c *csvWriter) Write(e *event.Event) error {
 	} else {
 		r = append(r, t, t, "", "", "")
 	}
+	r = append(r, e.FilterProvider)
 	for i, s := range r {
 		r[i] = csvSafe(s)
 	}

@@ -28,6 +28,7 @@ const (
 	colPID
 	colProcess
 	colReason
+	colProvider
 	colRule
 	numCols
 )
@@ -49,21 +50,22 @@ type colSpec struct {
 }
 
 var colSpecs = [numCols]colSpec{
-	colTime:    {"TIME", 8, shrinkNone, false},
-	colFirst:   {"FIRST", 8, shrinkNone, false},
-	colLast:    {"LAST", 8, shrinkNone, false},
-	colCount:   {"COUNT", 5, shrinkNone, true},
-	colHost:    {"HOST", 15, shrinkHost, false},
-	colVerdict: {"VERDICT", 7, shrinkNone, false},
-	colKind:    {"KIND", 10, shrinkEnd, false},
-	colDir:     {"DIR", 3, shrinkNone, false},
-	colProto:   {"PROTO", 5, shrinkNone, false},
-	colLocal:   {"LOCAL", 21, shrinkAddr, false},
-	colRemote:  {"REMOTE", 21, shrinkAddr, false},
-	colPID:     {"PID", 6, shrinkNone, true},
-	colProcess: {"PROCESS", 18, shrinkMid, false},
-	colReason:  {"REASON", 16, shrinkEnd, false},
-	colRule:    {"FILTER/RULE", 24, shrinkEnd, false},
+	colTime:     {"TIME", 8, shrinkNone, false},
+	colFirst:    {"FIRST", 8, shrinkNone, false},
+	colLast:     {"LAST", 8, shrinkNone, false},
+	colCount:    {"COUNT", 5, shrinkNone, true},
+	colHost:     {"HOST", 15, shrinkHost, false},
+	colVerdict:  {"VERDICT", 7, shrinkNone, false},
+	colKind:     {"KIND", 10, shrinkEnd, false},
+	colDir:      {"DIR", 3, shrinkNone, false},
+	colProto:    {"PROTO", 5, shrinkNone, false},
+	colLocal:    {"LOCAL", 21, shrinkAddr, false},
+	colRemote:   {"REMOTE", 21, shrinkAddr, false},
+	colPID:      {"PID", 6, shrinkNone, true},
+	colProcess:  {"PROCESS", 18, shrinkMid, false},
+	colReason:   {"REASON", 16, shrinkEnd, false},
+	colProvider: {"PROVIDER", 18, shrinkEnd, false},
+	colRule:     {"FILTER/RULE", 24, shrinkEnd, false},
 }
 
 // fitSteps is the order in which a table too wide for the terminal is made
@@ -81,6 +83,7 @@ var fitSteps = []struct {
 	width int // -1 hides the column
 }{
 	{colKind, -1},
+	{colProvider, 16},
 	{colLocal, 21}, {colRemote, 21}, // long IPv6 addresses lose their middle; IPv4 stays whole
 	{colProcess, 16},
 	{colRule, 24}, {colReason, 14},
@@ -93,6 +96,7 @@ var fitSteps = []struct {
 	{colLast, -1},
 	{colProto, -1},
 	{colRule, -1},
+	{colProvider, -1},
 	{colHost, 8},
 	{colRemote, 16},
 	{colProcess, 10},
@@ -246,6 +250,7 @@ func (t *tableWriter) row(e *event.Event) tableRow {
 	}
 	c[colProcess] = TermSafe(ProcessText(e, t.wide))
 	c[colReason] = dashIfEmpty(TermSafe(e.Reason))
+	c[colProvider] = dashIfEmpty(TermSafe(e.FilterProvider))
 	c[colRule] = TermSafe(filterText(e))
 	return r
 }
@@ -298,6 +303,16 @@ func (t *tableWriter) layout() error {
 	t.show[colTime] = !flows
 	t.show[colFirst], t.show[colLast], t.show[colCount] = flows, flows, flows
 	t.show[colHost] = len(hosts) > 1
+	// PROVIDER only when a row names one (a third-party filter's block,
+	// resolved live or with --state); not in live output, whose columns
+	// are fixed before such a row may come (JSON has it).
+	t.show[colProvider] = false
+	for i := range t.buf {
+		if !t.each && t.buf[i].cells[colProvider] != "-" {
+			t.show[colProvider] = true
+			break
+		}
+	}
 	if !t.each {
 		y1, m1, d1 := lo.In(t.loc).Date()
 		y2, m2, d2 := hi.In(t.loc).Date()

@@ -17,13 +17,38 @@ import (
 // have no host column; see recordIdentity), 0 when it has none.
 const extraHostFunc = "wfpwatch_extra_host"
 
+// extraProviderFunc returns the dictionary id of the blocking filter's
+// provider in an event's extra blob, 0 when it has none.
+const extraProviderFunc = "wfpwatch_extra_provider"
+
 func init() {
-	if err := sqlite.RegisterDeterministicScalarFunction(extraHostFunc, 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
-		b, _ := args[0].([]byte)
-		return extraHost(b), nil
-	}); err != nil {
-		panic(fmt.Sprintf("register %s: %v", extraHostFunc, err))
+	for name, tag := range map[string]byte{extraHostFunc: tagHost, extraProviderFunc: tagFilterProvider} {
+		if err := sqlite.RegisterDeterministicScalarFunction(name, 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+			b, _ := args[0].([]byte)
+			return extraDict(b, tag), nil
+		}); err != nil {
+			panic(fmt.Sprintf("register %s: %v", name, err))
+		}
 	}
+}
+
+// providerIDs returns the dictionary ids of the strings that match one of
+// the provider patterns: a glob the whole name, a plain value a part of it
+// (case-insensitive, as --app).
+func (f *Filter) providerIDs(ctx context.Context, tx *sql.Tx) ([]any, error) {
+	pats := make([]string, len(f.Providers))
+	for i, p := range f.Providers {
+		pats[i] = strings.ToLower(p)
+	}
+	return dictIDs(ctx, tx, func(s string) bool {
+		ls := strings.ToLower(s)
+		for _, p := range pats {
+			if strings.ContainsAny(p, "*?") && pipeline.GlobMatch(p, ls) || !strings.ContainsAny(p, "*?") && strings.Contains(ls, p) {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 // hostMatch reports whether the stored host name s matches the pattern g

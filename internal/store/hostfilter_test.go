@@ -52,3 +52,42 @@ func TestHostFilter(t *testing.T) {
 		t.Errorf("TopHosts = %+v, %v", res, err)
 	}
 }
+
+// Filter.Providers selects blocks by the provider of their filter.
+func TestProviderFilter(t *testing.T) {
+	db, _ := openTemp(t, Options{})
+	var evs []event.Event
+	for i := range 9 {
+		e := event.Event{Time: base.Add(time.Duration(i) * time.Second), Code: 5157, RecordID: uint64(i + 1), Host: "WS7",
+			Verdict: event.VerdictBlock, Kind: event.KindConnection, Direction: event.DirectionOutbound, ICMPType: -1, ICMPCode: -1,
+			FilterID: uint64(70000 + i), HasFilterID: true}
+		switch i % 3 {
+		case 0:
+			e.FilterProvider, e.Reason = "ProtonVPN Dynamic Provider", "provider"
+		case 1:
+			e.FilterProvider, e.Reason = "Microsoft Corporation", "rule"
+		}
+		evs = append(evs, e)
+	}
+	writeAll(t, db, evs)
+	for _, c := range []struct {
+		providers []string
+		want      int
+	}{
+		{[]string{"proton"}, 3},
+		{[]string{"*vpn*"}, 3},
+		{[]string{"ProtonVPN"}, 3},
+		{[]string{"microsoft", "proton"}, 6},
+		{[]string{"sophos"}, 0},
+	} {
+		got := collect(t, db, Filter{Providers: c.providers}, 0)
+		if len(got) != c.want {
+			t.Errorf("Providers %q: %d events, want %d", c.providers, len(got), c.want)
+		}
+		for _, e := range got {
+			if e.FilterProvider == "" {
+				t.Errorf("Providers %q matched an event without a provider", c.providers)
+			}
+		}
+	}
+}

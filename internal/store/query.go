@@ -38,6 +38,10 @@ type Filter struct {
 	// Hosts match the computer name case-insensitively: a glob the whole
 	// name, a plain name the whole name or its first DNS label.
 	Hosts []string
+	// Providers match the WFP provider of the blocking filter
+	// (wfp.filter.provider) case-insensitively: a glob the whole name, a
+	// plain value a part of it.
+	Providers []string
 }
 
 // tsOf is the stored time of t: Unix nanoseconds, 0 for an unknown time.
@@ -51,7 +55,7 @@ func tsOf(t time.Time) int64 {
 // usesEventColumns reports whether f needs the events table (filters that
 // the rollups do not carry).
 func (f *Filter) usesEventColumns() bool {
-	return len(f.Apps) > 0 || len(f.Ports) > 0 || len(f.Remotes) > 0 || len(f.Hosts) > 0
+	return len(f.Apps) > 0 || len(f.Ports) > 0 || len(f.Remotes) > 0 || len(f.Hosts) > 0 || len(f.Providers) > 0
 }
 
 // globToLike turns a '*'/'?' glob into a LIKE pattern with '\' escapes.
@@ -108,6 +112,17 @@ func (f *Filter) where(ctx context.Context, tx *sql.Tx, tsLo, tsHi int64) (strin
 		c, a := hostCond(ids)
 		conds = append(conds, c)
 		args = append(args, a...)
+	}
+	if len(f.Providers) > 0 {
+		ids, err := f.providerIDs(ctx, tx)
+		if err != nil {
+			return "", nil, false, err
+		}
+		if len(ids) == 0 {
+			return "", nil, false, nil // nothing can match
+		}
+		conds = append(conds, extraProviderFunc+"(extra) IN ("+placeholders(len(ids))+")")
+		args = append(args, ids...)
 	}
 	if len(f.Ports) > 0 {
 		ph := placeholders(len(f.Ports))

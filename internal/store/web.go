@@ -403,7 +403,11 @@ func (db *DB) TimeRange(ctx context.Context) (first, last time.Time, err error) 
 
 // extraHost returns the dictionary id of the host in an extra blob, 0 when
 // it has none (the walk of extraIdentity, keeping only the host).
-func extraHost(x []byte) int64 {
+func extraHost(x []byte) int64 { return extraDict(x, tagHost) }
+
+// extraDict returns the number stored under the tag want (a dictionary id
+// for the dict tags) in an extra blob, 0 when it has none.
+func extraDict(x []byte, want byte) int64 {
 	for len(x) > 0 {
 		tag := x[0]
 		x = x[1:]
@@ -422,7 +426,7 @@ func extraHost(x []byte) int64 {
 			x = x[v:]
 			continue
 		}
-		if tag == tagHost {
+		if tag == want {
 			if v > math.MaxInt64 {
 				return 0
 			}

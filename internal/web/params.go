@@ -35,7 +35,7 @@ const (
 
 // filterParams are the query parameters shared by every API endpoint and
 // page, with the meaning of the flags of 'wfpwatch query'.
-var filterParams = []string{"since", "until", "app", "port", "remote", "direction", "verdict", "reason", "host"}
+var filterParams = []string{"since", "until", "app", "port", "remote", "direction", "verdict", "reason", "host", "provider"}
 
 // listParam returns the values of a repeatable, comma-separated parameter.
 func listParam(q url.Values, name string) ([]string, error) {
@@ -95,6 +95,9 @@ func parseFilter(q url.Values, now time.Time) (store.Filter, error) {
 		return f, err
 	}
 	if f.Hosts, err = listParam(q, "host"); err != nil {
+		return f, err
+	}
+	if f.Providers, err = listParam(q, "provider"); err != nil {
 		return f, err
 	}
 	ports, err := listParam(q, "port")
