@@ -69,10 +69,16 @@ func exeBench(ctx context.Context, o *options, t *tools, env []string, mod strin
 	warm.Dir, warm.Env = e.dir, env
 	_ = warm.Run() // exits 2 (usage); only the services matter
 
+	return e.runScenarios(ctx, exeScenarios, "wfpwatch.exe scenarios", start)
+}
+
+// runScenarios runs the scenarios -run selects, prints each result and a
+// summary line naming what, and reports whether one failed.
+func (e *exeEnv) runScenarios(ctx context.Context, scenarios []exeScenario, what string, start time.Time) (failed bool, err error) {
 	nfail := 0
-	for _, sc := range exeScenarios {
-		if o.run != "" {
-			if ok, err := regexp.MatchString(o.run, sc.name); err != nil {
+	for _, sc := range scenarios {
+		if e.o.run != "" {
+			if ok, err := regexp.MatchString(e.o.run, sc.name); err != nil {
 				return false, fmt.Errorf("-run: %w", err)
 			} else if !ok {
 				continue
@@ -82,12 +88,12 @@ func exeBench(ctx context.Context, o *options, t *tools, env []string, mod strin
 			return true, ctx.Err()
 		}
 		r := e.scenario(ctx, sc)
-		r.print(o.out, o.verbose)
+		r.print(e.o.out, e.o.verbose)
 		if r.status == statusFail {
 			nfail++
 		}
 	}
-	fmt.Fprintf(o.out, "winbench: wfpwatch.exe scenarios, %d failed, %.1fs\n", nfail, time.Since(start).Seconds())
+	fmt.Fprintf(e.o.out, "winbench: %s, %d failed, %.1fs\n", what, nfail, time.Since(start).Seconds())
 	return nfail > 0, nil
 }
 

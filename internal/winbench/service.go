@@ -97,26 +97,7 @@ func serviceBench(ctx context.Context, o *options, t *tools, env []string, mod s
 		w.Stdout, w.Stderr = evlog, evlog
 		return w.Run()
 	}
-	nfail := 0
-	for _, sc := range serviceScenarios(se) {
-		if o.run != "" {
-			if ok, err := regexp.MatchString(o.run, sc.name); err != nil {
-				return false, fmt.Errorf("-run: %w", err)
-			} else if !ok {
-				continue
-			}
-		}
-		if ctx.Err() != nil {
-			return true, ctx.Err()
-		}
-		r := e.scenario(ctx, sc)
-		r.print(o.out, o.verbose)
-		if r.status == statusFail {
-			nfail++
-		}
-	}
-	fmt.Fprintf(o.out, "winbench: wfpwatch service scenarios, %d failed, %.1fs\n", nfail, time.Since(start).Seconds())
-	return nfail > 0, nil
+	return e.runScenarios(ctx, serviceScenarios(se), "wfpwatch service scenarios", start)
 }
 
 // replaceEnv returns env with name set to value.
