@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -59,12 +60,23 @@ func loadStateDumps(ctx context.Context, files stateFlag, inputs []string) (*wfp
 		r.Add(host, d)
 	}
 	for _, p := range inputs {
-		if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() || !isStateDump(p) {
+		if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() {
+			continue
+		}
+		state, diag := stateRoot(p)
+		if !state && !diag {
 			continue
 		}
 		d, err := readStateFile(ctx, p)
 		if err != nil {
 			continue // the walk reports it
+		}
+		// filters.xml ("netsh wfp show filters") and the wfpdiag.xml of
+		// "netsh wfp capture" share their <wfpdiag> root with net-event
+		// captures: the walk reads their events as events, and their
+		// filters (if any) name the filters of every input's events.
+		if diag && len(d.Filters) == 0 {
+			continue
 		}
 		r.Add("", d)
 	}
@@ -75,15 +87,31 @@ func loadStateDumps(ctx context.Context, files stateFlag, inputs []string) (*wfp
 }
 
 func isStateDump(path string) bool {
+	state, _ := stateRoot(path)
+	return state
+}
+
+// stateRoot reports whether the file at path is a "netsh wfp show state"
+// dump (a <wfpstate> root) or XML with a <wfpdiag> root, which "netsh wfp
+// show filters" and "netsh wfp capture" write (filters, net events or
+// both).
+func stateRoot(path string) (state, wfpdiag bool) {
 	f, err := os.Open(path)
 	if err != nil {
-		return false
+		return false, false
 	}
 	defer f.Close()
 	head := make([]byte, ingest.HeadSize)
 	n, _ := io.ReadFull(f, head)
-	return wfpstate.Detect(ingest.TextHead(head[:n]))
+	text := ingest.TextHead(head[:n])
+	if wfpstate.Detect(text) {
+		return true, false
+	}
+	return false, wfpdiagRoot.Match(text)
 }
+
+// wfpdiagRoot matches a head of XML whose first element is <wfpdiag>.
+var wfpdiagRoot = regexp.MustCompile(`^(?s)\s*(<\?.*?\?>\s*|<!--.*?-->\s*)*<wfpdiag[\s>/]`)
 
 func readStateFile(ctx context.Context, path string) (*wfpstate.Dump, error) {
 	f, err := os.Open(path)

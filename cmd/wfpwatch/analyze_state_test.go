@@ -54,6 +54,11 @@ func TestAnalyzeStateResolves(t *testing.T) {
 			[]string{`"reason":"provider"`}, "1 event(s) resolved"},
 		{"stale", "2026-03-02T09:15:00.0000000Z", func(ev string) []string { return []string{"-v", "--format", "json", "--state", smallState, ev} },
 			[]string{`"reason":"unresolved"`}, "0 event(s) resolved, 1 stale"},
+		// The filters of a "netsh wfp show filters" file given as an input
+		// name the filters of the Security-log events beside it.
+		{"filters.xml as input", "2026-01-08T16:00:00.0000000Z", func(ev string) []string {
+			return []string{"-v", "--format", "json", filtersXML(t), ev}
+		}, []string{`"filter":{"id":70001,"name":"Beispiel blockiert"`}, "1 event(s) resolved"},
 		{"UTF-16 dump as input", "2026-01-08T16:00:00.0000000Z", func(ev string) []string {
 			return []string{"-v", "--format", "json", utf16Copy(t, smallState), ev}
 		}, []string{`"reason":"provider"`, `VPN blockiert IPv4`}, "1 event(s) resolved"},
@@ -112,6 +117,36 @@ func utf16Copy(t *testing.T, path string) string {
 	}
 	p := filepath.Join(t.TempDir(), "state-utf16.xml")
 	if err := os.WriteFile(p, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// filtersXML writes a "netsh wfp show filters" file (a <wfpdiag> root)
+// with filter 70001 at the layer of the fixture's event.
+func filtersXML(t *testing.T) string {
+	t.Helper()
+	x := `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<wfpdiag>
+	<filters numItems="1">
+		<item>
+			<filterKey>{dddddddd-0000-0000-0000-000000070001}</filterKey>
+			<displayData><name>Beispiel blockiert</name><description/></displayData>
+			<flags/>
+			<providerKey>{aaaaaaaa-0000-0000-0000-000000000001}</providerKey>
+			<layerKey>FWPM_LAYER_ALE_AUTH_CONNECT_V4</layerKey>
+			<subLayerKey>{bbbbbbbb-0000-0000-0000-000000000001}</subLayerKey>
+			<weight><type>FWP_UINT64</type><uint64>100</uint64></weight>
+			<filterCondition numItems="0"/>
+			<action><type>FWP_ACTION_BLOCK</type><filterType/></action>
+			<filterId>70001</filterId>
+			<effectiveWeight><type>FWP_UINT64</type><uint64>100</uint64></effectiveWeight>
+		</item>
+	</filters>
+</wfpdiag>
+`
+	p := filepath.Join(t.TempDir(), "filters.xml")
+	if err := os.WriteFile(p, []byte(x), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return p
