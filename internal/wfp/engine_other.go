@@ -2,7 +2,12 @@
 
 package wfp
 
-import "time"
+import (
+	"context"
+	"time"
+
+	"github.com/wfpwatch/wfpwatch/internal/source/wfpstate"
+)
 
 // Engine is an open handle to the base filtering engine (Windows only).
 type Engine struct{}
@@ -81,3 +86,6 @@ func (e *Engine) DeleteFilter(uint64) error { return ErrNeedsWindows }
 
 // AppIDFromFileName returns ErrNeedsWindows.
 func AppIDFromFileName(string) ([]byte, error) { return nil, ErrNeedsWindows }
+
+// State needs Windows.
+func (e *Engine) State(context.Context) (*wfpstate.Dump, error) { return nil, ErrNeedsWindows }

@@ -36,6 +36,21 @@ import (
 //sys	fwpmTransactionBegin0(engineHandle windows.Handle, flags uint32) (ret error) = fwpuclnt.FwpmTransactionBegin0
 //sys	fwpmTransactionCommit0(engineHandle windows.Handle) (ret error) = fwpuclnt.FwpmTransactionCommit0
 //sys	fwpmTransactionAbort0(engineHandle windows.Handle) (ret error) = fwpuclnt.FwpmTransactionAbort0
+//sys	fwpmFilterCreateEnumHandle0(engineHandle windows.Handle, enumTemplate uintptr, enumHandle *windows.Handle) (ret error) = fwpuclnt.FwpmFilterCreateEnumHandle0
+//sys	fwpmFilterEnum0(engineHandle windows.Handle, enumHandle windows.Handle, numEntriesRequested uint32, entries *unsafe.Pointer, numEntriesReturned *uint32) (ret error) = fwpuclnt.FwpmFilterEnum0
+//sys	fwpmFilterDestroyEnumHandle0(engineHandle windows.Handle, enumHandle windows.Handle) (ret error) = fwpuclnt.FwpmFilterDestroyEnumHandle0
+//sys	fwpmProviderCreateEnumHandle0(engineHandle windows.Handle, enumTemplate uintptr, enumHandle *windows.Handle) (ret error) = fwpuclnt.FwpmProviderCreateEnumHandle0
+//sys	fwpmProviderEnum0(engineHandle windows.Handle, enumHandle windows.Handle, numEntriesRequested uint32, entries *unsafe.Pointer, numEntriesReturned *uint32) (ret error) = fwpuclnt.FwpmProviderEnum0
+//sys	fwpmProviderDestroyEnumHandle0(engineHandle windows.Handle, enumHandle windows.Handle) (ret error) = fwpuclnt.FwpmProviderDestroyEnumHandle0
+//sys	fwpmSubLayerCreateEnumHandle0(engineHandle windows.Handle, enumTemplate uintptr, enumHandle *windows.Handle) (ret error) = fwpuclnt.FwpmSubLayerCreateEnumHandle0
+//sys	fwpmSubLayerEnum0(engineHandle windows.Handle, enumHandle windows.Handle, numEntriesRequested uint32, entries *unsafe.Pointer, numEntriesReturned *uint32) (ret error) = fwpuclnt.FwpmSubLayerEnum0
+//sys	fwpmSubLayerDestroyEnumHandle0(engineHandle windows.Handle, enumHandle windows.Handle) (ret error) = fwpuclnt.FwpmSubLayerDestroyEnumHandle0
+//sys	fwpmLayerCreateEnumHandle0(engineHandle windows.Handle, enumTemplate uintptr, enumHandle *windows.Handle) (ret error) = fwpuclnt.FwpmLayerCreateEnumHandle0
+//sys	fwpmLayerEnum0(engineHandle windows.Handle, enumHandle windows.Handle, numEntriesRequested uint32, entries *unsafe.Pointer, numEntriesReturned *uint32) (ret error) = fwpuclnt.FwpmLayerEnum0
+//sys	fwpmLayerDestroyEnumHandle0(engineHandle windows.Handle, enumHandle windows.Handle) (ret error) = fwpuclnt.FwpmLayerDestroyEnumHandle0
+//sys	fwpmCalloutCreateEnumHandle0(engineHandle windows.Handle, enumTemplate uintptr, enumHandle *windows.Handle) (ret error) = fwpuclnt.FwpmCalloutCreateEnumHandle0
+//sys	fwpmCalloutEnum0(engineHandle windows.Handle, enumHandle windows.Handle, numEntriesRequested uint32, entries *unsafe.Pointer, numEntriesReturned *uint32) (ret error) = fwpuclnt.FwpmCalloutEnum0
+//sys	fwpmCalloutDestroyEnumHandle0(engineHandle windows.Handle, enumHandle windows.Handle) (ret error) = fwpuclnt.FwpmCalloutDestroyEnumHandle0
 //sys	fwpmGetAppIdFromFileName0(fileName *uint16, appID **fwpByteBlob) (ret error) = fwpuclnt.FwpmGetAppIdFromFileName0
 
 // Go mirrors of the fwpmtypes.h structs passed to or read from fwpuclnt.
@@ -149,6 +164,45 @@ type fwpmProvider0 struct {
 	_            uint32
 	ProviderData fwpByteBlob `c:"providerData"`
 	ServiceName  *uint16     `c:"serviceName"`
+}
+
+// fwpmCallout0 mirrors FWPM_CALLOUT0.
+//
+//winbench:layout FWPM_CALLOUT0
+type fwpmCallout0 struct {
+	CalloutKey      GUID             `c:"calloutKey"`
+	DisplayData     fwpmDisplayData0 `c:"displayData"`
+	Flags           uint32           `c:"flags"`
+	_               uint32
+	ProviderKey     *GUID       `c:"providerKey"`
+	ProviderData    fwpByteBlob `c:"providerData"`
+	ApplicableLayer GUID        `c:"applicableLayer"`
+	CalloutID       uint32      `c:"calloutId"`
+	_               uint32
+}
+
+// fwpV4AddrAndMask mirrors FWP_V4_ADDR_AND_MASK (host byte order).
+//
+//winbench:layout FWP_V4_ADDR_AND_MASK
+type fwpV4AddrAndMask struct {
+	Addr uint32 `c:"addr"`
+	Mask uint32 `c:"mask"`
+}
+
+// fwpV6AddrAndMask mirrors FWP_V6_ADDR_AND_MASK.
+//
+//winbench:layout FWP_V6_ADDR_AND_MASK
+type fwpV6AddrAndMask struct {
+	Addr         [16]byte `c:"addr"`
+	PrefixLength uint8    `c:"prefixLength"`
+}
+
+// fwpRange0 mirrors FWP_RANGE0.
+//
+//winbench:layout FWP_RANGE0
+type fwpRange0 struct {
+	ValueLow  fwpValue0 `c:"valueLow"`
+	ValueHigh fwpValue0 `c:"valueHigh"`
 }
 
 // fwpmSession0 mirrors FWPM_SESSION0.

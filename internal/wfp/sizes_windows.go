@@ -19,6 +19,11 @@ var (
 	_ [32]byte  = [unsafe.Sizeof(fwpmFilterSubscription0{})]byte{}
 	_ [32]byte  = [unsafe.Sizeof(fwpmFilterChange0{})]byte{}
 	_ [16]byte  = [unsafe.Sizeof(fwpByteBlob{})]byte{}
+	_ [88]byte  = [unsafe.Sizeof(fwpmCallout0{})]byte{}
+	_ [80]byte  = [unsafe.Offsetof(fwpmCallout0{}.CalloutID)]byte{}
+	_ [8]byte   = [unsafe.Sizeof(fwpV4AddrAndMask{})]byte{}
+	_ [17]byte  = [unsafe.Sizeof(fwpV6AddrAndMask{})]byte{}
+	_ [32]byte  = [unsafe.Sizeof(fwpRange0{})]byte{}
 	_ [176]byte = [unsafe.Offsetof(fwpmFilter0{}.FilterID)]byte{}
 	_ [128]byte = [unsafe.Offsetof(fwpmFilter0{}.Action)]byte{}
 	_ [152]byte = [unsafe.Offsetof(fwpmFilter0{}.ProviderContextKey)]byte{}

@@ -41,17 +41,26 @@ var (
 	modfwpuclnt = windows.NewLazySystemDLL("fwpuclnt.dll")
 	modshlwapi  = windows.NewLazySystemDLL("shlwapi.dll")
 
+	procFwpmCalloutCreateEnumHandle0   = modfwpuclnt.NewProc("FwpmCalloutCreateEnumHandle0")
+	procFwpmCalloutDestroyEnumHandle0  = modfwpuclnt.NewProc("FwpmCalloutDestroyEnumHandle0")
+	procFwpmCalloutEnum0               = modfwpuclnt.NewProc("FwpmCalloutEnum0")
 	procFwpmEngineClose0               = modfwpuclnt.NewProc("FwpmEngineClose0")
 	procFwpmEngineGetOption0           = modfwpuclnt.NewProc("FwpmEngineGetOption0")
 	procFwpmEngineOpen0                = modfwpuclnt.NewProc("FwpmEngineOpen0")
 	procFwpmEngineSetOption0           = modfwpuclnt.NewProc("FwpmEngineSetOption0")
 	procFwpmFilterAdd0                 = modfwpuclnt.NewProc("FwpmFilterAdd0")
+	procFwpmFilterCreateEnumHandle0    = modfwpuclnt.NewProc("FwpmFilterCreateEnumHandle0")
 	procFwpmFilterDeleteById0          = modfwpuclnt.NewProc("FwpmFilterDeleteById0")
+	procFwpmFilterDestroyEnumHandle0   = modfwpuclnt.NewProc("FwpmFilterDestroyEnumHandle0")
+	procFwpmFilterEnum0                = modfwpuclnt.NewProc("FwpmFilterEnum0")
 	procFwpmFilterGetById0             = modfwpuclnt.NewProc("FwpmFilterGetById0")
 	procFwpmFilterSubscribeChanges0    = modfwpuclnt.NewProc("FwpmFilterSubscribeChanges0")
 	procFwpmFilterUnsubscribeChanges0  = modfwpuclnt.NewProc("FwpmFilterUnsubscribeChanges0")
 	procFwpmFreeMemory0                = modfwpuclnt.NewProc("FwpmFreeMemory0")
 	procFwpmGetAppIdFromFileName0      = modfwpuclnt.NewProc("FwpmGetAppIdFromFileName0")
+	procFwpmLayerCreateEnumHandle0     = modfwpuclnt.NewProc("FwpmLayerCreateEnumHandle0")
+	procFwpmLayerDestroyEnumHandle0    = modfwpuclnt.NewProc("FwpmLayerDestroyEnumHandle0")
+	procFwpmLayerEnum0                 = modfwpuclnt.NewProc("FwpmLayerEnum0")
 	procFwpmLayerGetById0              = modfwpuclnt.NewProc("FwpmLayerGetById0")
 	procFwpmNetEventCreateEnumHandle0  = modfwpuclnt.NewProc("FwpmNetEventCreateEnumHandle0")
 	procFwpmNetEventDestroyEnumHandle0 = modfwpuclnt.NewProc("FwpmNetEventDestroyEnumHandle0")
@@ -67,13 +76,43 @@ var (
 	procFwpmNetEventSubscribe3         = modfwpuclnt.NewProc("FwpmNetEventSubscribe3")
 	procFwpmNetEventSubscribe4         = modfwpuclnt.NewProc("FwpmNetEventSubscribe4")
 	procFwpmNetEventUnsubscribe0       = modfwpuclnt.NewProc("FwpmNetEventUnsubscribe0")
+	procFwpmProviderCreateEnumHandle0  = modfwpuclnt.NewProc("FwpmProviderCreateEnumHandle0")
+	procFwpmProviderDestroyEnumHandle0 = modfwpuclnt.NewProc("FwpmProviderDestroyEnumHandle0")
+	procFwpmProviderEnum0              = modfwpuclnt.NewProc("FwpmProviderEnum0")
 	procFwpmProviderGetByKey0          = modfwpuclnt.NewProc("FwpmProviderGetByKey0")
 	procFwpmSubLayerAdd0               = modfwpuclnt.NewProc("FwpmSubLayerAdd0")
+	procFwpmSubLayerCreateEnumHandle0  = modfwpuclnt.NewProc("FwpmSubLayerCreateEnumHandle0")
+	procFwpmSubLayerDestroyEnumHandle0 = modfwpuclnt.NewProc("FwpmSubLayerDestroyEnumHandle0")
+	procFwpmSubLayerEnum0              = modfwpuclnt.NewProc("FwpmSubLayerEnum0")
 	procFwpmTransactionAbort0          = modfwpuclnt.NewProc("FwpmTransactionAbort0")
 	procFwpmTransactionBegin0          = modfwpuclnt.NewProc("FwpmTransactionBegin0")
 	procFwpmTransactionCommit0         = modfwpuclnt.NewProc("FwpmTransactionCommit0")
 	procSHLoadIndirectString           = modshlwapi.NewProc("SHLoadIndirectString")
 )
+
+func fwpmCalloutCreateEnumHandle0(engineHandle windows.Handle, enumTemplate uintptr, enumHandle *windows.Handle) (ret error) {
+	r0, _, _ := syscall.SyscallN(procFwpmCalloutCreateEnumHandle0.Addr(), uintptr(engineHandle), uintptr(enumTemplate), uintptr(unsafe.Pointer(enumHandle)))
+	if uint32(r0) != 0 {
+		ret = syscall.Errno(uint32(r0))
+	}
+	return
+}
+
+func fwpmCalloutDestroyEnumHandle0(engineHandle windows.Handle, enumHandle windows.Handle) (ret error) {
+	r0, _, _ := syscall.SyscallN(procFwpmCalloutDestroyEnumHandle0.Addr(), uintptr(engineHandle), uintptr(enumHandle))
+	if uint32(r0) != 0 {
+		ret = syscall.Errno(uint32(r0))
+	}
+	return
+}
+
+func fwpmCalloutEnum0(engineHandle windows.Handle, enumHandle windows.Handle, numEntriesRequested uint32, entries *unsafe.Pointer, numEntriesReturned *uint32) (ret error) {
+	r0, _, _ := syscall.SyscallN(procFwpmCalloutEnum0.Addr(), uintptr(engineHandle), uintptr(enumHandle), uintptr(numEntriesRequested), uintptr(unsafe.Pointer(entries)), uintptr(unsafe.Pointer(numEntriesReturned)))
+	if uint32(r0) != 0 {
+		ret = syscall.Errno(uint32(r0))
+	}
+	return
+}
 
 func fwpmEngineClose0(engineHandle windows.Handle) (ret error) {
 	r0, _, _ := syscall.SyscallN(procFwpmEngineClose0.Addr(), uintptr(engineHandle))
@@ -115,8 +154,32 @@ func fwpmFilterAdd0(engineHandle windows.Handle, filter *fwpmFilter0, sd uintptr
 	return
 }
 
+func fwpmFilterCreateEnumHandle0(engineHandle windows.Handle, enumTemplate uintptr, enumHandle *windows.Handle) (ret error) {
+	r0, _, _ := syscall.SyscallN(procFwpmFilterCreateEnumHandle0.Addr(), uintptr(engineHandle), uintptr(enumTemplate), uintptr(unsafe.Pointer(enumHandle)))
+	if uint32(r0) != 0 {
+		ret = syscall.Errno(uint32(r0))
+	}
+	return
+}
+
 func fwpmFilterDeleteById0(engineHandle windows.Handle, id uint64) (ret error) {
 	r0, _, _ := syscall.SyscallN(procFwpmFilterDeleteById0.Addr(), uintptr(engineHandle), uintptr(id))
+	if uint32(r0) != 0 {
+		ret = syscall.Errno(uint32(r0))
+	}
+	return
+}
+
+func fwpmFilterDestroyEnumHandle0(engineHandle windows.Handle, enumHandle windows.Handle) (ret error) {
+	r0, _, _ := syscall.SyscallN(procFwpmFilterDestroyEnumHandle0.Addr(), uintptr(engineHandle), uintptr(enumHandle))
+	if uint32(r0) != 0 {
+		ret = syscall.Errno(uint32(r0))
+	}
+	return
+}
+
+func fwpmFilterEnum0(engineHandle windows.Handle, enumHandle windows.Handle, numEntriesRequested uint32, entries *unsafe.Pointer, numEntriesReturned *uint32) (ret error) {
+	r0, _, _ := syscall.SyscallN(procFwpmFilterEnum0.Addr(), uintptr(engineHandle), uintptr(enumHandle), uintptr(numEntriesRequested), uintptr(unsafe.Pointer(entries)), uintptr(unsafe.Pointer(numEntriesReturned)))
 	if uint32(r0) != 0 {
 		ret = syscall.Errno(uint32(r0))
 	}
@@ -154,6 +217,30 @@ func fwpmFreeMemory0(p *unsafe.Pointer) {
 
 func fwpmGetAppIdFromFileName0(fileName *uint16, appID **fwpByteBlob) (ret error) {
 	r0, _, _ := syscall.SyscallN(procFwpmGetAppIdFromFileName0.Addr(), uintptr(unsafe.Pointer(fileName)), uintptr(unsafe.Pointer(appID)))
+	if uint32(r0) != 0 {
+		ret = syscall.Errno(uint32(r0))
+	}
+	return
+}
+
+func fwpmLayerCreateEnumHandle0(engineHandle windows.Handle, enumTemplate uintptr, enumHandle *windows.Handle) (ret error) {
+	r0, _, _ := syscall.SyscallN(procFwpmLayerCreateEnumHandle0.Addr(), uintptr(engineHandle), uintptr(enumTemplate), uintptr(unsafe.Pointer(enumHandle)))
+	if uint32(r0) != 0 {
+		ret = syscall.Errno(uint32(r0))
+	}
+	return
+}
+
+func fwpmLayerDestroyEnumHandle0(engineHandle windows.Handle, enumHandle windows.Handle) (ret error) {
+	r0, _, _ := syscall.SyscallN(procFwpmLayerDestroyEnumHandle0.Addr(), uintptr(engineHandle), uintptr(enumHandle))
+	if uint32(r0) != 0 {
+		ret = syscall.Errno(uint32(r0))
+	}
+	return
+}
+
+func fwpmLayerEnum0(engineHandle windows.Handle, enumHandle windows.Handle, numEntriesRequested uint32, entries *unsafe.Pointer, numEntriesReturned *uint32) (ret error) {
+	r0, _, _ := syscall.SyscallN(procFwpmLayerEnum0.Addr(), uintptr(engineHandle), uintptr(enumHandle), uintptr(numEntriesRequested), uintptr(unsafe.Pointer(entries)), uintptr(unsafe.Pointer(numEntriesReturned)))
 	if uint32(r0) != 0 {
 		ret = syscall.Errno(uint32(r0))
 	}
@@ -280,6 +367,30 @@ func fwpmNetEventUnsubscribe0(engineHandle windows.Handle, eventsHandle windows.
 	return
 }
 
+func fwpmProviderCreateEnumHandle0(engineHandle windows.Handle, enumTemplate uintptr, enumHandle *windows.Handle) (ret error) {
+	r0, _, _ := syscall.SyscallN(procFwpmProviderCreateEnumHandle0.Addr(), uintptr(engineHandle), uintptr(enumTemplate), uintptr(unsafe.Pointer(enumHandle)))
+	if uint32(r0) != 0 {
+		ret = syscall.Errno(uint32(r0))
+	}
+	return
+}
+
+func fwpmProviderDestroyEnumHandle0(engineHandle windows.Handle, enumHandle windows.Handle) (ret error) {
+	r0, _, _ := syscall.SyscallN(procFwpmProviderDestroyEnumHandle0.Addr(), uintptr(engineHandle), uintptr(enumHandle))
+	if uint32(r0) != 0 {
+		ret = syscall.Errno(uint32(r0))
+	}
+	return
+}
+
+func fwpmProviderEnum0(engineHandle windows.Handle, enumHandle windows.Handle, numEntriesRequested uint32, entries *unsafe.Pointer, numEntriesReturned *uint32) (ret error) {
+	r0, _, _ := syscall.SyscallN(procFwpmProviderEnum0.Addr(), uintptr(engineHandle), uintptr(enumHandle), uintptr(numEntriesRequested), uintptr(unsafe.Pointer(entries)), uintptr(unsafe.Pointer(numEntriesReturned)))
+	if uint32(r0) != 0 {
+		ret = syscall.Errno(uint32(r0))
+	}
+	return
+}
+
 func fwpmProviderGetByKey0(engineHandle windows.Handle, key *GUID, provider **fwpmProvider0) (ret error) {
 	r0, _, _ := syscall.SyscallN(procFwpmProviderGetByKey0.Addr(), uintptr(engineHandle), uintptr(unsafe.Pointer(key)), uintptr(unsafe.Pointer(provider)))
 	if uint32(r0) != 0 {
@@ -290,6 +401,30 @@ func fwpmProviderGetByKey0(engineHandle windows.Handle, key *GUID, provider **fw
 
 func fwpmSubLayerAdd0(engineHandle windows.Handle, subLayer *fwpmSubLayer0, sd uintptr) (ret error) {
 	r0, _, _ := syscall.SyscallN(procFwpmSubLayerAdd0.Addr(), uintptr(engineHandle), uintptr(unsafe.Pointer(subLayer)), uintptr(sd))
+	if uint32(r0) != 0 {
+		ret = syscall.Errno(uint32(r0))
+	}
+	return
+}
+
+func fwpmSubLayerCreateEnumHandle0(engineHandle windows.Handle, enumTemplate uintptr, enumHandle *windows.Handle) (ret error) {
+	r0, _, _ := syscall.SyscallN(procFwpmSubLayerCreateEnumHandle0.Addr(), uintptr(engineHandle), uintptr(enumTemplate), uintptr(unsafe.Pointer(enumHandle)))
+	if uint32(r0) != 0 {
+		ret = syscall.Errno(uint32(r0))
+	}
+	return
+}
+
+func fwpmSubLayerDestroyEnumHandle0(engineHandle windows.Handle, enumHandle windows.Handle) (ret error) {
+	r0, _, _ := syscall.SyscallN(procFwpmSubLayerDestroyEnumHandle0.Addr(), uintptr(engineHandle), uintptr(enumHandle))
+	if uint32(r0) != 0 {
+		ret = syscall.Errno(uint32(r0))
+	}
+	return
+}
+
+func fwpmSubLayerEnum0(engineHandle windows.Handle, enumHandle windows.Handle, numEntriesRequested uint32, entries *unsafe.Pointer, numEntriesReturned *uint32) (ret error) {
+	r0, _, _ := syscall.SyscallN(procFwpmSubLayerEnum0.Addr(), uintptr(engineHandle), uintptr(enumHandle), uintptr(numEntriesRequested), uintptr(unsafe.Pointer(entries)), uintptr(unsafe.Pointer(numEntriesReturned)))
 	if uint32(r0) != 0 {
 		ret = syscall.Errno(uint32(r0))
 	}

@@ -13,8 +13,14 @@
  *                                 likewise (default 0)
  *   WFPWATCH_FAKE_SUBSCRIBE_FAIL  status the next FwpmNetEventSubscribe*
  *                                 call returns (e.g. 5 = ACCESS_DENIED)
+ *   WFPWATCH_FAKE_STATE_FILTERS   how many filters the state enumeration
+ *                                 makes up from the next filter enumeration
+ *                                 on (default 600: three pages)
+ *   WFPWATCH_FAKE_ENUM_FAIL       status FwpmFilterEnum0 returns on its
+ *                                 second page (after handing out the first)
  *
- * The last three are one-shot: the fake reads and removes them.
+ * The fake reads and removes each of them; COLLECT, KEYWORDS, STATE_FILTERS
+ * then hold until set again, SUBSCRIBE_FAIL and ENUM_FAIL act once.
  *
  * Exports for tests (call them through a LazyDLL):
  *
@@ -30,6 +36,8 @@
  *   FakeFwpDeliver(filterId)      a CLASSIFY_DROP stamped now: delivered to
  *                                 every live subscription and stored for
  *                                 FwpmNetEventEnum (time-filtered)
+ *   FakeFwpOutstanding(&h, &p)    state enumeration handles not destroyed
+ *                                 and pages not freed with FwpmFreeMemory0
  *
  * FwpmFilterSubscribeChanges0 honours FWPM_FILTER_SUBSCRIPTION0.flags
  * (NOTIFY_ON_ADD 1, NOTIFY_ON_DELETE 2; 0 delivers nothing) and, like the
@@ -42,6 +50,7 @@
  * Go side falls back by export presence (LazyProc.Find), not by guessing.
  */
 #include "wfpwatch_sdk.h"
+#include <sddl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,8 +118,25 @@ static void *aalloc(arena *a, size_t n) {
   return a->base + off;
 }
 
+/* The pages the state enumeration hands out, until FwpmFreeMemory0 frees
+ * them: FakeFwpOutstanding counts them, so a test sees a page Go forgot. */
+#define MAX_PAGES 64
+static void *live_pages[MAX_PAGES];
+static LONG live_enum_handles;
+
+static void track_page(void *p) {
+  EnterCriticalSection(&lock);
+  for (int i = 0; i < MAX_PAGES; i++)
+    if (!live_pages[i]) { live_pages[i] = p; break; }
+  LeaveCriticalSection(&lock);
+}
+
 EXPORT void WINAPI FwpmFreeMemory0(void **p) {
   if (p && *p) {
+    EnterCriticalSection(&lock);
+    for (int i = 0; i < MAX_PAGES; i++)
+      if (live_pages[i] == *p) live_pages[i] = NULL;
+    LeaveCriticalSection(&lock);
     free(*p);
     *p = NULL;
   }
@@ -787,4 +813,305 @@ EXPORT DWORD WINAPI FwpmGetAppIdFromFileName0(const wchar_t *file, FWP_BYTE_BLOB
   memcpy(b->data, path, n);
   *out = b;
   return 0;
+}
+
+/* ---- state enumeration: Fwpm{Provider,SubLayer,Layer,Callout,Filter}Enum0 ----
+ *
+ * A made-up engine: the Windows Firewall provider and sublayer, a
+ * third-party VPN provider ("Beispiel VPN") with its sublayer and an
+ * inspection callout, the ALE layers of ale_layers, and
+ * WFPWATCH_FAKE_STATE_FILTERS filters (ids 70000 on) followed by the
+ * filters FwpmFilterAdd0 added. Filter i is, by i % 4:
+ *   0  a firewall permit at ALE receive/accept v4: local port 3389,
+ *      protocol 6, app id svchost.exe (a UTF-16 blob), user SD (SDDL);
+ *   1  a firewall block at ALE connect v4: remote 10.0.0.0/8
+ *      (V4_ADDR_MASK), remote ports 0-1024 (RANGE), user SID S-1-5-18;
+ *   2  a VPN block at ALE connect v6 (weight UINT8 15): remote address
+ *      fe80::1 (BYTE_ARRAY16), remote prefix fe80::/10 (V6_ADDR_MASK);
+ *   3  a VPN callout (FWP_ACTION_CALLOUT_INSPECTION) at ALE connect v4.
+ * Every Enum call answers one page in one malloc block (the array and the
+ * entries), freed by FwpmFreeMemory0 on the array as the documentation
+ * says. */
+
+static const GUID provider_wf = {0xdecc16ca, 0x3f33, 0x4346, {0xbe, 0x1e, 0x8f, 0xb4, 0xae, 0x0f, 0x3d, 0x62}};
+static const GUID provider_vpn = {0x5a1e0001, 0x0bad, 0x4bee, {0x90, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01}};
+static const GUID sublayer_wf = {0xb3cdd441, 0xaf90, 0x41ba, {0xa7, 0x45, 0x7c, 0x60, 0x08, 0xff, 0x23, 0x01}};
+static const GUID sublayer_vpn = {0x5a1e0002, 0x0bad, 0x4bee, {0x90, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02}};
+static const GUID callout_vpn = {0x5a1e0003, 0x0bad, 0x4bee, {0x90, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03}};
+static const GUID cond_local_port = {0x0c1ba1af, 0x5765, 0x453f, {0xaf, 0x22, 0xa8, 0xf7, 0x91, 0xac, 0x77, 0x5b}};
+static const GUID cond_remote_port = {0xc35a604d, 0xd22b, 0x4e1a, {0x91, 0xb4, 0x68, 0xf6, 0x74, 0xee, 0x67, 0x4b}};
+static const GUID cond_protocol = {0x3971ef2b, 0x623e, 0x4f9a, {0x8c, 0xb1, 0x6e, 0x79, 0xb8, 0x06, 0xb9, 0xa7}};
+static const GUID cond_remote_addr = {0xb235ae9a, 0x1d64, 0x49b8, {0xa4, 0x4c, 0x5f, 0xf3, 0xd9, 0x09, 0x50, 0x45}};
+static const GUID cond_app_id = {0xd78e1e87, 0x8644, 0x4ea5, {0x94, 0x37, 0xd8, 0x09, 0xec, 0xef, 0xc9, 0x71}};
+static const GUID cond_user_id = {0xaf043a0a, 0xb34d, 0x4f86, {0x97, 0x9c, 0xc9, 0x03, 0x71, 0xaf, 0x6e, 0x66}};
+static const wchar_t *const ale_layer_names[] = {
+  L"ALE Listen v4 Layer", L"ALE Listen v6 Layer", L"ALE Receive/Accept v4 Layer", L"ALE Receive/Accept v6 Layer",
+  L"ALE Connect v4 Layer", L"ALE Connect v6 Layer", L"ALE Resource Assignment v4 Layer", L"ALE Resource Assignment v6 Layer",
+};
+#define N_ALE_LAYERS (sizeof ale_layers / sizeof *ale_layers)
+
+enum { K_PROVIDER, K_SUBLAYER, K_LAYER, K_CALLOUT, K_FILTER };
+typedef struct { int kind; UINT32 pos; int pages; } state_h;
+
+static UINT32 state_filters = 600;
+static DWORD enum_fail;
+
+static DWORD state_create(HANDLE e, int kind, HANDLE *h) {
+  CHECK_ENGINE(e);
+  if (!h) return ERROR_INVALID_PARAMETER;
+  if (kind == K_FILTER) {
+    DWORD v;
+    if (take_env("WFPWATCH_FAKE_STATE_FILTERS", &v)) state_filters = v;
+    if (take_env("WFPWATCH_FAKE_ENUM_FAIL", &v)) enum_fail = v;
+  }
+  state_h *s = calloc(1, sizeof *s);
+  s->kind = kind;
+  InterlockedIncrement(&live_enum_handles);
+  *h = s;
+  return 0;
+}
+
+static DWORD state_destroy(HANDLE e, HANDLE h) {
+  CHECK_ENGINE(e);
+  if (!h) return ERROR_INVALID_HANDLE;
+  free(h);
+  InterlockedDecrement(&live_enum_handles);
+  return 0;
+}
+
+static wchar_t *astrf(arena *a, const wchar_t *fmt, UINT32 n) {
+  wchar_t buf[128];
+  swprintf(buf, 128, fmt, n);
+  return astr(a, buf);
+}
+
+static FWP_BYTE_BLOB *ablob(arena *a, const void *data, UINT32 size) {
+  FWP_BYTE_BLOB *b = aalloc(a, sizeof *b);
+  b->size = size;
+  b->data = aalloc(a, size);
+  memcpy(b->data, data, size);
+  return b;
+}
+
+static GUID *aguid(arena *a, const GUID *g) {
+  GUID *p = aalloc(a, sizeof *p);
+  *p = *g;
+  return p;
+}
+
+static void make_filter(arena *a, FWPM_FILTER0 *f, UINT32 i) {
+  f->filterId = 70000 + i;
+  f->filterKey.Data1 = 0xf1170000 + i;
+  f->filterKey.Data2 = 0xfa4e;
+  UINT64 *ew = aalloc(a, sizeof *ew);
+  *ew = 0x8000000000000000ULL + i;
+  f->effectiveWeight.type = FWP_UINT64;
+  f->effectiveWeight.uint64 = ew;
+  FWPM_FILTER_CONDITION0 *c = aalloc(a, 4 * sizeof *c);
+  f->filterCondition = c;
+  switch (i % 4) {
+  case 0: {
+    f->displayData.name = astrf(a, L"Remote Desktop - User Mode (TCP-In) #%u", i);
+    f->providerKey = aguid(a, &provider_wf);
+    f->subLayerKey = sublayer_wf;
+    f->layerKey = ale_layers[2].key;
+    f->action.type = FWP_ACTION_PERMIT;
+    f->flags = 0x41; /* PERSISTENT | INDEXED */
+    c[0].fieldKey = cond_local_port; c[0].matchType = FWP_MATCH_EQUAL;
+    c[0].conditionValue.type = FWP_UINT16; c[0].conditionValue.uint16 = 3389;
+    c[1].fieldKey = cond_protocol; c[1].matchType = FWP_MATCH_EQUAL;
+    c[1].conditionValue.type = FWP_UINT8; c[1].conditionValue.uint8 = 6;
+    static const wchar_t app[] = L"\\device\\harddiskvolume3\\windows\\system32\\svchost.exe";
+    c[2].fieldKey = cond_app_id; c[2].matchType = FWP_MATCH_EQUAL;
+    c[2].conditionValue.type = FWP_BYTE_BLOB_TYPE; c[2].conditionValue.byteBlob = ablob(a, app, sizeof app);
+    PSECURITY_DESCRIPTOR sd = NULL;
+    ULONG sdlen = 0;
+    c[3].fieldKey = cond_user_id; c[3].matchType = FWP_MATCH_EQUAL;
+    c[3].conditionValue.type = FWP_SECURITY_DESCRIPTOR_TYPE;
+    if (ConvertStringSecurityDescriptorToSecurityDescriptorW(L"O:SYG:SYD:(A;;CCRC;;;S-1-5-80-3055155277-3816794035-3994065555-2874236192-2193176987)", 1, &sd, &sdlen)) {
+      c[3].conditionValue.sd = ablob(a, sd, sdlen);
+      LocalFree(sd);
+    }
+    f->numFilterConditions = 4;
+    break;
+  }
+  case 1: {
+    f->displayData.name = astrf(a, L"Block outbound to 10/8 #%u", i);
+    f->displayData.description = astr(a, L"a firewall rule of the fake");
+    f->providerKey = aguid(a, &provider_wf);
+    f->subLayerKey = sublayer_wf;
+    f->layerKey = ale_layers[4].key;
+    f->action.type = FWP_ACTION_BLOCK;
+    c[0].fieldKey = cond_remote_addr; c[0].matchType = FWP_MATCH_EQUAL;
+    c[0].conditionValue.type = FWP_V4_ADDR_MASK;
+    FWP_V4_ADDR_AND_MASK *m = aalloc(a, sizeof *m);
+    m->addr = 0x0a000000; m->mask = 0xff000000;
+    c[0].conditionValue.v4AddrMask = m;
+    FWP_RANGE0 *r = aalloc(a, sizeof *r);
+    r->valueLow.type = FWP_UINT16; r->valueLow.uint16 = 0;
+    r->valueHigh.type = FWP_UINT16; r->valueHigh.uint16 = 1024;
+    c[1].fieldKey = cond_remote_port; c[1].matchType = FWP_MATCH_RANGE;
+    c[1].conditionValue.type = FWP_RANGE_TYPE; c[1].conditionValue.rangeValue = r;
+    PSID sid = NULL;
+    c[2].fieldKey = cond_user_id; c[2].matchType = FWP_MATCH_EQUAL;
+    c[2].conditionValue.type = FWP_SID;
+    if (ConvertStringSidToSidW(L"S-1-5-18", &sid)) {
+      DWORD n = GetLengthSid(sid);
+      SID *copy = aalloc(a, n);
+      CopySid(n, copy, sid);
+      c[2].conditionValue.sid = copy;
+      LocalFree(sid);
+    }
+    f->numFilterConditions = 3;
+    break;
+  }
+  case 2: {
+    f->displayData.name = astrf(a, L"Beispiel VPN block IPv6 #%u", i);
+    f->providerKey = aguid(a, &provider_vpn);
+    f->subLayerKey = sublayer_vpn;
+    f->layerKey = ale_layers[5].key;
+    f->action.type = FWP_ACTION_BLOCK;
+    f->weight.type = FWP_UINT8;
+    f->weight.uint8 = 15;
+    FWP_BYTE_ARRAY16 *b = aalloc(a, sizeof *b);
+    b->byteArray16[0] = 0xfe; b->byteArray16[1] = 0x80; b->byteArray16[15] = 1;
+    c[0].fieldKey = cond_remote_addr; c[0].matchType = FWP_MATCH_NOT_EQUAL;
+    c[0].conditionValue.type = FWP_BYTE_ARRAY16_TYPE; c[0].conditionValue.byteArray16 = b;
+    FWP_V6_ADDR_AND_MASK *m = aalloc(a, sizeof *m);
+    m->addr[0] = 0xfe; m->addr[1] = 0x80; m->prefixLength = 10;
+    c[1].fieldKey = cond_remote_addr; c[1].matchType = FWP_MATCH_EQUAL;
+    c[1].conditionValue.type = FWP_V6_ADDR_MASK; c[1].conditionValue.v6AddrMask = m;
+    f->numFilterConditions = 2;
+    break;
+  }
+  default:
+    f->displayData.name = astrf(a, L"Beispiel VPN inspect #%u", i);
+    f->providerKey = aguid(a, &provider_vpn);
+    f->subLayerKey = sublayer_vpn;
+    f->layerKey = ale_layers[4].key;
+    f->action.type = FWP_ACTION_CALLOUT_INSPECTION;
+    f->action.calloutKey = callout_vpn;
+    f->numFilterConditions = 0;
+    f->filterCondition = NULL;
+    break;
+  }
+}
+
+static DWORD state_enum(HANDLE e, HANDLE h, UINT32 want, void ***entries, UINT32 *got, int kind) {
+  CHECK_ENGINE(e);
+  state_h *s = h;
+  if (!s || s->kind != kind || !entries || !got) return ERROR_INVALID_PARAMETER;
+  *entries = NULL;
+  *got = 0;
+  if (kind == K_FILTER && enum_fail && s->pages == 1) {
+    DWORD st = enum_fail;
+    enum_fail = 0;
+    return st;
+  }
+  s->pages++;
+  if (want > 1024) want = 1024;
+  size_t cap = 64 + (size_t)want * 2048;
+  arena a = {malloc(cap), 0, cap};
+  void **arr = aalloc(&a, sizeof(void *) * (want ? want : 1));
+  UINT32 extra[MAX_FILTERS], nextra = 0;
+  if (kind == K_FILTER) {
+    EnterCriticalSection(&lock);
+    for (int i = 0; i < MAX_FILTERS; i++)
+      if (filters[i].id) extra[nextra++] = i;
+    LeaveCriticalSection(&lock);
+  }
+  UINT32 total = kind == K_PROVIDER ? 2 : kind == K_SUBLAYER ? 2 : kind == K_LAYER ? N_ALE_LAYERS : kind == K_CALLOUT ? 1 : state_filters + nextra;
+  while (*got < want && s->pos < total) {
+    UINT32 i = s->pos++;
+    switch (kind) {
+    case K_PROVIDER: {
+      FWPM_PROVIDER0 *p = aalloc(&a, sizeof *p);
+      p->providerKey = i == 0 ? provider_wf : provider_vpn;
+      p->displayData.name = astr(&a, i == 0 ? L"Microsoft Windows WFP Built-in MPSSVC Windows Firewall provider" : L"Beispiel VPN");
+      p->flags = i == 0 ? 0x1 : 0;
+      if (i == 1) p->serviceName = astr(&a, L"BeispielVpnSvc");
+      arr[(*got)++] = p;
+      break;
+    }
+    case K_SUBLAYER: {
+      FWPM_SUBLAYER0 *l = aalloc(&a, sizeof *l);
+      l->subLayerKey = i == 0 ? sublayer_wf : sublayer_vpn;
+      l->displayData.name = astr(&a, i == 0 ? L"WFP Built-in MPSSVC Windows Firewall sublayer" : L"Beispiel VPN sublayer");
+      l->providerKey = aguid(&a, i == 0 ? &provider_wf : &provider_vpn);
+      l->weight = i == 0 ? 0x1000 : 0xFFF0;
+      l->flags = 1;
+      arr[(*got)++] = l;
+      break;
+    }
+    case K_LAYER: {
+      FWPM_LAYER0 *l = aalloc(&a, sizeof *l);
+      l->layerKey = ale_layers[i].key;
+      l->layerId = ale_layers[i].id;
+      l->displayData.name = astr(&a, ale_layer_names[i]);
+      l->flags = 0x3; /* KERNEL | BUILTIN */
+      arr[(*got)++] = l;
+      break;
+    }
+    case K_CALLOUT: {
+      FWPM_CALLOUT0 *c = aalloc(&a, sizeof *c);
+      c->calloutKey = callout_vpn;
+      c->displayData.name = astr(&a, L"Beispiel VPN inspection callout");
+      c->providerKey = aguid(&a, &provider_vpn);
+      c->applicableLayer = ale_layers[4].key;
+      c->calloutId = 321;
+      c->flags = 0x40000; /* REGISTERED */
+      arr[(*got)++] = c;
+      break;
+    }
+    default: {
+      FWPM_FILTER0 *f = aalloc(&a, sizeof *f);
+      if (!f) { s->pos--; goto full; }
+      if (i < state_filters) {
+        make_filter(&a, f, i);
+      } else {
+        int k = extra[i - state_filters];
+        EnterCriticalSection(&lock);
+        f->filterId = filters[k].id;
+        f->layerKey = filters[k].layer;
+        f->flags = filters[k].flags;
+        f->displayData.name = astr(&a, filters[k].name);
+        LeaveCriticalSection(&lock);
+        f->action.type = FWP_ACTION_BLOCK;
+      }
+      arr[(*got)++] = f;
+    }
+    }
+  }
+full:
+  record("stateenum kind=%d want=%u got=%u", kind, want, *got);
+  track_page(a.base);
+  *entries = (void **)a.base; /* arr is the first allocation: base */
+  (void)arr;
+  return 0;
+}
+
+#define STATE_EXPORTS(Name, KIND, T)                                                                                   \
+  EXPORT DWORD WINAPI Fwpm##Name##CreateEnumHandle0(HANDLE e, const T##_ENUM_TEMPLATE0 *tmpl, HANDLE *h) {             \
+    (void)tmpl;                                                                                                        \
+    return state_create(e, KIND, h);                                                                                   \
+  }                                                                                                                    \
+  EXPORT DWORD WINAPI Fwpm##Name##Enum0(HANDLE e, HANDLE h, UINT32 n, T##0 ***x, UINT32 *g) {                          \
+    return state_enum(e, h, n, (void ***)x, g, KIND);                                                                  \
+  }                                                                                                                    \
+  EXPORT DWORD WINAPI Fwpm##Name##DestroyEnumHandle0(HANDLE e, HANDLE h) { return state_destroy(e, h); }
+
+STATE_EXPORTS(Provider, K_PROVIDER, FWPM_PROVIDER)
+STATE_EXPORTS(SubLayer, K_SUBLAYER, FWPM_SUBLAYER)
+STATE_EXPORTS(Layer, K_LAYER, FWPM_LAYER)
+STATE_EXPORTS(Callout, K_CALLOUT, FWPM_CALLOUT)
+STATE_EXPORTS(Filter, K_FILTER, FWPM_FILTER)
+
+EXPORT void WINAPI FakeFwpOutstanding(UINT32 *handles, UINT32 *pages) {
+  UINT32 n = 0;
+  EnterCriticalSection(&lock);
+  for (int i = 0; i < MAX_PAGES; i++)
+    if (live_pages[i]) n++;
+  LeaveCriticalSection(&lock);
+  *handles = (UINT32)live_enum_handles;
+  *pages = n;
 }
