@@ -151,3 +151,11 @@ func filtersXML(t *testing.T) string {
 	}
 	return p
 }
+
+func TestStateArgs(t *testing.T) {
+	for _, args := range [][]string{{"state"}, {"state", "--live", "wfpstate.xml"}, {"state", "a.xml", "b.xml"}} {
+		if _, stderr, code := runCLI(t, args...); code != 2 {
+			t.Errorf("%q: exit %d, want 2 (usage): %s", args, code, stderr)
+		}
+	}
+}

@@ -1,39 +1,57 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 
+	"github.com/wfpwatch/wfpwatch/internal/source/wfpstate"
 	"github.com/wfpwatch/wfpwatch/internal/statereport"
+	"github.com/wfpwatch/wfpwatch/internal/wfp"
 )
 
-const stateHelp = `Summarizes a "netsh wfp show state" (or "netsh wfp show filters") dump:
-providers with their block/permit/callout filters, sublayers by weight, block
-filters outside the Windows Firewall and callouts of third-party drivers.
-With --filter ID, shows one filter and its conditions in words.
+const stateHelp = `Summarizes the filters of the Windows Filtering Platform: providers with
+their block/permit/callout filters, sublayers by weight, block filters outside
+the Windows Firewall and callouts of third-party drivers. With --filter ID,
+shows one filter and its conditions in words.
 
-Reading the filters live from the engine (--live) is not built yet: on the
-host, run "netsh wfp show state" (elevated) and give its wfpstate.xml.`
+It reads a "netsh wfp show state" dump (wfpstate.xml), a "netsh wfp show
+filters" file (filters.xml) or the filters of a wfpdiag.xml; with --live it
+reads the same from the engine of this Windows host (elevated: the filter
+engine lets administrators enumerate its objects). A live read changes
+nothing: it enumerates in a read-only transaction.`
 
 func init() {
-	register(&command{name: "state", summary: "summarize a WFP state dump: who filters what", new: func(stdout, stderr io.Writer) *cobra.Command {
+	register(&command{name: "state", summary: "summarize WFP filters (a state dump, or --live): who filters what", new: func(stdout, stderr io.Writer) *cobra.Command {
 		var filter uint64
+		var live bool
 		c := &cobra.Command{
-			Use:     "state [--filter ID] FILE",
-			Short:   "summarize a WFP state dump: who filters what",
-			Long:    stateHelp,
-			Example: "  wfpwatch state wfpstate.xml\n  wfpwatch state --filter 66226 wfpstate.xml",
+			Use:   "state [--filter ID] FILE | --live [--filter ID]",
+			Short: "summarize WFP filters (a state dump, or --live): who filters what",
+			Long:  stateHelp,
+			Example: "  wfpwatch state wfpstate.xml\n  wfpwatch state --filter 66226 wfpstate.xml\n" +
+				"  wfpwatch state --live\n  wfpwatch state --live --filter 66226",
 			Args: func(c *cobra.Command, args []string) error {
-				if len(args) != 1 {
-					return usagef("give one state dump (the XML of \"netsh wfp show state\")")
+				switch {
+				case live && len(args) > 0:
+					return usagef("give a state dump or --live, not both")
+				case !live && len(args) != 1:
+					return usagef("give one state dump (the XML of \"netsh wfp show state\"), or --live to read this host's engine")
 				}
 				return nil
 			},
 			RunE: func(c *cobra.Command, args []string) error {
-				d, err := readStateFile(c.Context(), args[0])
-				if err != nil {
+				var d *wfpstate.Dump
+				var err error
+				if live {
+					d, err = readLiveState(c.Context())
+					if err != nil {
+						return err
+					}
+				} else if d, err = readStateFile(c.Context(), args[0]); err != nil {
 					return fmt.Errorf("%s: %w", args[0], err)
 				}
 				if filter != 0 {
@@ -43,7 +61,26 @@ func init() {
 			},
 		}
 		c.Flags().Uint64Var(&filter, "filter", 0, "show the filter with this run-time `ID` (FilterRTID) and its conditions")
+		c.Flags().BoolVar(&live, "live", false, "read the filters from this host's engine (Windows, elevated) instead of a dump")
 		setHint(c.Flags(), "filter", "want a filter id (FilterRTID), a number")
 		return c
 	}})
+}
+
+// readLiveState opens the local filter engine, reads its state and closes
+// the handle again.
+func readLiveState(ctx context.Context) (*wfpstate.Dump, error) {
+	e, err := wfp.Open(wfp.OpenOptions{Name: "wfpwatch state"})
+	if errors.Is(err, wfp.ErrNeedsWindows) {
+		return nil, errors.New("state --live reads the filter engine of a Windows host: on this system give a saved dump instead (on the host, elevated: netsh wfp show state)")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening the filter engine: %w", err)
+	}
+	defer e.Close()
+	d, err := e.State(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the filter engine's state: %w", err)
+	}
+	return d, nil
 }

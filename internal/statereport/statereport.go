@@ -7,6 +7,7 @@ package statereport
 import (
 	"fmt"
 	"io"
+	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,7 +23,9 @@ const maxListed = 3
 func Summary(w io.Writer, d *wfpstate.Dump) error {
 	t := newTables(d)
 	b := &strings.Builder{}
-	if !d.Time.IsZero() {
+	if d.Root == "live" {
+		fmt.Fprintf(b, "WFP state of this host, read live at %s: ", d.Time.UTC().Format("2006-01-02 15:04:05Z"))
+	} else if !d.Time.IsZero() {
 		fmt.Fprintf(b, "WFP state of %s: ", d.Time.UTC().Format("2006-01-02 15:04:05Z"))
 	} else {
 		b.WriteString("WFP state: ")
@@ -182,6 +185,9 @@ func Filter(w io.Writer, d *wfpstate.Dump, id uint64) error {
 		_, err := io.WriteString(w, b.String())
 		return err
 	}
+	if d.Root == "live" {
+		return fmt.Errorf("no filter with id %d in the engine now (filter ids change at every boot, and the filter may have been removed since the event)", id)
+	}
 	return fmt.Errorf("no filter with id %d in this dump (filter ids change at every boot: take the dump in the boot the events come from)", id)
 }
 
@@ -196,6 +202,11 @@ func Words(c wfpstate.Condition) string {
 		field = "user"
 	case "ip protocol":
 		field = "protocol"
+	default:
+		// "ip remote port" reads "remote port"; "ip local address v4" too.
+		if strings.HasPrefix(field, "ip local ") || strings.HasPrefix(field, "ip remote ") {
+			field = strings.TrimPrefix(field, "ip ")
+		}
 	}
 	match := map[string]string{
 		"FWP_MATCH_EQUAL": "is", "FWP_MATCH_NOT_EQUAL": "is not", "FWP_MATCH_RANGE": "is in",
@@ -206,7 +217,7 @@ func Words(c wfpstate.Condition) string {
 		"FWP_MATCH_NOT_PREFIX": "does not start with", "FWP_MATCH_EQUAL_CASE_INSENSITIVE": "is (any case)",
 	}[c.Match]
 	if match == "" {
-		match = strings.ToLower(strings.TrimPrefix(c.Match, "FWP_MATCH_"))
+		match = strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(c.Match, "FWP_MATCH_"), "_", " "))
 	}
 	v := c.Value
 	if field == "protocol" {
@@ -219,6 +230,12 @@ func Words(c wfpstate.Condition) string {
 			v = "ICMP"
 		case "58":
 			v = "ICMPv6"
+		}
+	}
+	// netsh writes an IPv4 address condition as its FWP_UINT32 number.
+	if c.Type == "FWP_UINT32" && strings.Contains(field, "address") {
+		if n, err := strconv.ParseUint(v, 10, 32); err == nil {
+			v = netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}).String()
 		}
 	}
 	if c.Type == "FWP_SECURITY_DESCRIPTOR_TYPE" {

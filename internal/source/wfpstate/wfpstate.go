@@ -28,7 +28,8 @@ import (
 
 // Dump is what Read found in one file. All slices keep the file's order.
 type Dump struct {
-	// Root is the name of the first root element: "wfpstate" or "wfpdiag".
+	// Root is the name of the first root element: "wfpstate" or "wfpdiag";
+	// "live" for a state read from the engine (wfp.Engine.State).
 	Root string
 	// ExtraRoots are the names of root elements after the first, such as
 	// "firewallState" in real "netsh wfp show state" dumps.

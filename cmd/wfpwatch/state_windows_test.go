@@ -1,0 +1,49 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/wfpwatch/wfpwatch/internal/winbench/wbtest"
+)
+
+// TestStateLiveUnderBench runs 'wfpwatch state --live' against the fake
+// fwpuclnt.dll of the Windows ABI bench: the engine's made-up state read
+// through the real enumeration bindings and summarized like a dump.
+func TestStateLiveUnderBench(t *testing.T) {
+	wbtest.Need(t)
+	t.Setenv("WFPWATCH_FAKE_STATE_FILTERS", "600")
+	var out, errb bytes.Buffer
+	if code := run([]string{"state", "--live"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	t.Logf("state --live:\n%s", out.String())
+	for _, want := range []string{
+		"WFP state of this host, read live at ",
+		"600 filters, 2 providers, 2 sublayers, 8 layers, 1 callouts",
+		"Beispiel VPN (BeispielVpnSvc)",
+		`Beispiel VPN: 150 block filter(s) at ALE_AUTH_CONNECT_V6: "Beispiel VPN block IPv6 #2"`,
+		`Beispiel VPN: "Beispiel VPN inspection callout" at ALE_AUTH_CONNECT_V4 (callout id 321)`,
+		"65520  Beispiel VPN sublayer",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no %q in the summary", want)
+		}
+	}
+	out.Reset()
+	if code := run([]string{"state", "--live", "--filter", "70001"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	t.Logf("state --live --filter 70001:\n%s", out.String())
+	for _, want := range []string{"Filter 70001: Block outbound to 10/8 #1", "layer:       ALE_AUTH_CONNECT_V4 (layer id 48)",
+		"remote address is 10.0.0.0/8", "remote port is in 0-1024", "user is S-1-5-18"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no %q in the filter", want)
+		}
+	}
+	errb.Reset()
+	if code := run([]string{"state", "--live", "--filter", "424242"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "in the engine now") {
+		t.Errorf("a missing filter: exit %d, %s", code, errb.String())
+	}
+}
