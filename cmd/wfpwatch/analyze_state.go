@@ -13,6 +13,7 @@ import (
 	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
 
+	"github.com/wfpwatch/wfpwatch/internal/event"
 	"github.com/wfpwatch/wfpwatch/internal/ingest"
 	"github.com/wfpwatch/wfpwatch/internal/source/wfpstate"
 )
@@ -130,6 +131,29 @@ func readStateFile(ctx context.Context, path string) (*wfpstate.Dump, error) {
 
 // stateReport is analyze -v's line about offline resolution.
 func stateReport(r *wfpstate.Resolver) string {
-	return fmt.Sprintf("state dumps: %d event(s) resolved, %d stale (the dump's layer or time disagrees: filter ids hold for one boot), %d unknown to the dumps",
-		r.Resolved, r.Stale, r.Unknown)
+	boots := "no boot markers in the inputs, so a dump names events within 24 h of it"
+	if n := r.BootHosts(); n > 0 {
+		boots = fmt.Sprintf("boot markers of %d host(s) tell the boots apart", n)
+	}
+	return fmt.Sprintf("state dumps: %d event(s) resolved, %d stale (%d at another layer, %d from another boot, %d more than 24 h from the dump: filter ids hold for one boot), %d unknown to the dumps; %s",
+		r.Resolved, r.Stale, r.StaleLayer, r.StaleBoot, r.StaleTooFar, r.Unknown, boots)
+}
+
+// scanBoots reads the inputs once for their boot markers (Security 4608,
+// System Kernel-General 12/13 and EventLog 6005/6006/6008/6009) and adds
+// them to r, before any event is resolved: a marker may come after the
+// events it separates from the dump (a System log given after the
+// Security log, an event older than the dump). WFP events are not decoded
+// in this pass. Standard input cannot be read twice: its markers are not
+// used.
+func scanBoots(ctx context.Context, r *wfpstate.Resolver, inputs []string, recursive bool) error {
+	var paths []string
+	for _, p := range inputs {
+		if p != "-" {
+			paths = append(paths, p)
+		}
+	}
+	_, err := ingest.WalkWith(ctx, paths, ingest.WalkOptions{Recursive: recursive, Want: func(int) bool { return false },
+		Boot: r.AddBoot}, func(*event.Event) error { return nil }, func(*ingest.Problem) {})
+	return err
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -70,6 +71,27 @@ func TestAnalyzeStateResolves(t *testing.T) {
 		{"HOST=FILE of another host", "2026-01-08T16:00:00.0000000Z", func(ev string) []string {
 			return []string{"-v", "--format", "json", "--state", "DC02=" + smallState, ev}
 		}, []string{`"reason":"unresolved"`}, "1 unknown to the dumps"},
+		// The dump is of 16:50:48. A reboot at 16:30, in a System log given
+		// after the events, separates the 16:00 event from it.
+		{"boot between, System log after", "2026-01-08T16:00:00.0000000Z", func(ev string) []string {
+			return []string{"-v", "--format", "json", "--state", smallState, ev,
+				bootLog(t, "EventLog", 6005, "2026-01-08T16:30:00.0000000Z", "WS01.corp.example")}
+		}, []string{`"reason":"unresolved"`}, "1 stale (0 at another layer, 1 from another boot"},
+		// Booted at 08:00 the morning of the dump and not since: an event
+		// three days later is of the same boot (the 24 h window would say
+		// stale).
+		{"same boot, days later", "2026-01-11T10:00:00.0000000Z", func(ev string) []string {
+			return []string{"-v", "--format", "json", "--state", smallState, ev,
+				bootLog(t, "Microsoft-Windows-Security-Auditing", 4608, "2026-01-08T08:00:00.0000000Z", "WS01")}
+		}, []string{`"reason":"provider"`}, "boot markers of 1 host(s)"},
+		{"no markers, days later", "2026-01-11T10:00:00.0000000Z", func(ev string) []string {
+			return []string{"-v", "--format", "json", "--state", smallState, ev}
+		}, []string{`"reason":"unresolved"`}, "1 more than 24 h from the dump"},
+		// Another host's reboot says nothing about WS01.
+		{"another host's boot", "2026-01-08T16:00:00.0000000Z", func(ev string) []string {
+			return []string{"-v", "--format", "json", "--state", smallState, ev,
+				bootLog(t, "EventLog", 6005, "2026-01-08T16:30:00.0000000Z", "DC02")}
+		}, []string{`"reason":"provider"`}, "1 event(s) resolved"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
@@ -158,4 +180,17 @@ func TestStateArgs(t *testing.T) {
 			t.Errorf("%q: exit %d, want 2 (usage): %s", args, code, stderr)
 		}
 	}
+}
+
+// bootLog writes an event XML file holding one boot marker.
+func bootLog(t *testing.T, provider string, id int, ts, computer string) string {
+	t.Helper()
+	x := fmt.Sprintf("<Events><Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='%s'/>"+
+		"<EventID>%d</EventID><Version>0</Version><TimeCreated SystemTime='%s'/><EventRecordID>7</EventRecordID>"+
+		"<Computer>%s</Computer></System><EventData></EventData></Event></Events>", provider, id, ts, computer)
+	p := filepath.Join(t.TempDir(), "boot.xml")
+	if err := os.WriteFile(p, []byte(x), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -277,6 +277,11 @@ func (o *analyzeOptions) run(c *cobra.Command, args []string, stdout, stderr io.
 	if err != nil {
 		return err
 	}
+	if states != nil && states.Timed() {
+		if err := scanBoots(c.Context(), states, args, o.recursive); err != nil {
+			return err
+		}
+	}
 	view := &o.view
 	p, sink, err := buildPipeline(o.pflags, o.dbFlags, false, !c.Flags().Changed("db-keep"))
 	if err != nil {

@@ -358,10 +358,12 @@ func (r *Record) WFPIf(rec *evtlog.Record, want func(id int) bool) (bool, error)
 }
 
 // WFPOrLogonIf is WFPIf that also fills rec with a logon or share access
-// record (4624/4625/5140/5145, evtlog.IsLogonID) and returns true for it,
-// so that its client (evtlog.Client) can serve as evidence; the caller
-// tells the two apart by rec.EventID. Only those ids are decoded (from
-// rendered XML: they are few); other records still cost only their id.
+// record (4624/4625/5140/5145, evtlog.IsLogonID) or a boot marker
+// (evtlog.Boot) and returns true for it, so that its client
+// (evtlog.Client) or boot time can serve as evidence; the caller tells
+// them apart by rec.EventID and rec.Provider. Only those ids are decoded
+// (from rendered XML: they are few); other records still cost only their
+// id.
 func (r *Record) WFPOrLogonIf(rec *evtlog.Record, want func(id int) bool) (bool, error) {
 	return r.wfpIf(rec, want, true)
 }
@@ -379,7 +381,7 @@ func (r *Record) wfpIf(rec *evtlog.Record, want func(id int) bool, logon bool) (
 		return r.wfpSlow(t, vals, rec, want, logon)
 	}
 	id, ok := w.eventID.uint(vals)
-	if ok && logon && evtlog.IsLogonID(int(id)) {
+	if ok && logon && (evtlog.IsLogonID(int(id)) || evtlog.IsBootID(int(id))) {
 		return r.wfpSlow(t, vals, rec, nil, true)
 	}
 	if !ok || id != 5031 && (id < 5150 || id > 5159) || !event.IsWFPAuditID(int(id)) {
@@ -465,6 +467,11 @@ func (r *Record) wfpSlow(t *template, vals []value, rec *evtlog.Record, want fun
 	}
 	if logon && evtlog.IsLogonID(rec.EventID) && strings.EqualFold(rec.Provider, evtlog.ProviderName) {
 		return true, nil
+	}
+	if logon {
+		if _, _, ok := evtlog.Boot(rec); ok {
+			return true, nil
+		}
 	}
 	if !event.IsWFPAuditID(rec.EventID) || !strings.EqualFold(rec.Provider, evtlog.ProviderName) {
 		rec.Reset()

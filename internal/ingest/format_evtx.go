@@ -55,6 +55,7 @@ func readEvtx(ctx context.Context, in Input, emit Emit, warn Warn) error {
 		unwanted int // events In.Want rejected
 		other    int // records that are not WFP events
 		clients  []chunkClient
+		boots    []evtlog.Record // boot markers: Computer and Time
 	}
 	skipped := 0
 	err = evtx.Each(ctx, f, evtx.Options{}, func(c *evtx.Chunk) chunkEvents {
@@ -73,7 +74,7 @@ func readEvtx(ctx context.Context, in Input, emit Emit, warn Warn) error {
 		c.Records(func(r *evtx.Record) bool {
 			var ok bool
 			var err error
-			if in.Client != nil {
+			if in.Client != nil || in.Boot != nil {
 				ok, err = r.WFPOrLogonIf(&rec, want)
 			} else {
 				ok, err = r.WFPIf(&rec, want)
@@ -86,9 +87,16 @@ func readEvtx(ctx context.Context, in Input, emit Emit, warn Warn) error {
 				out.other++ // counts the unwanted too: taken off below
 				return true
 			}
+			if host, at, ok := evtlog.Boot(&rec); ok {
+				out.other++
+				if in.Boot != nil {
+					out.boots = append(out.boots, evtlog.Record{Computer: host, Time: at})
+				}
+				return true
+			}
 			if evtlog.IsLogonID(rec.EventID) {
 				out.other++
-				if cl, ok := evtlog.Client(&rec); ok {
+				if cl, ok := evtlog.Client(&rec); ok && in.Client != nil {
 					out.clients = append(out.clients, chunkClient{at: len(out.evs), c: cl})
 				}
 				return true
@@ -125,6 +133,9 @@ func readEvtx(ctx context.Context, in Input, emit Emit, warn Warn) error {
 		}
 		if in.Progress != nil {
 			in.Progress(c.Offset + evtx.ChunkSize)
+		}
+		for _, b := range out.boots {
+			in.Boot(b.Computer, b.Time)
 		}
 		defer putEvents(out.evs)
 		next := 0 // clients are handed on in their place among the events

@@ -41,6 +41,11 @@ func readSecurityXML(ctx context.Context, in Input, emit Emit, warn Warn) error 
 			if in.Other != nil {
 				in.Other(1)
 			}
+			if in.Boot != nil {
+				if host, at, ok := evtlog.Boot(rec); ok {
+					in.Boot(host, at)
+				}
+			}
 			if in.Client != nil {
 				if c, ok := evtlog.Client(rec); ok {
 					return in.Client(c)

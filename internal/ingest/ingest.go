@@ -16,6 +16,7 @@ import (
 	"os"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
 	"github.com/wfpwatch/wfpwatch/internal/orient"
@@ -59,6 +60,12 @@ type Input struct {
 	// emit, as evidence of which end of an inbound event is remote
 	// (orient.Orienter.Client). Such records are still counted as Other.
 	Client func(c orient.Client) error
+	// Boot, when not nil, receives the computer and time of each boot
+	// marker (evtlog.Boot: 4608, Kernel-General 12/13, EventLog
+	// 6005/6006/6008/6009) a reader skips, from the goroutine that calls
+	// emit: run-time filter ids hold only between two of them. Such records
+	// are still counted as Other.
+	Boot func(host string, at time.Time)
 	// Progress, when not nil, is how a reader that reads File with ReadAt
 	// reports that it has read the file up to byte offset pos (readers of
 	// R are counted as they read).

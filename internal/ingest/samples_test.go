@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
 	"github.com/wfpwatch/wfpwatch/internal/samples"
@@ -100,5 +101,30 @@ func TestSamplesFwlog(t *testing.T) {
 				t.Errorf("stats %+v", st.Files)
 			}
 		})
+	}
+}
+
+// TestSamplesBootMarkers: the 40 "Windows is starting up" (4608) records
+// of a real Security.evtx reach WalkOptions.Boot, whether or not the WFP
+// events are wanted; the same walk without Boot reads them as Other only.
+func TestSamplesBootMarkers(t *testing.T) {
+	path := samples.Path(t, "evtx/omerbenamram-evtx_security.evtx")
+	for _, want := range []func(int) bool{nil, func(int) bool { return false }} {
+		var n int
+		hosts := map[string]bool{}
+		st, err := WalkWith(context.Background(), []string{path}, WalkOptions{Want: want, Boot: func(host string, at time.Time) {
+			n++
+			hosts[host] = true
+			if at.IsZero() {
+				t.Error("a marker without a time")
+			}
+		}}, func(*event.Event) error { return nil }, func(p *Problem) { t.Log(p) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The host was renamed once: its markers carry two names.
+		if n != 40 || len(hosts) != 2 || st.Other == 0 {
+			t.Errorf("want %v: %d markers of %d hosts (%v), %d other records; want 40 of two names", want != nil, n, len(hosts), hosts, st.Other)
+		}
 	}
 }

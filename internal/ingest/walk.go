@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"time"
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
 	"github.com/wfpwatch/wfpwatch/internal/orient"
@@ -104,11 +105,13 @@ type WalkOptions struct {
 	Progress func(path string, pos, size int64)
 	// Client, when not nil, is passed to every input as Input.Client.
 	Client func(c orient.Client) error
+	// Boot, when not nil, is passed to every input as Input.Boot.
+	Boot func(host string, at time.Time)
 }
 
 // WalkWith is Walk with options.
 func WalkWith(ctx context.Context, paths []string, opts WalkOptions, emit Emit, warn Warn) (Stats, error) {
-	w := walker{ctx: ctx, emit: emit, warn: warn, want: opts.Want, progress: opts.Progress, client: opts.Client, spool: newSpooler()}
+	w := walker{ctx: ctx, emit: emit, warn: warn, want: opts.Want, progress: opts.Progress, client: opts.Client, boot: opts.Boot, spool: newSpooler()}
 	for _, p := range paths {
 		if err := w.path(p, opts.Recursive); err != nil {
 			return w.st, err
@@ -124,7 +127,8 @@ type walker struct {
 	want func(code int) bool
 	// progress is WalkOptions.Progress.
 	progress func(path string, pos, size int64)
-	client   func(c orient.Client) error // WalkOptions.Client
+	client   func(c orient.Client) error     // WalkOptions.Client
+	boot     func(host string, at time.Time) // WalkOptions.Boot
 	st       Stats
 	cur      *FileStats // the input being read, for counting
 	// spool is the temporary-file budget of this walk, shared by every
@@ -325,6 +329,7 @@ func (w *walker) input(in Input, layers []string, depth int) error {
 	}
 	in.Other = func(n int) { cur.Other += uint64(n); w.st.Other += uint64(n) }
 	in.Client = w.client
+	in.Boot = w.boot
 	f, err := ReadInput(w.ctx, in, w.countEmit(in.Name), w.problem)
 	cur.Format = f.Name
 	w.cur = nil

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
 )
@@ -211,5 +212,37 @@ func TestDecodeNotWFP(t *testing.T) {
 		if err := Decode(&rec, &e); err != ErrNotWFP {
 			t.Errorf("%s/%d: got %v, want ErrNotWFP", rec.Provider, rec.EventID, err)
 		}
+	}
+}
+
+func TestBoot(t *testing.T) {
+	at := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		provider string
+		id       int
+		want     bool
+	}{
+		{ProviderName, 4608, true},
+		{"Microsoft-Windows-Kernel-General", 12, true},
+		{"microsoft-windows-kernel-general", 13, true},
+		{"EventLog", 6005, true},
+		{"EventLog", 6006, true},
+		{"EventLog", 6008, true},
+		{"EventLog", 6009, true},
+		{"Microsoft-Windows-Kernel-Power", 12, false},
+		{"EventLog", 4608, false},
+		{ProviderName, 4624, false},
+	} {
+		r := Record{Provider: tc.provider, EventID: tc.id, Time: at, Computer: "WS7"}
+		if !IsBootID(tc.id) && tc.want {
+			t.Errorf("IsBootID(%d) = false", tc.id)
+		}
+		host, got, ok := Boot(&r)
+		if ok != tc.want || ok && (host != "WS7" || !got.Equal(at)) {
+			t.Errorf("%s/%d: %q %v %v, want %v", tc.provider, tc.id, host, got, ok, tc.want)
+		}
+	}
+	if _, _, ok := Boot(&Record{Provider: "EventLog", EventID: 6005}); ok {
+		t.Error("a marker without a time")
 	}
 }

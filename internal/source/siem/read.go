@@ -67,13 +67,15 @@ type ReadOptions struct {
 	// Logon hands logon and share-access records (4624/4625/5140/5145)
 	// to fn too (see Decoder.Logon); fn tells them by their EventID.
 	Logon bool
+	// Boot hands boot markers (evtlog.IsBootID) to fn too (Decoder.Boot).
+	Boot bool
 }
 
 // ReadWith is Read with options.
 func ReadWith(ctx context.Context, r io.Reader, opts ReadOptions, fn func(rec *evtlog.Record, line uint64) error, warn func(*LineError)) (Stats, error) {
 	st := Stats{Shapes: map[Shape]uint64{}}
 	br := bufio.NewReaderSize(r, 1<<20)
-	d := Decoder{Logon: opts.Logon}
+	d := Decoder{Logon: opts.Logon, Boot: opts.Boot}
 	var rec evtlog.Record
 	var long []byte
 	var lineNo uint64

@@ -100,6 +100,9 @@ type Decoder struct {
 	// (4624/4625/5140/5145) too instead of skipping them: the client they
 	// name is evidence for package orient. They are never events.
 	Logon bool
+	// Boot, when set, makes Record read boot markers (evtlog.IsBootID) too:
+	// their times are evidence of which boot a filter id belongs to.
+	Boot bool
 
 	entries []entry
 	sc      scanner
@@ -161,7 +164,7 @@ func (d *Decoder) Record(line []byte, rec *evtlog.Record) (Shape, error) {
 	if !ok {
 		return shape, fmt.Errorf("%v event id is not a number", shape)
 	}
-	if !event.IsWFPAuditID(id) && !(d.Logon && evtlog.IsLogonID(id)) {
+	if !event.IsWFPAuditID(id) && !(d.Logon && evtlog.IsLogonID(id)) && !(d.Boot && evtlog.IsBootID(id)) {
 		return shape, ErrSkipped
 	}
 	rec.Reset()

@@ -1,6 +1,7 @@
 package wfpstate
 
 import (
+	"sort"
 	"strings"
 	"time"
 
@@ -24,9 +25,10 @@ const (
 )
 
 // MaxSkew is how far from a dump's time an event may be for the dump's
-// filter ids to be trusted. Run-time ids hold only within one boot and one
-// policy; without boot times in the inputs, a day around the dump is the
-// bound (a dump with no time is trusted at any time).
+// filter ids to be trusted when the inputs say nothing of the host's
+// boots. Run-time ids hold only within one boot; without boot markers
+// reaching back before both times, a day around the dump is the bound (a
+// dump with no time is trusted at any time).
 const MaxSkew = 24 * time.Hour
 
 // Resolver fills filter, provider, layer and rule names into events from
@@ -34,8 +36,16 @@ const MaxSkew = 24 * time.Hour
 // dumps after Add; it is not safe for concurrent Add and Resolve.
 type Resolver struct {
 	idx []*index
-	// Counts of Resolve outcomes, for analyze -v.
-	Resolved, Stale, Unknown uint64
+	// Counts of Resolve outcomes, for analyze -v. Stale is split by cause:
+	// the filter is at another layer, a boot marker of the host lies
+	// between the dump and the event, or (no markers) they are more than
+	// MaxSkew apart.
+	Resolved, Stale, Unknown           uint64
+	StaleLayer, StaleBoot, StaleTooFar uint64
+	// boots holds the boot-marker times of each host (key: bootKey),
+	// sorted when sorted is set.
+	boots  map[string][]time.Time
+	sorted bool
 	// anyHost are the hosts whose events a dump without a host resolved
 	// (at most 64 are kept: only whether there are several matters).
 	anyHost map[string]bool
@@ -74,6 +84,81 @@ func (r *Resolver) Add(host string, d *Dump) {
 	r.idx = append(r.idx, x)
 }
 
+// AddBoot records a boot marker of host at t (evtlog.Boot: a start or a
+// shutdown): filter ids of a dump and of an event on either side of it
+// belong to different boots. Add every marker before resolving.
+func (r *Resolver) AddBoot(host string, t time.Time) {
+	if r.boots == nil {
+		r.boots = map[string][]time.Time{}
+	}
+	k := bootKey(host)
+	r.boots[k] = append(r.boots[k], t)
+	r.sorted = false
+}
+
+// bootKey is a host's first DNS label in lower case, so that "WS7" and
+// "ws7.corp.example" share their boots (as SameHost matches them).
+func bootKey(host string) string {
+	h, _, _ := strings.Cut(host, ".")
+	return strings.ToLower(h)
+}
+
+// staleCause says why a dump's filter does not name an event's filter.
+type staleCause int
+
+const (
+	plausible staleCause = iota
+	staleLayer
+	staleBoot
+	staleTooFar
+)
+
+// plausible decides whether the dump x was taken in the boot of event e.
+// A boot marker of the host between the two times says no. With markers
+// reaching back to before both times (the logs cover the interval), none
+// between says yes at any distance; otherwise the two must be within
+// MaxSkew.
+func (r *Resolver) plausible(x *index, e *event.Event) staleCause {
+	if x.at.IsZero() || e.Time.IsZero() {
+		return plausible
+	}
+	lo, hi := x.at, e.Time
+	if hi.Before(lo) {
+		lo, hi = hi, lo
+	}
+	host := e.Host
+	if host == "" {
+		host = x.host
+	}
+	if bs := r.boots[bootKey(host)]; len(bs) > 0 {
+		i := sort.Search(len(bs), func(i int) bool { return bs[i].After(lo) })
+		if i < len(bs) && !bs[i].After(hi) {
+			return staleBoot
+		}
+		if !bs[0].After(lo) {
+			return plausible
+		}
+	}
+	if hi.Sub(lo) > MaxSkew {
+		return staleTooFar
+	}
+	return plausible
+}
+
+// Timed reports whether a dump added has a time, which is what boot
+// markers are compared with.
+func (r *Resolver) Timed() bool {
+	for _, x := range r.idx {
+		if !x.at.IsZero() {
+			return true
+		}
+	}
+	return false
+}
+
+// BootHosts returns how many hosts have boot markers.
+func (r *Resolver) BootHosts() int { return len(r.boots) }
+
 // Len returns how many dumps were added.
 func (r *Resolver) Len() int { return len(r.idx) }
 
@@ -109,7 +194,14 @@ func (r *Resolver) Resolve(e *event.Event) Outcome {
 	if !e.HasFilterID || e.FilterID == 0 || len(r.idx) == 0 {
 		return NoID
 	}
+	if !r.sorted {
+		for _, bs := range r.boots {
+			sort.Slice(bs, func(i, j int) bool { return bs[i].Before(bs[j]) })
+		}
+		r.sorted = true
+	}
 	out := Unknown
+	cause := plausible
 	for _, x := range r.idx {
 		if x.host != "" && !SameHost(x.host, e.Host) {
 			continue
@@ -118,8 +210,14 @@ func (r *Resolver) Resolve(e *event.Event) Outcome {
 		if !ok {
 			continue
 		}
-		if !x.layerMatches(f, e) || !x.at.IsZero() && !e.Time.IsZero() && absDur(e.Time.Sub(x.at)) > MaxSkew {
-			out = Stale
+		c := staleLayer
+		if x.layerMatches(f, e) {
+			c = r.plausible(x, e)
+		}
+		if c != plausible {
+			if out != Stale {
+				out, cause = Stale, c
+			}
 			continue
 		}
 		if e.FilterName == "" {
@@ -150,6 +248,14 @@ func (r *Resolver) Resolve(e *event.Event) Outcome {
 	}
 	if out == Stale {
 		r.Stale++
+		switch cause {
+		case staleLayer:
+			r.StaleLayer++
+		case staleBoot:
+			r.StaleBoot++
+		case staleTooFar:
+			r.StaleTooFar++
+		}
 	} else {
 		r.Unknown++
 	}
@@ -166,13 +272,6 @@ func SameHost(a, b string) bool {
 	la, _, _ := strings.Cut(a, ".")
 	lb, _, _ := strings.Cut(b, ".")
 	return strings.EqualFold(la, lb) && (la == a || lb == b)
-}
-
-func absDur(d time.Duration) time.Duration {
-	if d < 0 {
-		return -d
-	}
-	return d
 }
 
 // isRuleFilter reports whether f is the filter of a Windows Firewall rule,

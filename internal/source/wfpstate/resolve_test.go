@@ -104,3 +104,52 @@ func TestSameHost(t *testing.T) {
 		}
 	}
 }
+
+// TestResolveBoots: boot markers of the host decide whether a dump and an
+// event share a boot, at any distance; without markers reaching back, the
+// MaxSkew window decides.
+func TestResolveBoots(t *testing.T) {
+	d := readFile(t, "testdata/small_state.xml")
+	at := d.Time
+	ev := func(host string, when time.Duration) event.Event {
+		return event.Event{Host: host, Code: 5157, FilterID: 70001, HasFilterID: true, LayerID: 48, HasLayerID: true, Time: at.Add(when)}
+	}
+	day := 24 * time.Hour
+	for _, c := range []struct {
+		name  string
+		boots []time.Duration // markers of WS7, relative to the dump
+		e     event.Event
+		want  Outcome
+	}{
+		{"no markers, near", nil, ev("WS7", 2*time.Hour), Resolved},
+		{"no markers, far", nil, ev("WS7", 3*day), Stale},
+		{"boot before both, event a week later", []time.Duration{-2 * day}, ev("WS7", 7*day), Resolved},
+		{"boot before both, event a week earlier", []time.Duration{-9 * day}, ev("WS7", -7*day), Resolved},
+		{"reboot between, event after", []time.Duration{-2 * day, time.Hour}, ev("WS7", 2*time.Hour), Stale},
+		{"reboot between, event before", []time.Duration{-2 * day, -time.Hour}, ev("WS7", -2*time.Hour), Stale},
+		{"fqdn event, short-name markers", []time.Duration{-time.Minute}, ev("ws7.corp.example", -time.Hour), Stale},
+		{"markers of another host", []time.Duration{time.Hour}, ev("PC9", 2*time.Hour), Resolved},
+		{"markers start after the dump, none between", []time.Duration{5 * day}, ev("WS7", 3*day), Stale},
+		{"markers start after the dump, one between", []time.Duration{2 * time.Hour}, ev("WS7", 3*time.Hour), Stale},
+	} {
+		var r Resolver
+		r.Add("", d)
+		for _, b := range c.boots {
+			r.AddBoot("WS7", at.Add(b))
+		}
+		e := c.e
+		if got := r.Resolve(&e); got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+			continue
+		}
+		if c.want == Resolved && e.FilterName == "" {
+			t.Errorf("%s: resolved without a name", c.name)
+		}
+		if c.want == Stale && (e.FilterName != "" || r.StaleBoot+r.StaleTooFar != 1 || r.StaleLayer != 0) {
+			t.Errorf("%s: %q, causes layer %d boot %d too far %d", c.name, e.FilterName, r.StaleLayer, r.StaleBoot, r.StaleTooFar)
+		}
+		if c.name == "no markers, far" && r.StaleTooFar != 1 || c.name == "reboot between, event after" && r.StaleBoot != 1 {
+			t.Errorf("%s: causes boot %d too far %d", c.name, r.StaleBoot, r.StaleTooFar)
+		}
+	}
+}
