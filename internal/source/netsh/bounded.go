@@ -3,7 +3,8 @@ package netsh
 import (
 	"encoding/xml"
 	"fmt"
-	"io"
+
+	"github.com/wfpwatch/wfpwatch/internal/xmlguard"
 )
 
 // Bounds on what one input may make Read hold, whatever the input: netsh
@@ -22,80 +23,15 @@ const (
 )
 
 var (
-	errTooDeep    = fmt.Errorf("elements nested more than %d deep: not netsh XML, or damaged", MaxDepth)
-	errTokenLarge = fmt.Errorf("text or markup longer than %d bytes: not netsh XML, or damaged", MaxToken)
-	errItemLarge  = fmt.Errorf("larger than %d bytes: skipped", MaxNetEvent)
+	errTooDeep   = fmt.Errorf("%w: more than %d levels: not netsh XML, or damaged", xmlguard.ErrTooDeep, MaxDepth)
+	errItemLarge = fmt.Errorf("larger than %d bytes: skipped", MaxNetEvent)
+	// errTokenLarge is what the xmlguard.Reader under the decoder wraps.
+	errTokenLarge = xmlguard.ErrTokenTooLarge
 )
 
-// tokenGuard sits under encoding/xml and fails the read when one piece of
-// markup or text grows past MaxToken, before the decoder has buffered it
-// all. It follows XML's lexical structure just enough to know where a
-// piece ends: text ends at '<'; a tag at '>' outside quotes; a comment at
-// "-->", a CDATA section at "]]>", a processing instruction at "?>".
-type tokenGuard struct {
-	r     io.Reader
-	state byte  // one of the states below
-	quote byte  // in a tag: the open quote, or 0
-	run   int64 // bytes of the current piece
-	tail  [8]byte
-}
-
-const (
-	inText byte = iota
-	inTag
-	inComment
-	inCDATA
-	inPI
-)
-
-func (g *tokenGuard) Read(p []byte) (int, error) {
-	n, err := g.r.Read(p)
-	for i := 0; i < n; i++ {
-		c := p[i]
-		copy(g.tail[:], g.tail[1:])
-		g.tail[7] = c
-		g.run++
-		switch g.state {
-		case inText:
-			if c == '<' {
-				g.state, g.run, g.quote = inTag, 1, 0
-			}
-		case inTag:
-			switch {
-			case g.quote != 0:
-				if c == g.quote {
-					g.quote = 0
-				}
-			case c == '"' || c == '\'':
-				g.quote = c
-			case c == '>':
-				g.state, g.run = inText, 0
-			case g.run == 4 && string(g.tail[4:]) == "<!--":
-				g.state = inComment
-			case g.run == 9 && string(g.tail[:]) == "![CDATA[":
-				g.state = inCDATA
-			case g.run == 2 && c == '?':
-				g.state = inPI
-			}
-		case inComment:
-			if c == '>' && string(g.tail[5:]) == "-->" && g.run >= 7 {
-				g.state, g.run = inText, 0
-			}
-		case inCDATA:
-			if c == '>' && string(g.tail[5:]) == "]]>" {
-				g.state, g.run = inText, 0
-			}
-		case inPI:
-			if c == '>' && g.tail[6] == '?' {
-				g.state, g.run = inText, 0
-			}
-		}
-		if g.run > MaxToken {
-			return i, errTokenLarge
-		}
-	}
-	return n, err
-}
+// guardLimits bound the bytes under the decoder; depth is counted on the
+// token stream by depthGuard, which also bounds one net event.
+var guardLimits = xmlguard.Limits{MaxToken: MaxToken, What: "netsh XML"}
 
 // depthGuard is the token stream Read decodes: the raw tokens of d (the
 // decoder on top checks that elements match), failing past MaxDepth, and

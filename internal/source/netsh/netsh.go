@@ -48,6 +48,7 @@ import (
 	"unicode/utf16"
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
+	"github.com/wfpwatch/wfpwatch/internal/xmlguard"
 )
 
 type xmlBlob struct {
@@ -159,7 +160,7 @@ func (e *ItemError) Unwrap() error { return e.Err }
 // broken (what was read before is kept).
 func Read(ctx context.Context, r io.Reader, filePath string, emit func(*event.Event) error, warn func(error)) (Stats, error) {
 	st := Stats{Skipped: map[string]uint64{}}
-	raw := xml.NewDecoder(&tokenGuard{r: r})
+	raw := xml.NewDecoder(xmlguard.NewReader(r, guardLimits))
 	// Input was transcoded to UTF-8 before it gets here; accept any
 	// declared charset as is.
 	raw.CharsetReader = func(_ string, in io.Reader) (io.Reader, error) { return in, nil }

@@ -16,7 +16,7 @@ type node struct {
 }
 
 // readTree reads the element opened by start up to its end. Nesting is
-// already bounded by limitReader.
+// already bounded by the xmlguard.Reader under the decoder.
 func readTree(d *xml.Decoder, start xml.StartElement) (*node, error) {
 	root := &node{name: start.Name.Local}
 	stack := []*node{root}

@@ -24,6 +24,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wfpwatch/wfpwatch/internal/xmlguard"
 )
 
 // Dump is what Read found in one file. All slices keep the file's order.
@@ -108,7 +110,7 @@ func Read(ctx context.Context, r io.Reader) (*Dump, error) {
 	if b, _ := br.Peek(3); bytes.Equal(b, []byte{0xEF, 0xBB, 0xBF}) {
 		br.Discard(3)
 	}
-	d := xml.NewDecoder(&limitReader{r: br})
+	d := xml.NewDecoder(xmlguard.NewReader(br, guardLimits))
 	// Input is UTF-8 by now, whatever the declaration says.
 	d.CharsetReader = func(_ string, in io.Reader) (io.Reader, error) { return in, nil }
 	dump := &Dump{}
