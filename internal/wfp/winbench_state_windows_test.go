@@ -24,18 +24,25 @@ func outstanding(t *testing.T) (handles, pages uint32) {
 	return handles, pages
 }
 
-// TestWinbenchState reads the fake engine's state through the real
-// bindings: 600 made-up filters in three pages plus a filter the test adds,
-// every condition type the fake writes, one read-only transaction, and no
-// handle or page left behind.
-func TestWinbenchState(t *testing.T) {
+// stateBench opens the fake engine with its 600 made-up filters; the
+// engine is closed when the test ends. It returns the fake's record file.
+func stateBench(t *testing.T) (string, *Engine) {
 	rec := winbench(t)
 	t.Setenv("WFPWATCH_FAKE_STATE_FILTERS", "600")
 	e, err := Open(OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
+	t.Cleanup(func() { e.Close() })
+	return rec, e
+}
+
+// TestWinbenchState reads the fake engine's state through the real
+// bindings: 600 made-up filters in three pages plus a filter the test adds,
+// every condition type the fake writes, one read-only transaction, and no
+// handle or page left behind.
+func TestWinbenchState(t *testing.T) {
+	rec, e := stateBench(t)
 	added, err := e.AddFilter(Filter{Name: "wfpwatch state test", LayerKey: LayerALEAuthConnectV4, Action: ActionBlock})
 	if err != nil {
 		t.Fatal(err)
@@ -132,13 +139,7 @@ func TestWinbenchState(t *testing.T) {
 // frees the pages, aborts the transaction, and says which call failed; a
 // cancelled context stops between pages; the filter bound holds.
 func TestWinbenchStateErrors(t *testing.T) {
-	rec := winbench(t)
-	t.Setenv("WFPWATCH_FAKE_STATE_FILTERS", "600")
-	e, err := Open(OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	rec, e := stateBench(t)
 
 	t.Setenv("WFPWATCH_FAKE_ENUM_FAIL", "5")
 	d, err := e.State(context.Background())
