@@ -28,14 +28,17 @@ func init() {
 	register(&command{name: "state", summary: "summarize WFP filters (a state dump, or --live): who filters what", new: func(stdout, stderr io.Writer) *cobra.Command {
 		var filter uint64
 		var live bool
+		var format string
 		c := &cobra.Command{
 			Use:   "state [--filter ID] FILE | --live [--filter ID]",
 			Short: "summarize WFP filters (a state dump, or --live): who filters what",
 			Long:  stateHelp,
 			Example: "  wfpwatch state wfpstate.xml\n  wfpwatch state --filter 66226 wfpstate.xml\n" +
-				"  wfpwatch state --live\n  wfpwatch state --live --filter 66226",
+				"  wfpwatch state --live\n  wfpwatch state --live --filter 66226\n  wfpwatch state --format json wfpstate.xml | jq '.providers[] | select(.third_party)'",
 			Args: func(c *cobra.Command, args []string) error {
 				switch {
+				case format != "table" && format != "json":
+					return usagef("--format %q: want table or json", format)
 				case live && len(args) > 0:
 					return usagef("give a state dump or --live, not both")
 				case !live && len(args) != 1:
@@ -54,15 +57,22 @@ func init() {
 				} else if d, err = readStateFile(c.Context(), args[0]); err != nil {
 					return fmt.Errorf("%s: %w", args[0], err)
 				}
-				if filter != 0 {
+				switch {
+				case filter != 0 && format == "json":
+					return statereport.FilterJSON(stdout, d, filter)
+				case filter != 0:
 					return statereport.Filter(stdout, d, filter)
+				case format == "json":
+					return statereport.JSON(stdout, d)
 				}
 				return statereport.Summary(stdout, d)
 			},
 		}
 		c.Flags().Uint64Var(&filter, "filter", 0, "show the filter with this run-time `ID` (FilterRTID) and its conditions")
 		c.Flags().BoolVar(&live, "live", false, "read the filters from this host's engine (Windows, elevated) instead of a dump")
+		c.Flags().StringVar(&format, "format", "table", "output `format`: table (the summary in words) or json (every provider, sublayer, layer, callout and filter)")
 		setHint(c.Flags(), "filter", "want a filter id (FilterRTID), a number")
+		completeWords(c, "format", "table", "json")
 		return c
 	}})
 }

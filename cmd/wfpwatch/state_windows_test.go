@@ -23,9 +23,10 @@ func TestStateLiveUnderBench(t *testing.T) {
 		"WFP state of this host, read live at ",
 		"600 filters, 2 providers, 2 sublayers, 8 layers, 1 callouts",
 		"Beispiel VPN (BeispielVpnSvc)",
-		`Beispiel VPN: 150 block filter(s) at ALE_AUTH_CONNECT_V6: "Beispiel VPN block IPv6 #2"`,
-		`Beispiel VPN: "Beispiel VPN inspection callout" at ALE_AUTH_CONNECT_V4 (callout id 321)`,
-		"65520  Beispiel VPN sublayer",
+		"Beispiel VPN: 150 block filter(s) at ALE_AUTH_CONNECT_V6\n    \"Beispiel VPN block IPv6 #2\", \"Beispiel VPN block IPv6 #6\",",
+		"Beispiel VPN:\n      321  \"Beispiel VPN inspection callout\" at ALE_AUTH_CONNECT_V4",
+		"65520  Beispiel VPN sublayer of Beispiel VPN",
+		"    150    150       0  Microsoft Windows WFP Built-in MPSSVC Windows Firewall provider (MPSSVC_WF)",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("no %q in the summary", want)

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
 	"github.com/wfpwatch/wfpwatch/internal/source/wfpstate"
@@ -24,12 +25,13 @@ func Summary(w io.Writer, d *wfpstate.Dump) error {
 	t := newTables(d)
 	b := &strings.Builder{}
 	if d.Root == "live" {
-		fmt.Fprintf(b, "WFP state of this host, read live at %s: ", d.Time.UTC().Format("2006-01-02 15:04:05Z"))
+		fmt.Fprintf(b, "WFP state of this host, read live at %s:", d.Time.UTC().Format("2006-01-02 15:04:05Z"))
 	} else if !d.Time.IsZero() {
-		fmt.Fprintf(b, "WFP state of %s: ", d.Time.UTC().Format("2006-01-02 15:04:05Z"))
+		fmt.Fprintf(b, "WFP state of %s:", d.Time.UTC().Format("2006-01-02 15:04:05Z"))
 	} else {
-		b.WriteString("WFP state: ")
+		b.WriteString("WFP state:")
 	}
+	b.WriteString("\n  ")
 	fmt.Fprintf(b, "%d filters, %d providers, %d sublayers, %d layers, %d callouts\n",
 		len(d.Filters), len(d.Providers), len(d.SubLayers), len(d.Layers), len(d.Callouts))
 
@@ -63,22 +65,28 @@ func Summary(w io.Writer, d *wfpstate.Dump) error {
 		}
 		return names[i] < names[j]
 	})
-	b.WriteString("\nProviders (filters: block / permit / callout):\n")
+	b.WriteString("\nProviders by filters:\n  block permit callout  provider\n")
 	for _, n := range names {
 		c := per[n]
-		fmt.Fprintf(b, "  %-60s %5d / %5d / %5d\n", n, c.block, c.permit, c.callout)
+		fmt.Fprintf(b, "  %5d %6d %7d  %s\n", c.block, c.permit, c.callout, n)
 	}
 
 	// Sublayers by weight: the highest weight is evaluated first.
 	subs := append([]wfpstate.SubLayer(nil), d.SubLayers...)
 	sort.SliceStable(subs, func(i, j int) bool { return subs[i].Weight > subs[j].Weight })
-	b.WriteString("\nSublayers by weight (evaluated highest first; a block in one overrides a permit in another unless that permit is a hard permit):\n")
+	b.WriteString("\nSublayers, highest weight first (each decides on its own; a block wins over a\npermit of another sublayer unless that permit is a hard permit):\n")
 	for _, s := range subs {
-		fmt.Fprintf(b, "  %5d  %s", s.Weight, orKey(s.Name, s.Key))
-		if s.ProviderKey != "" {
-			fmt.Fprintf(b, "  [%s]", t.providerLabel(s.ProviderKey))
+		line := fmt.Sprintf("  %5d  %s", s.Weight, orKey(s.Name, s.Key))
+		// The provider of a third party's sublayer says whose it is; the
+		// built-in ones say it in their names.
+		if p := t.providerName(s.ProviderKey); s.ProviderKey != "" && event.ThirdPartyProvider(p) {
+			if of := " of " + p; utf8.RuneCountInString(line+of) <= 80 {
+				line += of
+			} else {
+				line += "\n         of " + p
+			}
 		}
-		b.WriteByte('\n')
+		b.WriteString(line + "\n")
 	}
 
 	// Block filters outside the Windows Firewall, grouped by provider.
@@ -108,11 +116,12 @@ func Summary(w io.Writer, d *wfpstate.Dump) error {
 		b.WriteString("  none\n")
 	}
 	for _, g := range groups {
-		fmt.Fprintf(b, "  %s: %d block filter(s) at %s: %s\n", g.provider, len(g.names), setList(g.layers), quoteList(g.names))
+		fmt.Fprintf(b, "  %s: %d block filter(s) at %s\n", g.provider, len(g.names), setList(g.layers))
+		wrap(b, quoteList(g.names), "    ", 80)
 	}
 
 	// Callouts of third-party drivers.
-	b.WriteString("\nCallouts of third-party drivers:\n")
+	b.WriteString("\nCallouts of third-party drivers (callout id, name, layer):\n")
 	// A callout is third-party when its provider is, or when a filter of a
 	// third-party provider calls it (drivers often register callouts
 	// without a provider key).
@@ -123,7 +132,8 @@ func Summary(w io.Writer, d *wfpstate.Dump) error {
 		}
 	}
 	n := 0
-	for _, c := range d.Callouts {
+	last := ""
+	for _, c := range sortedCallouts(d.Callouts, t, usedBy) {
 		p := t.providerName(c.ProviderKey)
 		if !event.ThirdPartyProvider(p) {
 			if p = usedBy[c.Key]; p == "" {
@@ -131,13 +141,50 @@ func Summary(w io.Writer, d *wfpstate.Dump) error {
 			}
 		}
 		n++
-		fmt.Fprintf(b, "  %s: %q at %s (callout id %d)\n", p, c.Name, shortLayer(c.Layer), c.ID)
+		if p != last {
+			fmt.Fprintf(b, "  %s:\n", p)
+			last = p
+		}
+		fmt.Fprintf(b, "    %5d  %q at %s\n", c.ID, c.Name, shortLayer(c.Layer))
 	}
 	if n == 0 {
 		b.WriteString("  none\n")
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// sortedCallouts orders callouts by the provider they are listed under,
+// keeping the dump's order within one, so each provider heads one group.
+func sortedCallouts(cs []wfpstate.Callout, t *tables, usedBy map[string]string) []wfpstate.Callout {
+	out := append([]wfpstate.Callout(nil), cs...)
+	prov := func(c wfpstate.Callout) string {
+		if p := t.providerName(c.ProviderKey); event.ThirdPartyProvider(p) {
+			return p
+		}
+		return usedBy[c.Key]
+	}
+	sort.SliceStable(out, func(i, j int) bool { return prov(out[i]) < prov(out[j]) })
+	return out
+}
+
+// wrap writes text to b in lines of at most width columns (a longer word
+// stays whole), each starting with indent.
+func wrap(b *strings.Builder, text, indent string, width int) {
+	line := indent
+	for _, w := range strings.Fields(text) {
+		if line != indent && len(line)+1+len(w) > width {
+			b.WriteString(line + "\n")
+			line = indent
+		}
+		if line != indent {
+			line += " "
+		}
+		line += w
+	}
+	if line != indent {
+		b.WriteString(line + "\n")
+	}
 }
 
 // Filter writes one filter, with its conditions in words, or an error
@@ -295,6 +342,9 @@ func (t *tables) providerLabel(key string) string {
 	}
 	if detail == "" {
 		detail = key
+		if len(key) == 38 && key[0] == '{' {
+			detail = key[:9] + "…}" // enough to tell providers of one name apart
+		}
 	}
 	return p.Name + " (" + detail + ")"
 }
