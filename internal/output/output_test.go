@@ -145,6 +145,27 @@ func TestTableLive(t *testing.T) {
 	}
 }
 
+// TestTableLiveProvider: live output, which has no PROVIDER column, names
+// a third party's block in REASON.
+func TestTableLiveProvider(t *testing.T) {
+	var buf bytes.Buffer
+	w := NewTable(&buf, Options{Width: 160, FlushEach: true, Location: time.UTC})
+	e := sample()
+	e.Reason, e.FilterProvider = event.ReasonProvider, "ExampleVPN"
+	w.Write(e)
+	w.Close()
+	if !strings.Contains(buf.String(), "provider:ExampleVPN") || strings.Contains(buf.String(), "PROVIDER") {
+		t.Errorf("live row:\n%s", buf.String())
+	}
+	buf.Reset()
+	w = NewTable(&buf, Options{Width: 160, Location: time.UTC})
+	w.Write(e)
+	w.Close()
+	if !strings.Contains(buf.String(), "PROVIDER") || strings.Contains(buf.String(), "provider:ExampleVPN") {
+		t.Errorf("buffered row:\n%s", buf.String())
+	}
+}
+
 func TestShortenNames(t *testing.T) {
 	for _, tt := range []struct {
 		in   string

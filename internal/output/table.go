@@ -63,7 +63,7 @@ var colSpecs = [numCols]colSpec{
 	colRemote:   {"REMOTE", 21, shrinkAddr, false},
 	colPID:      {"PID", 6, shrinkNone, true},
 	colProcess:  {"PROCESS", 18, shrinkMid, false},
-	colReason:   {"REASON", 16, shrinkEnd, false},
+	colReason:   {"REASON", 20, shrinkEnd, false},
 	colProvider: {"PROVIDER", 18, shrinkEnd, false},
 	colRule:     {"FILTER/RULE", 24, shrinkEnd, false},
 }
@@ -251,6 +251,11 @@ func (t *tableWriter) row(e *event.Event) tableRow {
 	c[colProcess] = TermSafe(ProcessText(e, t.wide))
 	c[colReason] = dashIfEmpty(TermSafe(e.Reason))
 	c[colProvider] = dashIfEmpty(TermSafe(e.FilterProvider))
+	if t.each && e.Reason == event.ReasonProvider && e.FilterProvider != "" {
+		// Live output has no PROVIDER column (see layout): the reason
+		// names the provider, as "default:<name>" names a default.
+		c[colReason] = "provider:" + c[colProvider]
+	}
 	c[colRule] = TermSafe(filterText(e))
 	return r
 }
@@ -305,7 +310,8 @@ func (t *tableWriter) layout() error {
 	t.show[colHost] = len(hosts) > 1
 	// PROVIDER only when a row names one (a third-party filter's block,
 	// resolved live or with --state); not in live output, whose columns
-	// are fixed before such a row may come (JSON has it).
+	// are fixed before such a row may come: there REASON says
+	// "provider:<name>" (JSON has it as a field).
 	t.show[colProvider] = false
 	for i := range t.buf {
 		if !t.each && t.buf[i].cells[colProvider] != "-" {
