@@ -30,6 +30,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/wfpwatch/wfpwatch/internal/atomicfile"
 )
 
 // ErrUntrusted marks a state directory or file that wfpwatch refuses to
@@ -150,36 +152,7 @@ func CheckFile(path string) error {
 // the user), flushes it and renames it over path. The directory must exist
 // (EnsureFor creates it).
 func WriteFile(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("create a temporary file for %s: %w", path, err)
-	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("flush %s: %w", tmp, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", tmp, err)
-	}
-	if err := trustOwner(tmp); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("replace %s: %w", path, err)
-	}
-	ok = true
-	return nil
+	return atomicfile.WriteWith(path, data, atomicfile.Options{BeforeRename: trustOwner})
 }
 
 // Remove deletes the state file at path; a missing file is not an error.
