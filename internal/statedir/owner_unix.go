@@ -3,8 +3,6 @@
 package statedir
 
 import (
-	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"syscall"
@@ -30,20 +28,4 @@ func links(fi fs.FileInfo) (uint64, bool) {
 
 func openNoFollow(path string) (*os.File, error) {
 	return os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW, 0)
-}
-
-// tryLock takes an exclusive flock on f without waiting.
-func tryLock(f *os.File) error {
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		switch {
-		case err == nil:
-			return nil
-		case errors.Is(err, unix.EINTR):
-			continue
-		case errors.Is(err, unix.EWOULDBLOCK):
-			return errBusy
-		}
-		return fmt.Errorf("flock: %w", err)
-	}
 }

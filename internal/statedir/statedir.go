@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/wfpwatch/wfpwatch/internal/atomicfile"
+	"github.com/wfpwatch/wfpwatch/internal/filelock"
 )
 
 // ErrUntrusted marks a state directory or file that wfpwatch refuses to
@@ -167,8 +168,9 @@ func Remove(path string) error {
 // state lock before giving up.
 var LockTimeout = 15 * time.Second
 
-// errBusy is what tryLock returns when another handle holds the lock.
-var errBusy = errors.New("locked")
+// errBusy is what filelock.TryLock returns when another handle holds the
+// lock.
+var errBusy = filelock.ErrLocked
 
 // Lock takes an exclusive lock on the lock file path (created when
 // missing), waiting up to LockTimeout for another process to release it.
@@ -182,7 +184,7 @@ func Lock(path string) (unlock func() error, err error) {
 	}
 	deadline := time.Now().Add(LockTimeout)
 	for {
-		err := tryLock(f)
+		err := filelock.TryLock(f, 0)
 		if err == nil {
 			return f.Close, nil // closing the file releases the lock
 		}

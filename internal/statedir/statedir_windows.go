@@ -306,17 +306,3 @@ func trustOwner(path string) error {
 	}
 	return nil
 }
-
-// tryLock takes an exclusive lock on the first byte of f without waiting
-// (LockFileEx with LOCKFILE_FAIL_IMMEDIATELY).
-func tryLock(f *os.File) error {
-	var ol windows.Overlapped
-	err := windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &ol)
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, windows.ERROR_LOCK_VIOLATION), errors.Is(err, windows.ERROR_IO_PENDING):
-		return errBusy
-	}
-	return fmt.Errorf("LockFileEx: %w", err)
-}

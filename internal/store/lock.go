@@ -7,10 +7,18 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/wfpwatch/wfpwatch/internal/filelock"
 )
 
-// errLocked is what tryLock returns when another handle holds the lock.
-var errLocked = errors.New("locked")
+// errLocked is what filelock.TryLock returns when another handle holds the
+// lock.
+var errLocked = filelock.ErrLocked
+
+// lockByte is the byte the lock takes on Windows: far past the end of the
+// file, which Windows allows, so that another process can still read the
+// pid at the start.
+const lockByte = 1 << 32
 
 // writerLock is the exclusive OS lock a process holds on FILE-writer.lock
 // while it has the database FILE open for writing: one recording process
@@ -55,7 +63,7 @@ func lockWriter(path string) (*writerLock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the writer lock %s: %w", lp, err)
 	}
-	if err := tryLock(f); err != nil {
+	if err := filelock.TryLock(f, lockByte); err != nil {
 		defer f.Close()
 		if !errors.Is(err, errLocked) {
 			return nil, fmt.Errorf("lock %s: %w", lp, err)

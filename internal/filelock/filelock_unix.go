@@ -1,6 +1,6 @@
 //go:build unix
 
-package store
+package filelock
 
 import (
 	"errors"
@@ -10,10 +10,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// tryLock takes an exclusive flock on f without waiting. flock locks
-// belong to the open file: a second open of the same file, in this
-// process or another, cannot take it while f is open.
-func tryLock(f *os.File) error {
+// TryLock takes an exclusive flock on f without waiting; at, the byte
+// Windows locks, does not matter to flock, which locks the whole file.
+func TryLock(f *os.File, at uint64) error {
 	for {
 		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 		switch {
@@ -22,7 +21,7 @@ func tryLock(f *os.File) error {
 		case errors.Is(err, unix.EINTR):
 			continue
 		case errors.Is(err, unix.EWOULDBLOCK):
-			return errLocked
+			return ErrLocked
 		}
 		return fmt.Errorf("flock: %w", err)
 	}
