@@ -35,20 +35,7 @@ func readJSONLines(ctx context.Context, in Input, emit Emit, warn Warn) error {
 	st, err := siem.ReadWith(ctx, br, siem.ReadOptions{Logon: in.Client != nil, Boot: in.Boot != nil}, func(rec *evtlog.Record, line uint64) error {
 		err := evtlog.Decode(rec, &ev)
 		if errors.Is(err, evtlog.ErrNotWFP) {
-			if in.Other != nil {
-				in.Other(1)
-			}
-			if in.Boot != nil {
-				if host, at, ok := evtlog.Boot(rec); ok {
-					in.Boot(host, at)
-				}
-			}
-			if in.Client != nil {
-				if c, ok := evtlog.Client(rec); ok {
-					return in.Client(c)
-				}
-			}
-			return nil
+			return in.otherRecord(rec)
 		}
 		if err != nil {
 			warn(&Problem{Path: in.Name, Where: "line " + strconv.FormatUint(line, 10), Err: err})

@@ -38,20 +38,7 @@ func readSecurityXML(ctx context.Context, in Input, emit Emit, warn Warn) error 
 		}
 		err := evtlog.Decode(rec, &ev)
 		if err == evtlog.ErrNotWFP {
-			if in.Other != nil {
-				in.Other(1)
-			}
-			if in.Boot != nil {
-				if host, at, ok := evtlog.Boot(rec); ok {
-					in.Boot(host, at)
-				}
-			}
-			if in.Client != nil {
-				if c, ok := evtlog.Client(rec); ok {
-					return in.Client(c)
-				}
-			}
-			return nil
+			return in.otherRecord(rec)
 		}
 		if err != nil {
 			warn(&Problem{Path: in.Name, Where: fmt.Sprintf("offset %d", off), Err: err})

@@ -20,6 +20,7 @@ import (
 
 	"github.com/wfpwatch/wfpwatch/internal/event"
 	"github.com/wfpwatch/wfpwatch/internal/orient"
+	"github.com/wfpwatch/wfpwatch/internal/source/evtlog"
 )
 
 // HeadSize is how many bytes of an input Detect functions see.
@@ -74,6 +75,26 @@ type Input struct {
 	// spool, when not nil, is the temporary-file budget of the Walk this
 	// input belongs to.
 	spool *spooler
+}
+
+// otherRecord handles a record that is not a Filtering Platform event: it
+// is counted as Other, and a boot marker or a logon's client is handed to
+// Boot or Client as evidence.
+func (in *Input) otherRecord(rec *evtlog.Record) error {
+	if in.Other != nil {
+		in.Other(1)
+	}
+	if in.Boot != nil {
+		if host, at, ok := evtlog.Boot(rec); ok {
+			in.Boot(host, at)
+		}
+	}
+	if in.Client != nil {
+		if c, ok := evtlog.Client(rec); ok {
+			return in.Client(c)
+		}
+	}
+	return nil
 }
 
 // Emit receives each decoded event. The event is only valid during the

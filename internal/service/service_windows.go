@@ -28,6 +28,20 @@ func connect() (*mgr.Mgr, error) {
 	return m, nil
 }
 
+// openService connects to the service control manager and opens the
+// wfpwatch service; done closes both.
+func openService() (s *mgr.Service, done func(), err error) {
+	m, err := connect()
+	if err != nil {
+		return nil, nil, err
+	}
+	if s, err = open(m); err != nil {
+		m.Disconnect()
+		return nil, nil, err
+	}
+	return s, func() { s.Close(); m.Disconnect() }, nil
+}
+
 // open opens the wfpwatch service; the caller closes it.
 func open(m *mgr.Mgr) (*mgr.Service, error) {
 	s, err := m.OpenService(Name)
@@ -132,16 +146,11 @@ type preshutdownInfo struct{ Timeout uint32 }
 // Remove deletes the service (it must be stopped: see Stop) and the Event
 // Log source, and writes what it did to w.
 func Remove(w io.Writer) error {
-	m, err := connect()
+	s, done, err := openService()
 	if err != nil {
 		return err
 	}
-	defer m.Disconnect()
-	s, err := open(m)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
+	defer done()
 	if err := s.Delete(); err != nil {
 		return fmt.Errorf("DeleteService %s: %w", Name, err)
 	}
@@ -157,16 +166,11 @@ func Remove(w io.Writer) error {
 // Start asks the SCM to start the service and waits up to timeout for it
 // to report Running. A service that stops instead reports its exit code.
 func Start(timeout time.Duration) error {
-	m, err := connect()
+	s, done, err := openService()
 	if err != nil {
 		return err
 	}
-	defer m.Disconnect()
-	s, err := open(m)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
+	defer done()
 	if err := s.Start(); err != nil {
 		if errors.Is(err, windows.ERROR_SERVICE_ALREADY_RUNNING) {
 			return fmt.Errorf("StartService %s: the service is already running ('wfpwatch service restart' restarts it)", Name)
@@ -210,16 +214,11 @@ func stoppedError(st svc.Status) error {
 // Stopped. It returns whether the service was running; a service that is
 // not installed is an ErrNotInstalled.
 func Stop(timeout time.Duration) (wasRunning bool, err error) {
-	m, err := connect()
+	s, done, err := openService()
 	if err != nil {
 		return false, err
 	}
-	defer m.Disconnect()
-	s, err := open(m)
-	if err != nil {
-		return false, err
-	}
-	defer s.Close()
+	defer done()
 	st, err := s.Query()
 	if err != nil {
 		return false, fmt.Errorf("QueryServiceStatus %s: %w", Name, err)
@@ -250,16 +249,11 @@ func Stop(timeout time.Duration) (wasRunning bool, err error) {
 
 // Query returns how the service is registered and what it does.
 func Query() (*Status, error) {
-	m, err := connect()
+	s, done, err := openService()
 	if err != nil {
 		return nil, err
 	}
-	defer m.Disconnect()
-	s, err := open(m)
-	if err != nil {
-		return nil, err
-	}
-	defer s.Close()
+	defer done()
 	st, err := s.Query()
 	if err != nil {
 		return nil, fmt.Errorf("QueryServiceStatusEx %s: %w", Name, err)
@@ -267,21 +261,16 @@ func Query() (*Status, error) {
 	out := &Status{State: stateName(st.State), PID: st.ProcessId, ExitCode: st.Win32ExitCode, SpecificExit: st.ServiceSpecificExitCode}
 	// QueryServiceConfig directly: mgr's Config also asks for levels that
 	// not every SCM has (Wine's), and fails as a whole.
-	n := uint32(1024)
-	for {
-		b := make([]byte, n)
-		p := (*windows.QUERY_SERVICE_CONFIG)(unsafe.Pointer(&b[0]))
-		err := windows.QueryServiceConfig(s.Handle, p, n, &n)
-		if err == nil {
-			out.BinaryPath = windows.UTF16PtrToString(p.BinaryPathName)
-			out.Account = windows.UTF16PtrToString(p.ServiceStartName)
-			out.StartType = startTypeName(p.StartType)
-			break
-		}
-		if !errors.Is(err, windows.ERROR_INSUFFICIENT_BUFFER) || n <= uint32(len(b)) {
-			return nil, fmt.Errorf("QueryServiceConfig %s: %w", Name, err)
-		}
+	b, err := sizedQuery(func(b []byte, need *uint32) error {
+		return windows.QueryServiceConfig(s.Handle, (*windows.QUERY_SERVICE_CONFIG)(unsafe.Pointer(&b[0])), uint32(len(b)), need)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("QueryServiceConfig %s: %w", Name, err)
 	}
+	cfg := (*windows.QUERY_SERVICE_CONFIG)(unsafe.Pointer(&b[0]))
+	out.BinaryPath = windows.UTF16PtrToString(cfg.BinaryPathName)
+	out.Account = windows.UTF16PtrToString(cfg.ServiceStartName)
+	out.StartType = startTypeName(cfg.StartType)
 	out.Config = ConfigFromCommandLine(out.BinaryPath)
 	if b, err := queryConfig2(s.Handle, windows.SERVICE_CONFIG_DESCRIPTION); err == nil {
 		out.Description = windows.UTF16PtrToString((*windows.SERVICE_DESCRIPTION)(unsafe.Pointer(&b[0])).Description)
@@ -310,10 +299,19 @@ func Query() (*Status, error) {
 
 // queryConfig2 returns the QueryServiceConfig2 buffer of level.
 func queryConfig2(h windows.Handle, level uint32) ([]byte, error) {
+	return sizedQuery(func(b []byte, need *uint32) error {
+		return windows.QueryServiceConfig2(h, level, &b[0], uint32(len(b)), need)
+	})
+}
+
+// sizedQuery calls query with a 1 KiB buffer, then again with the size it
+// asks for while it answers ERROR_INSUFFICIENT_BUFFER with a larger one,
+// and returns the buffer it filled.
+func sizedQuery(query func(b []byte, need *uint32) error) ([]byte, error) {
 	n := uint32(1024)
 	for {
 		b := make([]byte, n)
-		err := windows.QueryServiceConfig2(h, level, &b[0], n, &n)
+		err := query(b, &n)
 		if err == nil {
 			return b, nil
 		}
