@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -310,4 +313,25 @@ func FuzzLongFlagCompat(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestPermissionHint: an access-denied error says what to do, once.
+func TestPermissionHint(t *testing.T) {
+	denied := &fs.PathError{Op: "open", Path: "wfpwatch.db", Err: fs.ErrPermission}
+	for _, tc := range []struct {
+		err  error
+		hint bool
+	}{
+		{denied, true},
+		{fmt.Errorf("history database: %w", denied), true},
+		{fmt.Errorf("OpenSCManager: %w: run this from an elevated prompt (Run as administrator)", denied), false},
+		{errors.New("no such file"), false},
+	} {
+		var b bytes.Buffer
+		report(nil, tc.err, &b)
+		got := strings.Contains(b.String(), "give it files")
+		if got != tc.hint {
+			t.Errorf("%v: hint %v, want %v: %s", tc.err, got, tc.hint, b.String())
+		}
+	}
 }

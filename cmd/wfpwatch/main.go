@@ -14,8 +14,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -121,9 +123,26 @@ func report(c *cobra.Command, err error, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: %s\n", commandPath(c), usageMessage(err))
 		return 2
 	default:
-		fmt.Fprintf(stderr, "%s: %v\n", commandPath(c), err)
+		fmt.Fprintf(stderr, "%s: %v%s\n", commandPath(c), err, permissionHint(err))
 		return 1
 	}
+}
+
+// permissionHint says what to do about an access-denied error that does
+// not say it already: the state directory (audit snapshots, bookmarks, the
+// history database, status) is for administrators only.
+func permissionHint(err error) string {
+	if !errors.Is(err, fs.ErrPermission) {
+		return ""
+	}
+	msg := strings.ToLower(err.Error())
+	if strings.Contains(msg, "elevated") || strings.Contains(msg, "administrator") || strings.Contains(msg, "as root") {
+		return ""
+	}
+	if runtime.GOOS == "windows" {
+		return " (wfpwatch's state directory and the Windows logs are for administrators: run it from an elevated prompt, Run as administrator, or give it files your account may read, e.g. --db FILE)"
+	}
+	return " (wfpwatch's state directory is root's: run it as root, or give it files you may read, e.g. --db FILE)"
 }
 
 // commandPath names c for messages: "wfpwatch analyze".
