@@ -198,7 +198,9 @@ func Filter(w io.Writer, d *wfpstate.Dump, id uint64) error {
 		b := &strings.Builder{}
 		fmt.Fprintf(b, "Filter %d: %s\n", f.ID, orKey(f.Name, f.Key))
 		if f.Description != "" {
-			fmt.Fprintf(b, "  description: %s\n", f.Description)
+			d := &strings.Builder{}
+			wrap(d, f.Description, "               ", 80)
+			b.WriteString("  description: " + strings.TrimPrefix(d.String(), "               "))
 		}
 		fmt.Fprintf(b, "  key:         %s\n", f.Key)
 		fmt.Fprintf(b, "  provider:    %s\n", t.providerLabel(f.ProviderKey))
@@ -212,7 +214,7 @@ func Filter(w io.Writer, d *wfpstate.Dump, id uint64) error {
 			sub = fmt.Sprintf("%s (weight %d)", orKey(s.Name, s.Key), s.Weight)
 		}
 		fmt.Fprintf(b, "  sublayer:    %s\n", sub)
-		action := strings.ToLower(strings.TrimPrefix(f.Action, "FWP_ACTION_"))
+		action := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(f.Action, "FWP_ACTION_"), "_", " "))
 		if f.CalloutKey != "" {
 			action += " via callout " + t.calloutLabel(f.CalloutKey)
 		}
@@ -351,6 +353,9 @@ func (t *tables) providerLabel(key string) string {
 
 func (t *tables) calloutLabel(key string) string {
 	if c, ok := t.callouts[key]; ok && c.Name != "" {
+		if c.ProviderKey == "" {
+			return strconv.Quote(c.Name)
+		}
 		return fmt.Sprintf("%q (%s)", c.Name, t.providerLabel(c.ProviderKey))
 	}
 	return key

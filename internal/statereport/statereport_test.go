@@ -30,16 +30,28 @@ func readDump(t *testing.T) *wfpstate.Dump {
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden with what the code prints now")
 
-// TestSummary compares the summary of the small dump with
-// testdata/summary.golden (go test -update rewrites it).
+// TestSummary compares the summary of the small dump and its filter 70001
+// with testdata/summary.golden and filter.golden (go test -update rewrites
+// them).
 func TestSummary(t *testing.T) {
 	var b strings.Builder
 	if err := Summary(&b, readDump(t)); err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "summary.golden")
+	checkGolden(t, "summary.golden", b.String())
+	b.Reset()
+	if err := Filter(&b, readDump(t), 70001); err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, "filter.golden", b.String())
+}
+
+// checkGolden compares got with testdata/name (go test -update rewrites it).
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	golden := filepath.Join("testdata", name)
 	if *update {
-		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -47,8 +59,8 @@ func TestSummary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.String() != string(want) {
-		t.Errorf("summary differs from %s (go test -update rewrites it):\n%s", golden, b.String())
+	if got != string(want) {
+		t.Errorf("output differs from %s (go test -update rewrites it):\n%s", golden, got)
 	}
 }
 
