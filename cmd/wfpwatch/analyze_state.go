@@ -43,9 +43,38 @@ func splitStateArg(v string) (host, file string) {
 	return h, f
 }
 
+// isLiveState reports whether a --state value asks for the engine of this
+// host ("live", unless a file of that name exists).
+func isLiveState(v string) bool {
+	if !strings.EqualFold(v, "live") {
+		return false
+	}
+	_, err := os.Stat(v)
+	return err != nil
+}
+
+// addLiveState adds the filter engine's state now, for the events of this
+// host only, and this host's boot time as a boot marker: filter ids of
+// events from before it belong to another boot.
+func addLiveState(ctx context.Context, r *wfpstate.Resolver) error {
+	d, err := readLiveState(ctx)
+	if err != nil {
+		return err
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		return fmt.Errorf("this host's name: %w", err)
+	}
+	r.Add(host, d)
+	if at, ok := bootTime(); ok {
+		r.AddBoot(host, at)
+	}
+	return nil
+}
+
 // registerStateFlag adds --state to fs, collecting its values in s.
 func registerStateFlag(fs *pflag.FlagSet, s *stateFlag) {
-	fs.Var(s, "state", "resolve filter ids with this `FILE` from \"netsh wfp show state\" or \"netsh wfp show filters\" of the same host and boot; HOST=FILE uses it only for the events of HOST (WS7 matches WS7.corp.example); repeatable; a state dump given as an input is used too")
+	fs.Var(s, "state", "resolve filter ids with this `FILE` from \"netsh wfp show state\" or \"netsh wfp show filters\" of the same host and boot; HOST=FILE uses it only for the events of HOST (WS7 matches WS7.corp.example); \"live\" reads this host's engine (Windows, elevated) for this host's events of this boot; repeatable; a state dump given as an input is used too")
 }
 
 // loadStateDumps reads the --state files and every input that is itself a
@@ -53,6 +82,12 @@ func registerStateFlag(fs *pflag.FlagSet, s *stateFlag) {
 func loadStateDumps(ctx context.Context, files stateFlag, inputs []string) (*wfpstate.Resolver, error) {
 	var r wfpstate.Resolver
 	for _, v := range files {
+		if isLiveState(v) {
+			if err := addLiveState(ctx, &r); err != nil {
+				return nil, fmt.Errorf("--state live: %w", err)
+			}
+			continue
+		}
 		host, p := splitStateArg(v)
 		d, err := readStateFile(ctx, p)
 		if err != nil {

@@ -82,7 +82,7 @@ func init() {
 func readLiveState(ctx context.Context) (*wfpstate.Dump, error) {
 	e, err := wfp.Open(wfp.OpenOptions{Name: "wfpwatch state"})
 	if errors.Is(err, wfp.ErrNeedsWindows) {
-		return nil, errors.New("state --live reads the filter engine of a Windows host: on this system give a saved dump instead (on the host, elevated: netsh wfp show state)")
+		return nil, errors.New("reading the filter engine live needs Windows: on this system give a saved dump instead (on the host, elevated: netsh wfp show state)")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("opening the filter engine: %w", err)

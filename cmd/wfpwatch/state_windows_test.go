@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wfpwatch/wfpwatch/internal/winbench/wbtest"
 )
@@ -46,5 +48,45 @@ func TestStateLiveUnderBench(t *testing.T) {
 	errb.Reset()
 	if code := run([]string{"state", "--live", "--filter", "424242"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "in the engine now") {
 		t.Errorf("a missing filter: exit %d, %s", code, errb.String())
+	}
+}
+
+// TestAnalyzeStateLiveUnderBench: 'analyze --state live' names this host's
+// events of this boot from the fake engine, and calls an event from before
+// the boot stale.
+func TestAnalyzeStateLiveUnderBench(t *testing.T) {
+	wbtest.Need(t)
+	t.Setenv("WFPWATCH_FAKE_STATE_FILTERS", "600")
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	event := func(ts string) string {
+		p := stateEvent(t, ts)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = bytes.Replace(b, []byte("<Computer>WS01.corp.example</Computer>"), []byte("<Computer>"+host+"</Computer>"), 1)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	var out, errb bytes.Buffer
+	now := time.Now().UTC().Format("2006-01-02T15:04:05.0000000Z")
+	if code := run([]string{"analyze", "-v", "--format", "json", "--state", "live", event(now)}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), `"name":"Block outbound to 10/8 #1"`) || !strings.Contains(errb.String(), "1 event(s) resolved") {
+		t.Errorf("an event of this boot:\n%s\n%s", out.String(), errb.String())
+	}
+	out.Reset()
+	errb.Reset()
+	if code := run([]string{"analyze", "-v", "--format", "json", "--state", "live", event("2001-01-01T10:00:00.0000000Z")}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if strings.Contains(out.String(), "Block outbound") || !strings.Contains(errb.String(), "1 from another boot") {
+		t.Errorf("an event from before the boot:\n%s\n%s", out.String(), errb.String())
 	}
 }
