@@ -6,6 +6,7 @@
 package xmlguard
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -39,12 +40,12 @@ type Limits struct {
 type Reader struct {
 	r     io.Reader
 	lim   Limits
-	state byte  // one of the states below
-	quote byte  // in a tag: the open quote, or 0
-	first byte  // in a tag: the byte after '<'
-	run   int64 // bytes of the current piece
-	depth int
-	tail  [9]byte // the last bytes read, newest last
+	state byte   // one of the states below
+	quote byte   // in a tag: the open quote, or 0
+	first byte   // in a tag: the byte after '<'
+	run   int64  // bytes of the current piece
+	depth int    // open elements
+	last  uint64 // the last 8 bytes of markup read, newest in the low byte
 	err   error
 }
 
@@ -54,6 +55,15 @@ const (
 	inComment
 	inCDATA
 	inPI
+)
+
+// Byte sequences as they sit in the low bytes of Reader.last.
+const (
+	seqCommentOpen = uint64('!')<<16 | uint64('-')<<8 | uint64('-')
+	seqCommentEnd  = uint64('-')<<16 | uint64('-')<<8 | uint64('>')
+	seqCDATAEnd    = uint64(']')<<16 | uint64(']')<<8 | uint64('>')
+	seqCDATAOpen   = uint64('!')<<56 | uint64('[')<<48 | uint64('C')<<40 | uint64('D')<<32 |
+		uint64('A')<<24 | uint64('T')<<16 | uint64('A')<<8 | uint64('[')
 )
 
 // NewReader returns a Reader of r with the limits l.
@@ -66,15 +76,27 @@ func (g *Reader) Read(p []byte) (int, error) {
 	}
 	n, err := g.r.Read(p)
 	for i := 0; i < n; i++ {
+		if g.state == inText {
+			// Text holds nothing but its length to watch: skip to '<'.
+			j := bytes.IndexByte(p[i:n], '<')
+			if j < 0 {
+				j = n - i
+			}
+			if g.run+int64(j) > g.lim.MaxToken {
+				g.tooLarge()
+				return i + int(g.lim.MaxToken-g.run), g.err
+			}
+			g.run += int64(j)
+			if i += j; i == n {
+				break
+			}
+		}
 		c := p[i]
-		copy(g.tail[:], g.tail[1:])
-		g.tail[8] = c
+		g.last = g.last<<8 | uint64(c)
 		g.run++
 		switch g.state {
-		case inText:
-			if c == '<' {
-				g.state, g.run, g.quote, g.first = inTag, 1, 0, 0
-			}
+		case inText: // c == '<'
+			g.state, g.run, g.quote, g.first = inTag, 1, 0, 0
 		case inTag:
 			switch {
 			case g.quote != 0:
@@ -93,32 +115,36 @@ func (g *Reader) Read(p []byte) (int, error) {
 			case c == '>':
 				g.endTag()
 				g.state, g.run = inText, 0
-			case g.run == 4 && string(g.tail[6:]) == "!--":
+			case g.run == 4 && g.last&0xFFFFFF == seqCommentOpen:
 				g.state = inComment
-			case g.run == 9 && string(g.tail[1:]) == "![CDATA[":
+			case g.run == 9 && g.last == seqCDATAOpen:
 				g.state = inCDATA
 			}
 		case inComment:
-			if c == '>' && string(g.tail[6:]) == "-->" && g.run >= 7 {
+			if c == '>' && g.last&0xFFFFFF == seqCommentEnd && g.run >= 7 {
 				g.state, g.run = inText, 0
 			}
 		case inCDATA:
-			if c == '>' && string(g.tail[6:]) == "]]>" {
+			if c == '>' && g.last&0xFFFFFF == seqCDATAEnd {
 				g.state, g.run = inText, 0
 			}
 		case inPI:
-			if c == '>' && g.tail[7] == '?' {
+			if c == '>' && byte(g.last>>8) == '?' {
 				g.state, g.run = inText, 0
 			}
 		}
 		if g.err == nil && g.run > g.lim.MaxToken {
-			g.err = fmt.Errorf("%w: longer than %d bytes: not %s, or damaged", ErrTokenTooLarge, g.lim.MaxToken, g.lim.What)
+			g.tooLarge()
 		}
 		if g.err != nil {
 			return i, g.err
 		}
 	}
 	return n, err
+}
+
+func (g *Reader) tooLarge() {
+	g.err = fmt.Errorf("%w: longer than %d bytes: not %s, or damaged", ErrTokenTooLarge, g.lim.MaxToken, g.lim.What)
 }
 
 // endTag counts the element a tag opens or closes ('>' was just read).
@@ -129,7 +155,7 @@ func (g *Reader) endTag() {
 		if g.depth > 0 {
 			g.depth--
 		}
-	case g.tail[7] != '/':
+	case byte(g.last>>8) != '/':
 		g.depth++
 		if g.lim.MaxDepth > 0 && g.depth > g.lim.MaxDepth {
 			g.err = fmt.Errorf("%w: more than %d levels: not %s, or damaged", ErrTooDeep, g.lim.MaxDepth, g.lim.What)

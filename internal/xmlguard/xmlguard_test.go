@@ -89,3 +89,98 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+// refScan is the Reader's rule written the slow, obvious way, one byte at
+// a time over the whole input: how many bytes pass, and the error.
+func refScan(in []byte, lim Limits) (int, error) {
+	state, quote, first := inText, byte(0), byte(0)
+	var run int64
+	depth := 0
+	at := func(i, back int) byte { // the byte back places before i
+		if i-back < 0 {
+			return 0
+		}
+		return in[i-back]
+	}
+	for i, c := range in {
+		run++
+		switch state {
+		case inText:
+			if c == '<' {
+				state, run, quote, first = inTag, 1, 0, 0
+			}
+		case inTag:
+			switch {
+			case quote != 0:
+				if c == quote {
+					quote = 0
+				}
+			case run == 2 && c == '?':
+				state = inPI
+			case run == 2:
+				first = c
+				if c == '"' || c == '\'' {
+					quote = c
+				}
+			case c == '"' || c == '\'':
+				quote = c
+			case c == '>':
+				switch {
+				case first == '!':
+				case first == '/':
+					if depth > 0 {
+						depth--
+					}
+				case at(i, 1) != '/':
+					depth++
+					if lim.MaxDepth > 0 && depth > lim.MaxDepth {
+						return i, ErrTooDeep
+					}
+				}
+				state, run = inText, 0
+			case run == 4 && string(in[i-2:i+1]) == "!--":
+				state = inComment
+			case run == 9 && string(in[i-7:i+1]) == "![CDATA[":
+				state = inCDATA
+			}
+		case inComment:
+			if c == '>' && at(i, 1) == '-' && at(i, 2) == '-' && run >= 7 {
+				state, run = inText, 0
+			}
+		case inCDATA:
+			if c == '>' && at(i, 1) == ']' && at(i, 2) == ']' {
+				state, run = inText, 0
+			}
+		case inPI:
+			if c == '>' && at(i, 1) == '?' {
+				state, run = inText, 0
+			}
+		}
+		if run > lim.MaxToken {
+			return i, ErrTokenTooLarge
+		}
+	}
+	return len(in), nil
+}
+
+// FuzzReaderMatchesReference: the Reader, fed in pieces of any size, lets
+// exactly as many bytes through as the byte-at-a-time rule, with the same
+// error.
+func FuzzReaderMatchesReference(f *testing.F) {
+	for _, tc := range tests {
+		f.Add([]byte(tc.in), uint8(7))
+	}
+	f.Fuzz(func(t *testing.T, in []byte, piece uint8) {
+		var r io.Reader = bytes.NewReader(in)
+		if piece%3 == 0 {
+			r = iotest.OneByteReader(r)
+		} else if piece%3 == 1 {
+			r = iotest.HalfReader(r)
+		}
+		out, err := io.ReadAll(NewReader(r, limits))
+		wantN, wantErr := refScan(in, limits)
+		if len(out) != wantN || !errors.Is(err, wantErr) || (wantErr == nil) != (err == nil) {
+			t.Fatalf("Reader: %d bytes, %v; reference: %d bytes, %v", len(out), err, wantN, wantErr)
+		}
+	})
+}
