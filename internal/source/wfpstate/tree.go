@@ -1,6 +1,7 @@
 package wfpstate
 
 import (
+	"bytes"
 	"encoding/xml"
 	"strings"
 )
@@ -35,8 +36,10 @@ func readTree(d *xml.Decoder, start xml.StartElement) (*node, error) {
 			stack = stack[:len(stack)-1]
 		case xml.CharData:
 			if len(top.kids) == 0 {
-				if s := strings.TrimSpace(string(t)); s != "" {
-					top.text += s
+				// Trimmed before the copy: most text between elements is
+				// indentation, which then costs no allocation.
+				if b := bytes.TrimSpace(t); len(b) > 0 {
+					top.text += string(b)
 				}
 			}
 		}
