@@ -179,12 +179,13 @@ func stateReport(r *wfpstate.Resolver) string {
 // them to r, before any event is resolved: a marker may come after the
 // events it separates from the dump (a System log given after the
 // Security log, an event older than the dump). WFP events are not decoded
-// in this pass. Standard input cannot be read twice: its markers are not
-// used.
+// in this pass (in an .evtx they cost only their event id), and the dumps
+// are not read again. Standard input cannot be read twice: its markers
+// are not used.
 func scanBoots(ctx context.Context, r *wfpstate.Resolver, inputs []string, recursive bool) error {
 	var paths []string
 	for _, p := range inputs {
-		if p != "-" {
+		if p != "-" && !isStateDump(p) {
 			paths = append(paths, p)
 		}
 	}
