@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -10,9 +9,6 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
-	"golang.org/x/text/encoding/unicode"
-	"golang.org/x/text/transform"
-
 	"github.com/wfpwatch/wfpwatch/internal/event"
 	"github.com/wfpwatch/wfpwatch/internal/ingest"
 	"github.com/wfpwatch/wfpwatch/internal/source/wfpstate"
@@ -89,7 +85,7 @@ func loadStateDumps(ctx context.Context, files stateFlag, inputs []string) (*wfp
 			continue
 		}
 		host, p := splitStateArg(v)
-		d, err := readStateFile(ctx, p)
+		d, err := wfpstate.ReadFile(ctx, p)
 		if err != nil {
 			return nil, fmt.Errorf("--state %s: %w (give the XML written by \"netsh wfp show state\" or \"netsh wfp show filters\", or HOST=FILE)", v, err)
 		}
@@ -103,7 +99,7 @@ func loadStateDumps(ctx context.Context, files stateFlag, inputs []string) (*wfp
 		if !state && !diag {
 			continue
 		}
-		d, err := readStateFile(ctx, p)
+		d, err := wfpstate.ReadFile(ctx, p)
 		if err != nil {
 			continue // the walk reports it
 		}
@@ -148,21 +144,6 @@ func stateRoot(path string) (state, wfpdiag bool) {
 
 // wfpdiagRoot matches a head of XML whose first element is <wfpdiag>.
 var wfpdiagRoot = regexp.MustCompile(`^(?s)\s*(<\?.*?\?>\s*|<!--.*?-->\s*)*<wfpdiag[\s>/]`)
-
-func readStateFile(ctx context.Context, path string) (*wfpstate.Dump, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	br := bufio.NewReader(f)
-	if b, _ := br.Peek(2); len(b) == 2 && (b[0] == 0xFF && b[1] == 0xFE || b[0] == 0xFE && b[1] == 0xFF) {
-		// A dump saved as UTF-16 (PowerShell's > of older versions, an
-		// editor's "Unicode"): decoded to UTF-8 as it is read.
-		return wfpstate.Read(ctx, bufio.NewReader(transform.NewReader(br, unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder())))
-	}
-	return wfpstate.Read(ctx, br)
-}
 
 // stateReport is analyze -v's line about offline resolution.
 func stateReport(r *wfpstate.Resolver) string {

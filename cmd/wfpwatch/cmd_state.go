@@ -54,7 +54,7 @@ func init() {
 					if err != nil {
 						return err
 					}
-				} else if d, err = readStateFile(c.Context(), args[0]); err != nil {
+				} else if d, err = wfpstate.ReadFile(c.Context(), args[0]); err != nil {
 					return fmt.Errorf("%s: %w", args[0], err)
 				}
 				switch {

@@ -16,12 +16,7 @@ import (
 
 func readDump(t *testing.T) *wfpstate.Dump {
 	t.Helper()
-	f, err := os.Open("../source/wfpstate/testdata/small_state.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	d, err := wfpstate.Read(context.Background(), f)
+	d, err := wfpstate.ReadFile(context.Background(), "../source/wfpstate/testdata/small_state.xml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,12 +61,7 @@ func checkGolden(t *testing.T, name, got string) {
 
 // TestSummaryWidth: the summary of a real dump fits an 80-column terminal.
 func TestSummaryWidth(t *testing.T) {
-	f, err := os.Open(samples.Path(t, "wfpstate/joemarshall-python_pi_burner_wfpstate.xml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	d, err := wfpstate.Read(context.Background(), f)
+	d, err := wfpstate.ReadFile(context.Background(), samples.Path(t, "wfpstate/joemarshall-python_pi_burner_wfpstate.xml"))
 	if err != nil {
 		t.Fatal(err)
 	}

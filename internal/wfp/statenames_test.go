@@ -2,7 +2,6 @@ package wfp
 
 import (
 	"context"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -33,12 +32,7 @@ func TestKeyName(t *testing.T) {
 // a real dump (layers, sublayers, providers, callouts, condition fields)
 // is in the table, so a live read names them the same way.
 func TestWellKnownKeysCoverRealDump(t *testing.T) {
-	f, err := os.Open(samples.Path(t, "wfpstate/joemarshall-python_pi_burner_wfpstate.xml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	d, err := wfpstate.Read(context.Background(), f)
+	d, err := wfpstate.ReadFile(context.Background(), samples.Path(t, "wfpstate/joemarshall-python_pi_burner_wfpstate.xml"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,9 +21,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
 
 	"github.com/wfpwatch/wfpwatch/internal/xmlguard"
 )
@@ -240,6 +244,22 @@ func filterOf(n *node) Filter {
 			Type: v.get("type"), Value: v.value()})
 	}
 	return f
+}
+
+// ReadFile reads the dump in the file at path. A dump saved as UTF-16
+// (PowerShell's > of older versions, an editor's "Unicode"), marked by its
+// BOM, is decoded to UTF-8 as it is read.
+func ReadFile(ctx context.Context, path string) (*Dump, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	br := bufio.NewReader(f)
+	if b, _ := br.Peek(2); len(b) == 2 && (b[0] == 0xFF && b[1] == 0xFE || b[0] == 0xFE && b[1] == 0xFF) {
+		return Read(ctx, bufio.NewReader(transform.NewReader(br, unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder())))
+	}
+	return Read(ctx, br)
 }
 
 // Detect reports whether head, the first bytes of an input already

@@ -19,14 +19,9 @@ const realDump = "wfpstate/joemarshall-python_pi_burner_wfpstate.xml"
 
 func readFile(t testing.TB, path string) *Dump {
 	t.Helper()
-	f, err := os.Open(path)
+	d, err := ReadFile(context.Background(), path)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	d, err := Read(context.Background(), f)
-	if err != nil {
-		t.Fatalf("Read(%s): %v", path, err)
+		t.Fatalf("ReadFile(%s): %v", path, err)
 	}
 	return d
 }
